@@ -1,0 +1,59 @@
+# Chirp — two commands do all set-up on a fresh machine:
+#   make run    the local stack (REST on :3000, WebSocket on :3001), embedded backend
+#   make test   lint, types and the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+UV := $(PYTHON) -m uv
+PORT ?= 3000
+WS_PORT ?= 3001
+BACKEND ?= embedded
+
+.PHONY: help install run test lint typecheck unit e2e seed invoke capacity format clean
+
+help:
+	@echo "make run      - run the local stack (PORT=$(PORT) WS_PORT=$(WS_PORT) BACKEND=$(BACKEND))"
+	@echo "make test     - lint, typecheck and run every test"
+	@echo "make seed     - fill a running stack with demo data"
+	@echo "make invoke FN=tweets EVENT=events/tweets/create_tweet.json - run one handler on a sample event"
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) sync --frozen --all-extras --python $(PYTHON)
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) -m chirp.cli run --port $(PORT) --ws-port $(WS_PORT) --backend $(BACKEND)
+
+seed: install
+	$(PY) -m chirp.cli seed --url http://127.0.0.1:$(PORT)
+
+invoke: install
+	$(PY) -m chirp.cli invoke $(FN) --event $(EVENT)
+
+capacity: install
+	$(PY) -m chirp.cli capacity --scenario bench/capacity/scenarios/seed.yaml --out bench/capacity/reports
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: lint typecheck
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) .chirp .pytest_cache .mypy_cache .ruff_cache
