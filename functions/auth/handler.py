@@ -1,0 +1,26 @@
+"""Sign up and log in (public routes)."""
+
+from typing import Any
+
+from chirp.api_models import LoginRequest, SignupRequest
+from chirp.container import get_container
+from chirp.http import RestApp, created
+
+app = RestApp("auth")
+
+
+@app.operation("signup")
+def signup() -> Any:
+    body = app.body(SignupRequest)
+    return created(get_container().auth.signup(username=body.username, email=body.email, password=body.password,
+                                               display_name=body.display_name))
+
+
+@app.operation("login")
+def login() -> dict[str, Any]:
+    body = app.body(LoginRequest)
+    return get_container().auth.login(username=body.username, password=body.password)
+
+
+app.bind()
+handler = app.handler

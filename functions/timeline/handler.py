@@ -1,0 +1,36 @@
+"""Home timeline (hybrid fan-out) and its long-poll fallback."""
+
+from typing import Any
+
+from chirp.container import get_container
+from chirp.http import RestApp
+
+app = RestApp("timeline")
+
+
+@app.operation("home")
+def home() -> dict[str, Any]:
+    viewer = app.principal()
+    c = get_container()
+    page = c.feed.home(viewer.user_id, before=app.query_id("cursor"), after=None, count=app.count())
+    return {
+        "tweets": c.tweets.hydrator.by_ids(viewer.user_id, page.tweet_ids),
+        "next_cursor": str(page.next_cursor) if page.next_cursor else None,
+        "has_more": page.next_cursor is not None,
+    }
+
+
+@app.operation("poll")
+def poll() -> dict[str, Any]:
+    viewer = app.principal()
+    c = get_container()
+    since_id = app.query_id("since_id") or 0
+    max_wait = c.settings.poll_max_wait_s
+    timeout = app.query_int("timeout", default=int(max_wait), low=0, high=int(max_wait))
+    ids = c.feed.wait_for_newer(viewer.user_id, since_id=since_id, timeout_s=timeout, count=app.count())
+    tweets = c.tweets.hydrator.by_ids(viewer.user_id, ids)
+    return {"tweets": tweets, "newest_id": tweets[0]["tweet_id"] if tweets else (str(since_id) if since_id else None)}
+
+
+app.bind()
+handler = app.handler

@@ -1,0 +1,3 @@
+"""Chirp: a serverless, cloud-native Twitter backend."""
+
+__version__ = "0.1.0"

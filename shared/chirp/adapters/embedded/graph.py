@@ -1,0 +1,110 @@
+"""Embedded social graph (production: Neptune): follow edges with exact, transactionally kept counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from chirp.adapters.embedded.sqlite import Database, chunks, placeholders
+from chirp.model import Page
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS follows (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, follower_id INTEGER NOT NULL, followee_id INTEGER NOT NULL,
+    created_at_ms INTEGER NOT NULL, UNIQUE (follower_id, followee_id));
+CREATE INDEX IF NOT EXISTS follows_by_followee ON follows(followee_id, seq);
+CREATE INDEX IF NOT EXISTS follows_by_follower ON follows(follower_id, seq);
+CREATE TABLE IF NOT EXISTS follow_counts (
+    user_id INTEGER PRIMARY KEY, followers INTEGER NOT NULL DEFAULT 0, following INTEGER NOT NULL DEFAULT 0);
+"""
+
+
+class SqliteGraphStore:
+    def __init__(self, path: Path) -> None:
+        self._db = Database(path, SCHEMA)
+
+    def follow(self, follower_id: int, followee_id: int, at_ms: int) -> bool:
+        with self._db.transaction() as conn:
+            added = conn.execute(
+                "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at_ms) VALUES (?,?,?)",
+                (follower_id, followee_id, at_ms),
+            ).rowcount == 1
+            if added:
+                self._bump(conn, follower_id, followee_id, 1)
+            return added
+
+    def unfollow(self, follower_id: int, followee_id: int) -> bool:
+        with self._db.transaction() as conn:
+            removed = conn.execute(
+                "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?", (follower_id, followee_id)
+            ).rowcount == 1
+            if removed:
+                self._bump(conn, follower_id, followee_id, -1)
+            return removed
+
+    @staticmethod
+    def _bump(conn: object, follower_id: int, followee_id: int, delta: int) -> None:
+        execute = conn.execute  # type: ignore[attr-defined]
+        execute(
+            "INSERT INTO follow_counts (user_id, following) VALUES (?, ?)"
+            " ON CONFLICT(user_id) DO UPDATE SET following = following + excluded.following",
+            (follower_id, delta),
+        )
+        execute(
+            "INSERT INTO follow_counts (user_id, followers) VALUES (?, ?)"
+            " ON CONFLICT(user_id) DO UPDATE SET followers = followers + excluded.followers",
+            (followee_id, delta),
+        )
+
+    def following_among(self, follower_id: int, candidates: Sequence[int]) -> set[int]:
+        found: set[int] = set()
+        for part in chunks(list(candidates)):
+            rows = self._db.query(
+                f"SELECT followee_id FROM follows WHERE follower_id = ? AND followee_id IN ({placeholders(len(part))})",
+                [follower_id, *part],
+            )
+            found.update(r[0] for r in rows)
+        return found
+
+    def _page(self, column: str, other: str, user_id: int, cursor: str | None, limit: int) -> Page[int]:
+        before = int(cursor) if cursor and cursor.isdigit() else 2**63 - 1
+        rows = self._db.query(
+            f"SELECT {other}, seq FROM follows WHERE {column} = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+            (user_id, before, limit + 1),
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(items=[r[0] for r in rows], next_cursor=str(rows[-1][1]) if more and rows else None)
+
+    def followers_page(self, user_id: int, *, cursor: str | None, limit: int) -> Page[int]:
+        return self._page("followee_id", "follower_id", user_id, cursor, limit)
+
+    def following_page(self, user_id: int, *, cursor: str | None, limit: int) -> Page[int]:
+        return self._page("follower_id", "followee_id", user_id, cursor, limit)
+
+    def following_ids(self, user_id: int, *, limit: int) -> list[int]:
+        rows = self._db.query(
+            "SELECT followee_id FROM follows WHERE follower_id = ? ORDER BY seq DESC LIMIT ?", (user_id, limit)
+        )
+        return [r[0] for r in rows]
+
+    def counts(self, user_id: int) -> tuple[int, int]:
+        row = self._db.one("SELECT followers, following FROM follow_counts WHERE user_id = ?", (user_id,))
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    def follower_counts(self, user_ids: Sequence[int]) -> dict[int, int]:
+        found = dict.fromkeys(user_ids, 0)
+        for part in chunks(list(user_ids)):
+            for user_id, followers in self._db.query(
+                f"SELECT user_id, followers FROM follow_counts WHERE user_id IN ({placeholders(len(part))})", part
+            ):
+                found[user_id] = followers
+        return found
+
+    def followees_with_min_followers(self, user_id: int, min_followers: int, *, limit: int) -> list[int]:
+        rows = self._db.query(
+            "SELECT f.followee_id FROM follows f JOIN follow_counts c ON c.user_id = f.followee_id"
+            " WHERE f.follower_id = ? AND c.followers >= ? ORDER BY f.seq DESC LIMIT ?",
+            (user_id, min_followers, limit),
+        )
+        return [r[0] for r in rows]

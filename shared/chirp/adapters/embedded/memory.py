@@ -1,0 +1,215 @@
+"""In-process stores for ephemeral state (production: ElastiCache): home timelines, WebSocket connections and
+celebrity subscriptions, trends, rate limits. Lost on restart by design: timelines are rebuilt from durable data."""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from chirp.model import RateDecision, TrendScore, now_ms
+from chirp.services.trend_math import decayed_weight
+
+
+@dataclass(slots=True)
+class _Timeline:
+    ids: list[int] = field(default_factory=list)  # ascending
+    touched_ms: int = 0
+
+
+class MemoryTimelineStore:
+    def __init__(self, *, cap: int, ttl_s: int) -> None:
+        self._cap = cap
+        self._ttl_ms = ttl_s * 1000
+        self._timelines: dict[int, _Timeline] = {}
+        self._lock = threading.Lock()
+
+    def _live(self, user_id: int) -> _Timeline | None:
+        timeline = self._timelines.get(user_id)
+        if timeline is not None and now_ms() - timeline.touched_ms > self._ttl_ms:
+            del self._timelines[user_id]
+            return None
+        return timeline
+
+    def _insert(self, timeline: _Timeline, tweet_ids: Sequence[int]) -> None:
+        for tweet_id in tweet_ids:
+            index = bisect.bisect_left(timeline.ids, tweet_id)
+            if index == len(timeline.ids) or timeline.ids[index] != tweet_id:
+                timeline.ids.insert(index, tweet_id)
+        if len(timeline.ids) > self._cap:
+            del timeline.ids[: len(timeline.ids) - self._cap]
+
+    def exists(self, user_id: int) -> bool:
+        with self._lock:
+            return self._live(user_id) is not None
+
+    def build(self, user_id: int, tweet_ids: Sequence[int]) -> None:
+        with self._lock:
+            timeline = self._live(user_id) or _Timeline()
+            self._insert(timeline, tweet_ids)
+            timeline.touched_ms = now_ms()
+            self._timelines[user_id] = timeline
+
+    def add_if_exists(self, user_ids: Sequence[int], tweet_id: int) -> int:
+        written = 0
+        with self._lock:
+            for user_id in user_ids:
+                timeline = self._live(user_id)
+                if timeline is not None:
+                    self._insert(timeline, (tweet_id,))
+                    written += 1
+        return written
+
+    def merge(self, user_id: int, tweet_ids: Sequence[int]) -> None:
+        with self._lock:
+            timeline = self._live(user_id)
+            if timeline is not None:
+                self._insert(timeline, tweet_ids)
+
+    def remove(self, user_ids: Sequence[int], tweet_ids: Sequence[int]) -> None:
+        doomed = set(tweet_ids)
+        with self._lock:
+            for user_id in user_ids:
+                timeline = self._timelines.get(user_id)
+                if timeline is not None:
+                    timeline.ids = [t for t in timeline.ids if t not in doomed]
+
+    def page(self, user_id: int, *, before: int | None, after: int | None, limit: int) -> list[int] | None:
+        with self._lock:
+            timeline = self._live(user_id)
+            if timeline is None:
+                return None
+            timeline.touched_ms = now_ms()
+            hi = bisect.bisect_left(timeline.ids, before) if before is not None else len(timeline.ids)
+            lo = bisect.bisect_right(timeline.ids, after) if after is not None else 0
+            lo = max(lo, hi - limit)
+            return timeline.ids[lo:hi][::-1]
+
+    def oldest(self, user_id: int) -> int | None:
+        with self._lock:
+            timeline = self._live(user_id)
+            return timeline.ids[0] if timeline and timeline.ids else None
+
+
+class MemoryConnectionRegistry:
+    def __init__(self) -> None:
+        self._owner: dict[str, int] = {}
+        self._by_user: dict[int, set[str]] = defaultdict(set)
+        self._subscribers: dict[int, set[str]] = defaultdict(set)
+        self._subscriptions: dict[str, set[int]] = defaultdict(set)
+        self._lock = threading.Lock()
+
+    def register(self, connection_id: str, user_id: int) -> None:
+        with self._lock:
+            self._owner[connection_id] = user_id
+            self._by_user[user_id].add(connection_id)
+
+    def unregister(self, connection_id: str) -> int | None:
+        with self._lock:
+            user_id = self._owner.pop(connection_id, None)
+            if user_id is not None:
+                self._by_user[user_id].discard(connection_id)
+                if not self._by_user[user_id]:
+                    del self._by_user[user_id]
+            for celebrity in self._subscriptions.pop(connection_id, set()):
+                self._subscribers[celebrity].discard(connection_id)
+            return user_id
+
+    def connections_of(self, user_ids: Sequence[int]) -> dict[int, list[str]]:
+        with self._lock:
+            return {u: sorted(self._by_user[u]) for u in user_ids if u in self._by_user}
+
+    def subscribe(self, connection_id: str, celebrity_ids: Sequence[int]) -> None:
+        with self._lock:
+            if connection_id not in self._owner:
+                return
+            for celebrity in celebrity_ids:
+                self._subscribers[celebrity].add(connection_id)
+                self._subscriptions[connection_id].add(celebrity)
+
+    def unsubscribe(self, connection_id: str, celebrity_ids: Sequence[int]) -> None:
+        with self._lock:
+            for celebrity in celebrity_ids:
+                self._subscribers[celebrity].discard(connection_id)
+                self._subscriptions[connection_id].discard(celebrity)
+
+    def subscribers(self, celebrity_id: int) -> list[str]:
+        with self._lock:
+            return sorted(self._subscribers.get(celebrity_id, ()))
+
+
+@dataclass(slots=True)
+class _Contribution:
+    hashtag: str
+    tweet_id: int
+    weight: float
+    at_ms: int
+
+
+class MemoryTrendStore:
+    def __init__(self) -> None:
+        self._claims: dict[str, float] = {}
+        self._contributions: dict[int, list[_Contribution]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    def claim(self, key: str, ttl_s: int) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            expires = self._claims.get(key)
+            if expires is not None and expires > now:
+                return False
+            self._claims[key] = now + ttl_s
+            if len(self._claims) > 100_000:
+                self._claims = {k: v for k, v in self._claims.items() if v > now}
+            return True
+
+    def add(self, hashtag: str, tweet_id: int, weight: float, at_ms: int) -> None:
+        with self._lock:
+            existing = self._contributions[tweet_id]
+            if not any(c.hashtag == hashtag for c in existing):
+                existing.append(_Contribution(hashtag, tweet_id, weight, at_ms))
+
+    def remove_tweet(self, tweet_id: int) -> None:
+        with self._lock:
+            self._contributions.pop(tweet_id, None)
+
+    def top(self, *, now_ms: int, limit: int, window_s: int, half_life_s: float) -> list[TrendScore]:
+        cutoff = now_ms - window_s * 1000
+        scores: dict[str, float] = defaultdict(float)
+        counts: dict[str, int] = defaultdict(int)
+        with self._lock:
+            for tweet_id in [t for t, cs in self._contributions.items() if cs and cs[0].at_ms < cutoff]:
+                del self._contributions[tweet_id]
+            for contributions in self._contributions.values():
+                for c in contributions:
+                    scores[c.hashtag] += decayed_weight(c.weight, now_ms - c.at_ms, half_life_s)
+                    counts[c.hashtag] += 1
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        return [TrendScore(hashtag=tag, score=round(score, 4), tweet_count=counts[tag]) for tag, score in ranked]
+
+
+class MemoryRateLimiter:
+    """Sliding-window log limiter: exact over the window."""
+
+    def __init__(self) -> None:
+        self._hits: dict[str, list[int]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, *, limit: int, window_s: int, now_ms: int) -> RateDecision:
+        window_ms = window_s * 1000
+        with self._lock:
+            hits = self._hits[key]
+            start = bisect.bisect_right(hits, now_ms - window_ms)
+            del hits[:start]
+            if len(hits) >= limit:
+                reset_ms = hits[0] + window_ms
+                return RateDecision(allowed=False, limit=limit, remaining=0, reset_epoch=math.ceil(reset_ms / 1000),
+                                    retry_after=max(1, math.ceil((reset_ms - now_ms) / 1000)))
+            bisect.insort(hits, now_ms)
+            reset_ms = hits[0] + window_ms
+            return RateDecision(allowed=True, limit=limit, remaining=limit - len(hits),
+                                reset_epoch=math.ceil(reset_ms / 1000), retry_after=0)

@@ -1,0 +1,344 @@
+"""Embedded store for the durable records that production keeps in Keyspaces: users, tweets, engagement,
+notifications, media metadata and idempotency records — one SQLite file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from chirp.adapters.embedded.sqlite import Database, chunks, placeholders
+from chirp.model import MediaRecord, NotificationRecord, NotificationType, TweetCounts, TweetRecord, UserRecord, now_ms
+from chirp.ports import DuplicateKey
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    user_id INTEGER PRIMARY KEY, username TEXT NOT NULL, username_key TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL, password_hash TEXT NOT NULL,
+    bio TEXT NOT NULL DEFAULT '', created_at_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tweets (
+    tweet_id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, body TEXT NOT NULL,
+    reply_to INTEGER, created_at_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS tweets_by_author ON tweets(user_id, tweet_id);
+CREATE INDEX IF NOT EXISTS tweets_by_parent ON tweets(reply_to, tweet_id) WHERE reply_to IS NOT NULL;
+CREATE TABLE IF NOT EXISTS tweet_counts (
+    tweet_id INTEGER PRIMARY KEY, likes INTEGER NOT NULL DEFAULT 0, retweets INTEGER NOT NULL DEFAULT 0,
+    replies INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS likes (
+    tweet_id INTEGER NOT NULL, user_id INTEGER NOT NULL, created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (user_id, tweet_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS likes_by_tweet ON likes(tweet_id);
+CREATE TABLE IF NOT EXISTS retweets (
+    tweet_id INTEGER NOT NULL, user_id INTEGER NOT NULL, created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (user_id, tweet_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS retweets_by_tweet ON retweets(tweet_id);
+CREATE TABLE IF NOT EXISTS notifications (
+    notification_id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, type TEXT NOT NULL, actor_id INTEGER NOT NULL,
+    actor_username TEXT NOT NULL, tweet_id INTEGER, created_at_ms INTEGER NOT NULL, dedupe_key TEXT NOT NULL,
+    read INTEGER NOT NULL DEFAULT 0, UNIQUE (user_id, dedupe_key));
+CREATE INDEX IF NOT EXISTS notifications_by_user ON notifications(user_id, notification_id);
+CREATE TABLE IF NOT EXISTS media (
+    media_id TEXT PRIMARY KEY, owner_id INTEGER NOT NULL, content_type TEXT NOT NULL, size INTEGER NOT NULL,
+    object_key TEXT NOT NULL, created_at_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at_ms INTEGER NOT NULL);
+"""
+
+_USER_COLUMNS = "user_id, username, email, display_name, password_hash, created_at_ms, bio"
+
+
+class RecordsDatabase(Database):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, SCHEMA)
+
+
+class SqliteUserStore:
+    def __init__(self, db: RecordsDatabase) -> None:
+        self._db = db
+
+    def create(self, user: UserRecord) -> None:
+        try:
+            with self._db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO users (user_id, username, username_key, email, display_name, password_hash, bio,"
+                    " created_at_ms) VALUES (?,?,?,?,?,?,?,?)",
+                    (user.user_id, user.username, user.username_key, user.email.lower(), user.display_name,
+                     user.password_hash, user.bio, user.created_at_ms),
+                )
+        except sqlite3.IntegrityError as exc:
+            message = str(exc)
+            field = "username" if "username" in message else "email" if "email" in message else "user_id"
+            raise DuplicateKey(field) from exc
+
+    def get(self, user_id: int) -> UserRecord | None:
+        row = self._db.one(f"SELECT {_USER_COLUMNS} FROM users WHERE user_id = ?", (user_id,))
+        return _user(row) if row else None
+
+    def get_many(self, user_ids: Sequence[int]) -> dict[int, UserRecord]:
+        found: dict[int, UserRecord] = {}
+        for part in chunks(list(dict.fromkeys(user_ids))):
+            for row in self._db.query(
+                f"SELECT {_USER_COLUMNS} FROM users WHERE user_id IN ({placeholders(len(part))})", part
+            ):
+                found[row[0]] = _user(row)
+        return found
+
+    def get_by_username(self, username: str) -> UserRecord | None:
+        row = self._db.one(f"SELECT {_USER_COLUMNS} FROM users WHERE username_key = ?", (username.lower(),))
+        return _user(row) if row else None
+
+
+def _user(row: tuple[Any, ...]) -> UserRecord:
+    return UserRecord(user_id=row[0], username=row[1], email=row[2], display_name=row[3], password_hash=row[4],
+                      created_at_ms=row[5], bio=row[6])
+
+
+class SqliteTweetStore:
+    def __init__(self, db: RecordsDatabase) -> None:
+        self._db = db
+
+    def create(self, tweet: TweetRecord) -> None:
+        body = json.dumps(_tweet_body(tweet), ensure_ascii=False, separators=(",", ":"))
+        try:
+            with self._db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO tweets (tweet_id, user_id, body, reply_to, created_at_ms) VALUES (?,?,?,?,?)",
+                    (tweet.tweet_id, tweet.user_id, body, tweet.reply_to, tweet.created_at_ms),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKey("tweet_id") from exc
+
+    def get(self, tweet_id: int) -> TweetRecord | None:
+        return self.get_many([tweet_id]).get(tweet_id)
+
+    def get_many(self, tweet_ids: Sequence[int]) -> dict[int, TweetRecord]:
+        found: dict[int, TweetRecord] = {}
+        for part in chunks(list(dict.fromkeys(tweet_ids))):
+            for tweet_id, user_id, body, created in self._db.query(
+                f"SELECT tweet_id, user_id, body, created_at_ms FROM tweets WHERE tweet_id IN"
+                f" ({placeholders(len(part))})",
+                part,
+            ):
+                found[tweet_id] = _tweet(tweet_id, user_id, created, json.loads(body))
+        return found
+
+    def delete(self, tweet: TweetRecord) -> bool:
+        with self._db.transaction() as conn:
+            return conn.execute("DELETE FROM tweets WHERE tweet_id = ?", (tweet.tweet_id,)).rowcount == 1
+
+    def author_tweet_ids(self, author_id: int, *, before: int | None, limit: int) -> list[int]:
+        return self.recent_ids_by_authors([author_id], limit=limit, before=before)
+
+    def recent_ids_by_authors(
+        self, author_ids: Sequence[int], *, limit: int, before: int | None = None, after: int | None = None
+    ) -> list[int]:
+        ids: list[int] = []
+        authors = list(dict.fromkeys(author_ids))
+        for part in chunks(authors):
+            rows = self._db.query(
+                f"SELECT tweet_id FROM tweets WHERE user_id IN ({placeholders(len(part))})"
+                " AND tweet_id < ? AND tweet_id > ? ORDER BY tweet_id DESC LIMIT ?",
+                [*part, before if before is not None else 2**63 - 1, after if after is not None else 0, limit],
+            )
+            ids.extend(row[0] for row in rows)
+        ids.sort(reverse=True)
+        return ids[:limit]
+
+    def reply_ids(self, parent_id: int, *, after: int | None, limit: int) -> list[int]:
+        rows = self._db.query(
+            "SELECT tweet_id FROM tweets WHERE reply_to = ? AND tweet_id > ? ORDER BY tweet_id ASC LIMIT ?",
+            (parent_id, after or 0, limit),
+        )
+        return [row[0] for row in rows]
+
+    def count_by_author(self, author_id: int) -> int:
+        row = self._db.one("SELECT COUNT(*) FROM tweets WHERE user_id = ?", (author_id,))
+        return int(row[0]) if row else 0
+
+
+def _tweet_body(tweet: TweetRecord) -> dict[str, Any]:
+    return {"username": tweet.username, "content": tweet.content, "hashtags": tweet.hashtags,
+            "mentions": tweet.mentions, "urls": tweet.urls, "media_urls": tweet.media_urls,
+            "reply_to": tweet.reply_to, "reply_to_user_id": tweet.reply_to_user_id, "quote_tweet": tweet.quote_tweet,
+            "quote_user_id": tweet.quote_user_id}
+
+
+def _tweet(tweet_id: int, user_id: int, created: int, body: dict[str, Any]) -> TweetRecord:
+    return TweetRecord(tweet_id=tweet_id, user_id=user_id, created_at_ms=created, **body)
+
+
+class SqliteEngagementStore:
+    def __init__(self, db: RecordsDatabase) -> None:
+        self._db = db
+
+    def _add(self, table: str, column: str, tweet_id: int, user_id: int, at_ms: int) -> bool:
+        with self._db.transaction() as conn:
+            added = conn.execute(
+                f"INSERT OR IGNORE INTO {table} (tweet_id, user_id, created_at_ms) VALUES (?,?,?)",
+                (tweet_id, user_id, at_ms),
+            ).rowcount == 1
+            if added:
+                self._bump(conn, tweet_id, column, 1)
+            return added
+
+    def _remove(self, table: str, column: str, tweet_id: int, user_id: int) -> bool:
+        with self._db.transaction() as conn:
+            removed = conn.execute(
+                f"DELETE FROM {table} WHERE tweet_id = ? AND user_id = ?", (tweet_id, user_id)
+            ).rowcount == 1
+            if removed:
+                self._bump(conn, tweet_id, column, -1)
+            return removed
+
+    @staticmethod
+    def _bump(conn: sqlite3.Connection, tweet_id: int, column: str, delta: int) -> None:
+        conn.execute(
+            f"INSERT INTO tweet_counts (tweet_id, {column}) VALUES (?, ?)"
+            f" ON CONFLICT(tweet_id) DO UPDATE SET {column} = {column} + excluded.{column}",
+            (tweet_id, delta),
+        )
+
+    def add_like(self, tweet_id: int, user_id: int, at_ms: int) -> bool:
+        return self._add("likes", "likes", tweet_id, user_id, at_ms)
+
+    def remove_like(self, tweet_id: int, user_id: int) -> bool:
+        return self._remove("likes", "likes", tweet_id, user_id)
+
+    def add_retweet(self, tweet_id: int, user_id: int, at_ms: int) -> bool:
+        return self._add("retweets", "retweets", tweet_id, user_id, at_ms)
+
+    def remove_retweet(self, tweet_id: int, user_id: int) -> bool:
+        return self._remove("retweets", "retweets", tweet_id, user_id)
+
+    def _flags(self, table: str, user_id: int, tweet_ids: Sequence[int]) -> set[int]:
+        found: set[int] = set()
+        for part in chunks(list(tweet_ids)):
+            rows = self._db.query(
+                f"SELECT tweet_id FROM {table} WHERE user_id = ? AND tweet_id IN ({placeholders(len(part))})",
+                [user_id, *part],
+            )
+            found.update(row[0] for row in rows)
+        return found
+
+    def liked_by(self, user_id: int, tweet_ids: Sequence[int]) -> set[int]:
+        return self._flags("likes", user_id, tweet_ids)
+
+    def retweeted_by(self, user_id: int, tweet_ids: Sequence[int]) -> set[int]:
+        return self._flags("retweets", user_id, tweet_ids)
+
+    def adjust_replies(self, tweet_id: int, delta: int) -> None:
+        with self._db.transaction() as conn:
+            self._bump(conn, tweet_id, "replies", delta)
+
+    def counts(self, tweet_ids: Sequence[int]) -> dict[int, TweetCounts]:
+        found: dict[int, TweetCounts] = {}
+        for part in chunks(list(tweet_ids)):
+            for tweet_id, likes, retweets, replies in self._db.query(
+                f"SELECT tweet_id, likes, retweets, replies FROM tweet_counts WHERE tweet_id IN"
+                f" ({placeholders(len(part))})",
+                part,
+            ):
+                found[tweet_id] = TweetCounts(likes=likes, retweets=retweets, replies=replies)
+        return found
+
+    def forget_tweet(self, tweet_id: int) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM likes WHERE tweet_id = ?", (tweet_id,))
+            conn.execute("DELETE FROM retweets WHERE tweet_id = ?", (tweet_id,))
+            conn.execute("DELETE FROM tweet_counts WHERE tweet_id = ?", (tweet_id,))
+
+
+class SqliteNotificationStore:
+    def __init__(self, db: RecordsDatabase) -> None:
+        self._db = db
+
+    def add(self, notification: NotificationRecord) -> bool:
+        n = notification
+        with self._db.transaction() as conn:
+            return conn.execute(
+                "INSERT OR IGNORE INTO notifications (notification_id, user_id, type, actor_id, actor_username,"
+                " tweet_id, created_at_ms, dedupe_key, read) VALUES (?,?,?,?,?,?,?,?,?)",
+                (n.notification_id, n.user_id, n.type.value, n.actor_id, n.actor_username, n.tweet_id,
+                 n.created_at_ms, n.dedupe_key, int(n.read)),
+            ).rowcount == 1
+
+    def page(self, user_id: int, *, before: int | None, limit: int) -> list[NotificationRecord]:
+        rows = self._db.query(
+            "SELECT notification_id, user_id, type, actor_id, actor_username, tweet_id, created_at_ms, dedupe_key,"
+            " read FROM notifications WHERE user_id = ? AND notification_id < ? ORDER BY notification_id DESC"
+            " LIMIT ?",
+            (user_id, before if before is not None else 2**63 - 1, limit),
+        )
+        return [
+            NotificationRecord(notification_id=r[0], user_id=r[1], type=NotificationType(r[2]), actor_id=r[3],
+                               actor_username=r[4], tweet_id=r[5], created_at_ms=r[6], dedupe_key=r[7],
+                               read=bool(r[8]))
+            for r in rows
+        ]
+
+    def mark_read(self, user_id: int, *, up_to: int | None) -> int:
+        with self._db.transaction() as conn:
+            return conn.execute(
+                "UPDATE notifications SET read = 1 WHERE user_id = ? AND read = 0 AND notification_id <= ?",
+                (user_id, up_to if up_to is not None else 2**63 - 1),
+            ).rowcount
+
+    def unread_count(self, user_id: int) -> int:
+        row = self._db.one("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0", (user_id,))
+        return int(row[0]) if row else 0
+
+
+class SqliteMediaCatalog:
+    def __init__(self, db: RecordsDatabase) -> None:
+        self._db = db
+
+    def create(self, media: MediaRecord) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO media (media_id, owner_id, content_type, size, object_key, created_at_ms)"
+                " VALUES (?,?,?,?,?,?)",
+                (media.media_id, media.owner_id, media.content_type, media.size, media.key, media.created_at_ms),
+            )
+
+    def get_many(self, media_ids: Sequence[str]) -> dict[str, MediaRecord]:
+        found: dict[str, MediaRecord] = {}
+        for part in chunks(list(media_ids)):
+            for row in self._db.query(
+                "SELECT media_id, owner_id, content_type, size, object_key, created_at_ms FROM media"
+                f" WHERE media_id IN ({placeholders(len(part))})",
+                part,
+            ):
+                found[row[0]] = MediaRecord(media_id=row[0], owner_id=row[1], content_type=row[2], size=row[3],
+                                            key=row[4], created_at_ms=row[5])
+        return found
+
+
+class SqliteIdempotencyStore:
+    def __init__(self, db: RecordsDatabase) -> None:
+        self._db = db
+
+    def get(self, key: str) -> str | None:
+        row = self._db.one("SELECT value FROM idempotency WHERE key = ? AND expires_at_ms > ?", (key, now_ms()))
+        return str(row[0]) if row else None
+
+    def put_if_absent(self, key: str, value: str, ttl_s: int) -> bool:
+        now = now_ms()
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM idempotency WHERE key = ? AND expires_at_ms <= ?", (key, now))
+            return conn.execute(
+                "INSERT OR IGNORE INTO idempotency (key, value, expires_at_ms) VALUES (?,?,?)",
+                (key, value, now + ttl_s * 1000),
+            ).rowcount == 1
+
+    def put(self, key: str, value: str, ttl_s: int) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO idempotency (key, value, expires_at_ms) VALUES (?,?,?)",
+                (key, value, now_ms() + ttl_s * 1000),
+            )
+
+    def delete(self, key: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM idempotency WHERE key = ?", (key,))

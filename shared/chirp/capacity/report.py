@@ -1,0 +1,270 @@
+"""Markdown report: traffic check against the design document, designs side by side, drivers and levers."""
+
+from __future__ import annotations
+
+from chirp.capacity.plan import DESIGN_DOC_MONTHLY_USD, Plan
+from chirp.capacity.sizing import GIB
+
+# (component, item prefix) -> what cuts the line; looked up for the largest cost drivers.
+LEVERS: dict[tuple[str, str], str] = {
+    ("Keyspaces", "writes: home_timeline"): "timelines in the cache (timeline_store: cache); active-only fan-out",
+    ("Keyspaces", "writes: likes"): "provisioned capacity; fold counter and notification writes (counter_coalescing)",
+    ("Keyspaces", "writes: tweets"): "provisioned capacity",
+    ("Keyspaces", "reads"): "tweet cache hit rate; provisioned capacity",
+    ("Keyspaces", "storage"): "keep one year hot (keyspaces_hot_days) and archive older tweets/likes to S3",
+    ("Keyspaces", "point-in-time"): "shrinks with storage; PITR only on tables that cannot be rebuilt",
+    ("Keyspaces", "TTL"): "fewer expiring rows (no per-follower rows, coalesced notifications)",
+    ("ElastiCache", "nodes"): "listpack-encoded timelines, smaller timeline_cap, Valkey (-20%), active-only fan-out",
+    ("API front", ""): "HTTP API (-40%) or an ALB in front of the same Lambdas (per-LCU, not per-request)",
+    ("Lambda", "invocations"): "none modelled: one invocation per request at $0.20/M; fewer, batched client calls",
+    ("Lambda", "compute"): "arm64 (-20%), measured memory size, shorter handlers (bench/results)",
+    ("Data transfer out", ""): "compress responses, smaller pages and slimmer tweet JSON",
+    ("WebSocket", "connection-minutes"): "self-managed socket fleet behind an NLB (websocket: fleet)",
+    ("WebSocket", "messages"): "self-managed socket fleet; fewer heartbeats",
+    ("WebSocket", "socket fleet"): "more sockets per instance (measure it)",
+    ("OpenSearch", ""): "fewer searchable months, UltraWarm for old indices, measured queries/s per node",
+    ("Kinesis", ""): "KPL record aggregation; shared-throughput consumers instead of enhanced fan-out",
+    ("Neptune", ""): "cache follower lists for fan-out",
+    ("S3 media", ""): "lifecycle tiers (media_tiering: lifecycle)",
+    ("CloudFront media", ""): "smaller renditions, longer client caching",
+    ("S3 tweet archive", ""): "colder tier (Glacier IR)",
+}
+
+
+def lever_for(component: str, item: str) -> str:
+    for (lever_component, prefix), text in LEVERS.items():
+        if component == lever_component and item.startswith(prefix):
+            return text
+    return ""
+
+
+def usd(value: float) -> str:
+    return f"${value:,.0f}"
+
+
+def _si(value: float) -> str:
+    for factor, suffix in ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:,.3g}{suffix}"
+    return f"{value:,.3g}"
+
+
+def _traffic_section(plan: Plan) -> list[str]:
+    t = plan.traffic
+    rows = [
+        ("Tweets per second", f"{t.tweets_per_s:,.0f}", "~5,800"),
+        ("Timeline reads per second", f"{t.timeline_views_per_s:,.0f}", "~46,300"),
+        ("Likes per second", f"{t.likes_per_s:,.0f}", "~92,600"),
+        ("Reads per second (timeline + profile + search)", f"{t.reads_per_day / 86_400:,.0f}", "~139K"),
+        ("Writes per second (tweets + likes + retweets + follows)", f"{t.writes_per_day / 86_400:,.0f}", "~115K"),
+        ("Peak tweets per second", f"{t.tweets_per_s * t.peak_to_average:,.0f}", "~17,400"),
+        ("Tweets stored over the retention", f"{t.tweets_stored_bytes / 1e15:,.2f} PB", "2.74 PB"),
+        ("Media stored over the retention", f"{t.media_stored_bytes / 1e18:,.3f} EB", "1.1 EB (1,095 PB)"),
+        ("Users + social graph", f"{(t.users_stored_bytes + t.graph_stored_bytes) / 1e12:,.1f} TB", "~10 TB"),
+        (
+            "Home-timeline rows per day if every follower gets a row",
+            _si(t.tweets_per_day * t.fanout_followers_per_tweet),
+            "(not stated; ~100 billion)",
+        ),
+    ]
+    lines = ["## Traffic and storage, recomputed from the inputs", "", "| Figure | This plan | Design doc |"]
+    lines += ["|---|---:|---:|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows] + [""]
+    return lines
+
+
+def _design_doc_section(plan: Plan) -> list[str]:
+    t, prices = plan.traffic, plan.prices
+    media_gib = t.media_stored_bytes / GIB
+    media_list = prices.cost("s3.standard", media_gib)
+    as_pb = prices.cost("s3.standard", 1.1e15 / GIB)
+    per_follower_rows = t.tweets_per_day * t.fanout_followers_per_tweet * plan.prices.hours_per_month / 24
+    wru = prices["keyspaces.write_request_units"]
+    return [
+        "## What the design document got wrong",
+        "",
+        f"- **Media storage.** {t.media_stored_bytes / 1e18:,.3f} EB in S3 Standard is {usd(media_list)}/month at "
+        f"list price; the document's {usd(25_300)} is what 1.1 **PB** costs ({usd(as_pb)}).",
+        f"- **Home timeline table.** One Keyspaces row per follower per tweet is "
+        f"{_si(per_follower_rows / (plan.prices.hours_per_month / 24))} writes a day, {_si(per_follower_rows)} a "
+        f"month: {usd(wru.cost(per_follower_rows))}/month in on-demand write units alone "
+        f"(${wru.price}/{_si(wru.per)} {wru.unit}).",
+        "- **Likes are stored too.** 8 billion like rows a day for 10 years is petabytes of Keyspaces storage; "
+        "the document's storage estimate leaves them out.",
+        "",
+    ]
+
+
+def _side_by_side(plans: list[Plan]) -> list[str]:
+    components: list[str] = []
+    for plan in plans:
+        for component in plan.by_component():
+            if component not in components:
+                components.append(component)
+    header = "| Component | " + " | ".join(p.design_name for p in plans) + " |"
+    lines = ["## Monthly cost by design (USD, list prices)", "", header, "|---|" + "---:|" * len(plans)]
+    for core in (True, False):
+        for component in components:
+            cells = [plan.by_component(core).get(component) for plan in plans]
+            if any(cell is not None for cell in cells):
+                label = component if core else f"{component} (media)"
+                lines.append(f"| {label} | " + " | ".join(usd(c) if c is not None else "-" for c in cells) + " |")
+        if core:
+            lines.append("| **Core (all but media)** | " + " | ".join(f"**{usd(p.core_usd)}**" for p in plans) + " |")
+    lines.append("| **Total** | " + " | ".join(f"**{usd(p.total_usd)}**" for p in plans) + " |")
+    lines.append(
+        f"| Core vs the design doc's {usd(DESIGN_DOC_MONTHLY_USD)} | "
+        + " | ".join(("+" if p.core_gap_usd > 0 else "-") + usd(abs(p.core_gap_usd)) for p in plans)
+        + " |"
+    )
+    return [*lines, ""]
+
+
+def _verdict(plans: list[Plan]) -> list[str]:
+    best = min(plans, key=lambda p: p.core_usd)
+    lines = ["## Verdict", ""]
+    if best.core_gap_usd <= 0:
+        lines.append(
+            f"**{best.design_name}** costs {usd(best.core_usd)}/month without media: "
+            f"{usd(-best.core_gap_usd)} under the design document's {usd(DESIGN_DOC_MONTHLY_USD)}."
+        )
+        return [*lines, ""]
+    core_lines = sorted((line for line in best.lines if line.core), key=lambda line: -line.monthly_usd)
+    removed, needed = 0.0, []
+    for line in core_lines:
+        needed.append(line)
+        removed += line.monthly_usd
+        if removed >= best.core_gap_usd:
+            break
+    lines += [
+        f"No design here fits. The cheapest, **{best.design_name}**, costs {usd(best.core_usd)}/month without "
+        f"media: **{usd(best.core_gap_usd)} over** the design document's {usd(DESIGN_DOC_MONTHLY_USD)}.",
+        "",
+        f"Closing that gap would take removing its {len(needed)} largest line(s) outright:",
+        "",
+    ]
+    lines += [f"- {line.component} / {line.item}: {usd(line.monthly_usd)}" for line in needed]
+    request_lines = [line for line in best.lines if line.component in ("Lambda", "API front", "Data transfer out")]
+    request_usd = sum(line.monthly_usd for line in request_lines)
+    lines += [
+        "",
+        f"The per-request lines (API front, Lambda, response egress) come to {usd(request_usd)} at "
+        f"{_si(best.traffic.requests_per_day)} requests/day; Lambda invocations alone are "
+        f"{usd(best.line('Lambda', 'invocations').monthly_usd)} and no option in the scenario changes them.",
+        "",
+    ]
+    return lines
+
+
+def _drivers(plan: Plan, count: int = 8) -> list[str]:
+    core_lines = sorted((line for line in plan.lines if line.core), key=lambda line: -line.monthly_usd)[:count]
+    lines = [f"## Largest cost drivers ({plan.design_name}) and the lever for each", ""]
+    lines += ["| Line | Monthly | Share of core | Lever |", "|---|---:|---:|---|"]
+    for line in core_lines:
+        share = line.monthly_usd / plan.core_usd
+        lever = lever_for(line.component, line.item)
+        lines.append(f"| {line.component} / {line.item} | {usd(line.monthly_usd)} | {share:.0%} | {lever} |")
+    return [*lines, ""]
+
+
+def _design_table(plans: list[Plan]) -> list[str]:
+    fields = list(plans[0].design.model_dump())
+    lines = ["## Design options", "", "| Option | " + " | ".join(p.design_name for p in plans) + " |"]
+    lines.append("|---|" + "---|" * len(plans))
+    for field in fields:
+        values = [str(getattr(p.design, field)) for p in plans]
+        lines.append(f"| {field} | " + " | ".join(values) + " |")
+    return [*lines, ""]
+
+
+def _detail(plan: Plan) -> list[str]:
+    lines = [f"### {plan.design_name}", "", "| Component | Item | Quantity / month | Unit | Monthly | Sizing |"]
+    lines.append("|---|---|---:|---|---:|---|")
+    for line in plan.lines:
+        item = line.item if line.core else f"{line.item} (media)"
+        lines.append(
+            f"| {line.component} | {item} | {_si(line.quantity)} | {line.unit} | {usd(line.monthly_usd)} | "
+            f"{line.detail} |"
+        )
+    return [*lines, ""]
+
+
+def _inputs_section(plan: Plan) -> list[str]:
+    lines = ["## Throughput inputs: measured or assumed", ""]
+    measured = [name for name, value in plan.inputs.values.items() if value.measured]
+    lines.append(
+        f"{len(measured)} of {len(plan.inputs.values)} inputs are measured (from `bench/results/*.json`, "
+        "key `capacity_inputs`); the rest are assumptions."
+    )
+    lines += ["", "| Input | Value | Source |", "|---|---:|---|"]
+    for name, value in plan.inputs.values.items():
+        lines.append(f"| {name} | {value.value:,.6g} | {value.source} |")
+    if plan.inputs.ignored:
+        lines += ["", "Ignored benchmark keys: " + ", ".join(plan.inputs.ignored)]
+    lines += [
+        "",
+        "Scenario values marked `assumed` in the scenario file (follower distribution, registered users, "
+        "online hours, row sizes, timeline entry bytes) are assumptions too; the rest come from the design document.",
+        "",
+    ]
+    return lines
+
+
+def _prices_section(plan: Plan) -> list[str]:
+    table = plan.prices
+    lines = [
+        f"## Prices ({table.region}, {table.currency}, {table.hours_per_month:g} hours/month, GiB = 2^30 bytes)",
+        "",
+        "| Key | Price | Per | Unit | Date | Source |",
+        "|---|---|---:|---|---|---|",
+    ]
+    for key, price in table.prices.items():
+        if price.tiers is not None:
+            shown = " / ".join(f"{t.price:g}" for t in price.tiers) + " (tiered)"
+        else:
+            shown = f"{price.price:g}"
+        lines.append(f"| {key} | {shown} | {_si(price.per)} | {price.unit} | {price.date} | {price.source} |")
+    return [*lines, ""]
+
+
+def render_report(plans: list[Plan]) -> str:
+    """The whole Markdown report for one scenario and one or more designs."""
+    if not plans:
+        raise ValueError("no plans to report")
+    first = plans[0]
+    scenario = first.scenario
+    dates = sorted({price.date for price in first.prices.prices.values()})
+    lines = [
+        f"# Capacity plan: {scenario.name}",
+        "",
+        scenario.description.strip(),
+        "",
+        f"Regions: {', '.join(scenario.regions)}. Retention: {scenario.retention.years} years; storage lines are "
+        f"the last month of it. Prices: list, on-demand, read {', '.join(dates)} (no reserved capacity, savings "
+        "plans or free tier). Core cost = everything except media storage (S3) and media delivery (CloudFront).",
+        "",
+        "![cost by design](" + f"{scenario.name}.png)",
+        "",
+    ]
+    lines += _traffic_section(first)
+    lines += _side_by_side(plans)
+    lines += _verdict(plans)
+    for plan in plans:
+        lines += _drivers(plan, count=5)
+    lines += _design_doc_section(first)
+    lines += _design_table(plans)
+    lines += ["## Every line, per design", ""]
+    for plan in plans:
+        lines += _detail(plan)
+    lines += _inputs_section(first)
+    lines += _prices_section(first)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_summary(plans: list[Plan]) -> str:
+    """A few lines for the terminal."""
+    rows = [
+        f"{p.design_name:<20} core {usd(p.core_usd):>14}  media {usd(p.media_usd):>14}  "
+        f"core vs {usd(DESIGN_DOC_MONTHLY_USD)}: {'+' if p.core_gap_usd > 0 else '-'}{usd(abs(p.core_gap_usd))}"
+        for p in plans
+    ]
+    return "\n".join(rows)

@@ -1,0 +1,188 @@
+"""The scenario a capacity plan is computed from: traffic inputs plus named designs.
+
+A scenario file holds the workload (users, activity per user, follower distribution, content sizes,
+retention, regions) once, a ``base_design`` with the design options, and ``designs``: named variants
+that override some of those options. Every model forbids unknown keys, so a typo in a scenario is an
+error rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be planned, with a message saying which field and why."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Users(_Strict):
+    daily_active: int = Field(gt=0, description="users active on a given day (DAU)")
+    monthly_active: int = Field(gt=0, description="users active within 30 days (MAU); they keep a cached timeline")
+    registered: int = Field(gt=0, description="all accounts; followers who are not monthly-active are 'inactive'")
+    online_hours_per_day: float = Field(gt=0, le=24, description="hours a daily user keeps a live socket open")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Users:
+        if not self.daily_active <= self.monthly_active <= self.registered:
+            raise ValueError("users must satisfy daily_active <= monthly_active <= registered")
+        return self
+
+
+class Activity(_Strict):
+    """Actions per daily active user per day."""
+
+    tweets: float = Field(ge=0)
+    retweets: float = Field(ge=0)
+    likes: float = Field(ge=0)
+    follows: float = Field(ge=0)
+    timeline_views: float = Field(ge=0)
+    profile_views: float = Field(ge=0)
+    searches: float = Field(ge=0)
+    peak_to_average: float = Field(ge=1, description="peak rate / daily average rate")
+
+
+class FollowerBucket(_Strict):
+    """Tweets whose author has between min_followers (inclusive) and max_followers (exclusive) followers."""
+
+    min_followers: int = Field(ge=0)
+    max_followers: int | None = Field(default=None, description="None for the open-ended top bucket")
+    tweet_share: float = Field(ge=0, le=1, description="share of all tweets written by authors in this bucket")
+    mean_followers: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _mean_inside(self) -> FollowerBucket:
+        upper = self.max_followers if self.max_followers is not None else float("inf")
+        if not self.min_followers <= self.mean_followers < upper:
+            raise ValueError(
+                f"mean_followers {self.mean_followers:g} lies outside [{self.min_followers}, {self.max_followers})"
+            )
+        return self
+
+
+class Followers(_Strict):
+    mean_per_user: float = Field(gt=0, description="follow edges / registered-or-monthly users (graph size)")
+    celebrity_threshold: int = Field(gt=0, description="authors at or above this are merged on read")
+    distribution: list[FollowerBucket] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Followers:
+        total = sum(b.tweet_share for b in self.distribution)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"follower distribution tweet_share must sum to 1, got {total:.6f}")
+        boundaries = {b.min_followers for b in self.distribution}
+        if self.celebrity_threshold not in boundaries:
+            raise ValueError(
+                f"celebrity_threshold {self.celebrity_threshold} must be a bucket min_followers boundary "
+                f"(one of {sorted(boundaries)}) so each bucket is wholly fanned out on write or merged on read"
+            )
+        return self
+
+
+class Content(_Strict):
+    tweet_bytes: int = Field(gt=0, description="stored bytes per tweet row (design doc: 1.5 KB)")
+    media_share: float = Field(ge=0, le=1, description="share of tweets carrying media")
+    media_bytes: int = Field(ge=0, description="bytes per media object")
+    media_views_per_upload: float = Field(ge=0, description="media bytes served per byte uploaded")
+    user_bytes: int = Field(gt=0)
+    graph_edge_bytes: int = Field(gt=0)
+    like_row_bytes: int = Field(gt=0)
+    notification_row_bytes: int = Field(gt=0)
+    index_row_bytes: int = Field(gt=0, description="(user_id, created_at, tweet_id) rows: user_tweets, home_timeline")
+    stream_record_bytes: int = Field(gt=0, description="mean Kinesis record size")
+    write_response_bytes: int = Field(gt=0)
+
+
+class Retention(_Strict):
+    years: int = Field(gt=0, description="tweets, likes and media are kept this long; costs are for its last month")
+    notification_days: int = Field(gt=0)
+
+
+class Design(_Strict):
+    """Design options: the switches that a named design may override."""
+
+    timeline_store: Literal["keyspaces", "cache"] = Field(
+        description="keyspaces: one home_timeline row per follower per tweet (design doc); cache: Redis sorted sets"
+    )
+    fanout_active_only: bool = Field(description="skip followers not active within 30 days")
+    api: Literal["rest", "http", "alb"]
+    websocket: Literal["api_gateway", "fleet"]
+    keyspaces_capacity: Literal["on_demand", "provisioned"]
+    cache_engine: Literal["redis", "valkey"]
+    media_tiering: Literal["standard", "lifecycle"]
+    lambda_arch: Literal["x86_64", "arm64"]
+    lambda_memory_mb: int = Field(ge=128, le=10240)
+    page_tweets: int = Field(gt=0, description="tweets per timeline/profile/search page")
+    response_compression: float = Field(gt=0, le=1, description="bytes on the wire / raw response bytes")
+    tweet_cache_hit_rate: float = Field(ge=0, le=1, description="share of tweet hydrations served from the cache")
+    timeline_cap: int = Field(gt=0, description="ids kept per cached home timeline")
+    timeline_entry_bytes: int = Field(gt=0, description="cache memory per timeline entry (encoding dependent)")
+    cache_replicas: int = Field(ge=0, description="replicas per cache shard")
+    home_timeline_ttl_days: int = Field(gt=0, description="TTL of Keyspaces home_timeline rows")
+    keyspaces_hot_days: int | None = Field(
+        default=None, description="tweets/likes older than this move to an S3 archive; None keeps all in Keyspaces"
+    )
+    counter_coalescing: float = Field(
+        ge=1, description="like/retweet events folded into one counter/notification write"
+    )
+    pitr: bool
+    search_hot_months: int = Field(gt=0)
+    search_retention_months: int | None = Field(default=None, description="None keeps the whole retention searchable")
+
+
+class Scenario(_Strict):
+    name: str
+    description: str = ""
+    regions: list[str] = Field(min_length=1, description="stateful stores are replicated into every region")
+    users: Users
+    activity: Activity
+    followers: Followers
+    content: Content
+    retention: Retention
+    base_design: Design
+    designs: dict[str, dict[str, Any]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _designs_valid(self) -> Scenario:
+        for name in self.designs:
+            self.design(name)
+        return self
+
+    def design(self, name: str) -> Design:
+        """The base design with the named variant's overrides applied (validated)."""
+        if name not in self.designs:
+            raise ScenarioError(f"unknown design {name!r}; the scenario defines {sorted(self.designs)}")
+        merged = {**self.base_design.model_dump(), **self.designs[name]}
+        try:
+            return Design.model_validate(merged)
+        except ValidationError as exc:
+            raise ScenarioError(f"design {name!r}: {_describe(exc)}") from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors())
+
+
+def parse_scenario(data: Any) -> Scenario:
+    """Validate already-loaded scenario data, raising ScenarioError with every problem listed."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(f"invalid scenario: {_describe(exc)}") from exc
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario YAML file."""
+    with path.open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    try:
+        return parse_scenario(data)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: {exc}") from exc

@@ -1,0 +1,436 @@
+"""Per-component sizing: monthly quantities and their list-price cost, one ``Line`` per billed item.
+
+Units: a month is ``hours_per_month`` (730) hours; storage and transfer are billed per GiB (2^30 bytes);
+Lambda memory is MB/1024 GB. Storage lines are the steady state in the last month of the retention period.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from chirp.capacity.inputs import Inputs
+from chirp.capacity.prices import PriceTable
+from chirp.capacity.scenario import Design, Scenario
+from chirp.capacity.traffic import DAYS_PER_YEAR, Traffic
+
+GIB = 2**30
+MIB = 2**20
+KIB = 1024
+STREAM_CONSUMERS = ("fan-out", "search indexer", "trends", "notifier")
+CACHE_NODE = "cache_r7g_4xlarge"
+CACHE_NODE_GIB = 105.81
+TIMELINE_KEY_OVERHEAD_BYTES = 90  # key, dict entry and sorted-set header per cached timeline
+TRENDS_CACHE_BYTES = 10e9  # design doc: "real-time aggregations: 10 GB"
+HOT_TWEET_CACHE_SHARE = 0.2  # design doc: cache the hottest 20% of the last 24 hours of tweets
+RATE_LIMIT_BYTES_PER_USER = 64
+SOCKET_REGISTRY_BYTES = 200
+KINESIS_PUT_UNIT_BYTES = 25 * KIB
+MEDIA_STANDARD_DAYS = 30  # lifecycle: Standard for 30 days (the IA minimum), then Standard-IA
+MEDIA_IA_DAYS = 90  # then Glacier Instant Retrieval after 90 days
+
+
+@dataclass(frozen=True)
+class Line:
+    component: str
+    item: str
+    quantity: float  # per month, in `unit`
+    unit: str
+    monthly_usd: float
+    detail: str = ""
+    core: bool = True  # False for media storage and delivery
+
+
+@dataclass(frozen=True)
+class Context:
+    scenario: Scenario
+    design: Design
+    traffic: Traffic
+    prices: PriceTable
+    inputs: Inputs
+
+    @property
+    def hours(self) -> float:
+        return self.prices.hours_per_month
+
+    @property
+    def days(self) -> float:
+        return self.prices.hours_per_month / 24
+
+    @property
+    def regions(self) -> int:
+        return len(self.scenario.regions)
+
+    @property
+    def days_kept(self) -> int:
+        return DAYS_PER_YEAR * self.scenario.retention.years
+
+    def monthly(self, per_day: float) -> float:
+        return per_day * self.days
+
+    def peak_per_s(self, per_day: float) -> float:
+        return per_day / 86_400 * self.traffic.peak_to_average
+
+    def line(
+        self, component: str, item: str, price_key: str, quantity: float, detail: str = "", core: bool = True
+    ) -> Line:
+        price = self.prices[price_key]
+        return Line(component, item, quantity, price.unit, price.cost(quantity), detail, core)
+
+
+def _units(size_bytes: float, unit_bytes: float) -> int:
+    return max(1, math.ceil(size_bytes / unit_bytes))
+
+
+def response_bytes_per_day(c: Context) -> float:
+    t, d, content = c.traffic, c.design, c.scenario.content
+    raw = t.reads_per_day * d.page_tweets * content.tweet_bytes + t.writes_per_day * content.write_response_bytes
+    return raw * d.response_compression
+
+
+def api_front(c: Context) -> list[Line]:
+    t, d = c.traffic, c.design
+    requests = c.monthly(t.requests_per_day)
+    if d.api == "rest":
+        return [c.line("API front", "requests", "apigw.rest.requests", requests, "API Gateway REST API")]
+    if d.api == "http":
+        return [c.line("API front", "requests", "apigw.http.requests", requests, "API Gateway HTTP API")]
+    new_connections_per_s = t.requests_per_day / 86_400 / c.inputs["requests_per_connection"]
+    processed_gib_per_hour = response_bytes_per_day(c) / 24 / GIB
+    lcus = max(new_connections_per_s / 25, processed_gib_per_hour / 0.4)
+    return [
+        c.line("API front", "load balancer hours", "alb.hours", c.regions * c.hours, "one ALB per region"),
+        c.line(
+            "API front",
+            "LCU-hours",
+            "alb.lcu_hours",
+            lcus * c.hours,
+            f"{lcus:,.0f} LCU: max({new_connections_per_s:,.0f} new conn/s / 25, "
+            f"{processed_gib_per_hour:,.0f} GiB/h / 0.4 for Lambda targets)",
+        ),
+    ]
+
+
+def data_transfer(c: Context) -> list[Line]:
+    gib = c.monthly(response_bytes_per_day(c)) / GIB
+    d = c.design
+    detail = f"{d.page_tweets} tweets per read page, wire/raw {d.response_compression:g}"
+    return [c.line("Data transfer out", "API responses", "internet.egress", gib, detail)]
+
+
+def lambda_functions(c: Context) -> list[Line]:
+    t, d, inp = c.traffic, c.design, c.inputs
+    api = c.monthly(t.requests_per_day)
+    batches = c.monthly(t.stream_records_per_day) / inp["stream_batch_records"] * len(STREAM_CONSUMERS)
+    memory_gb = d.lambda_memory_mb / 1024
+    api_seconds = (
+        c.monthly(
+            t.reads_per_day * inp["lambda_ms_per_request.read"] + t.writes_per_day * inp["lambda_ms_per_request.write"]
+        )
+        / 1000
+    )
+    stream_seconds = batches * inp["lambda_ms_per_request.stream_batch"] / 1000
+    fanout_seconds = c.monthly(t.timeline_deliveries_per_day) / inp["timeline_inserts_per_s_per_lambda"]
+    gb_seconds = (api_seconds + stream_seconds + fanout_seconds) * memory_gb
+    return [
+        c.line(
+            "Lambda", "invocations", "lambda.requests", api + batches, f"API {api:.3g} + stream batches {batches:.3g}"
+        ),
+        c.line(
+            "Lambda",
+            "compute GB-seconds",
+            f"lambda.gb_seconds.{d.lambda_arch}",
+            gb_seconds,
+            f"{d.lambda_arch}, {d.lambda_memory_mb} MB; API {api_seconds:.3g} s, stream {stream_seconds:.3g} s, "
+            f"fan-out {fanout_seconds:.3g} s",
+        ),
+    ]
+
+
+def websocket(c: Context) -> list[Line]:
+    t, d, users, inp = c.traffic, c.design, c.scenario.users, c.inputs
+    socket_minutes = t.concurrent_sockets * 60 * c.hours
+    if d.websocket == "fleet":
+        peak_sockets = t.concurrent_sockets * t.peak_to_average
+        instances = math.ceil(peak_sockets / inp["websocket_connections_per_instance"]) + 1
+        nlcus = t.concurrent_sockets / 100_000  # one NLCU per 100,000 active TCP connections
+        return [
+            c.line(
+                "WebSocket",
+                "socket fleet instances",
+                "ec2.c7g_2xlarge.hours",
+                instances * c.hours,
+                f"{instances} x c7g.2xlarge for {peak_sockets:,.0f} peak sockets (N+1)",
+            ),
+            c.line("WebSocket", "NLB hours", "nlb.hours", c.regions * c.hours),
+            c.line("WebSocket", "NLCU-hours", "nlb.nlcu_hours", nlcus * c.hours, f"{nlcus:,.0f} NLCU (active sockets)"),
+        ]
+    online_share = users.daily_active / users.monthly_active * users.online_hours_per_day / 24
+    pushes = t.tweets_per_day * t.fanout_followers_per_tweet * t.active_follower_share * online_share
+    notifications = (t.likes_per_day + t.retweets_per_day) / d.counter_coalescing * online_share
+    heartbeats = socket_minutes / inp["websocket_heartbeat_minutes"]
+    messages = c.monthly(pushes + notifications) + heartbeats
+    return [
+        c.line(
+            "WebSocket",
+            "connection-minutes",
+            "apigw.websocket.connection_minutes",
+            socket_minutes,
+            f"{t.concurrent_sockets:,.0f} average open sockets",
+        ),
+        c.line(
+            "WebSocket",
+            "messages",
+            "apigw.websocket.messages",
+            messages,
+            f"pushes {c.monthly(pushes):.3g}, notifications {c.monthly(notifications):.3g}, pings {heartbeats:.3g}",
+        ),
+    ]
+
+
+def kinesis(c: Context) -> list[Line]:
+    t, content = c.traffic, c.scenario.content
+    peak_records = c.peak_per_s(t.stream_records_per_day)
+    shards = math.ceil(max(peak_records / 1000, peak_records * content.stream_record_bytes / MIB))
+    records = c.monthly(t.stream_records_per_day)
+    consumers = len(STREAM_CONSUMERS)
+    return [
+        c.line("Kinesis", "shard-hours", "kinesis.shard_hours", shards * c.hours, f"{shards:,} shards"),
+        c.line(
+            "Kinesis",
+            "PUT payload units",
+            "kinesis.put_payload_units",
+            records * _units(content.stream_record_bytes, KINESIS_PUT_UNIT_BYTES),
+        ),
+        c.line(
+            "Kinesis",
+            "enhanced fan-out consumer-shard-hours",
+            "kinesis.efo_consumer_shard_hours",
+            consumers * shards * c.hours,
+            f"{consumers} consumers: {', '.join(STREAM_CONSUMERS)}",
+        ),
+        c.line(
+            "Kinesis",
+            "enhanced fan-out data",
+            "kinesis.efo_data",
+            consumers * records * content.stream_record_bytes / GIB,
+        ),
+    ]
+
+
+def _keyspaces_throughput(c: Context, item: str, units_per_day: float, kind: str) -> Line:
+    """kind is 'write' (WRU) or 'read' (RRU); provisioned capacity follows the daily average at the target."""
+    if c.design.keyspaces_capacity == "on_demand":
+        key = "keyspaces.write_request_units" if kind == "write" else "keyspaces.read_request_units"
+        return c.line("Keyspaces", item, key, c.monthly(units_per_day), f"{units_per_day / 86_400:,.0f} units/s")
+    capacity = units_per_day / 86_400 / c.inputs["keyspaces_target_utilization"]
+    key = "keyspaces.wcu_hours" if kind == "write" else "keyspaces.rcu_hours"
+    return c.line("Keyspaces", item, key, capacity * c.hours, f"{capacity:,.0f} provisioned units")
+
+
+def keyspaces(c: Context) -> list[Line]:
+    t, d, content = c.traffic, c.design, c.scenario.content
+    regions = c.regions
+    tweet_wru = _units(content.tweet_bytes, KIB) + _units(content.index_row_bytes, KIB)  # tweets + user_tweets
+    like_wru = _units(content.like_row_bytes, KIB)
+    notification_wru = _units(content.notification_row_bytes, KIB)
+    notifications_per_day = (t.likes_per_day + t.retweets_per_day) / d.counter_coalescing
+    engagement = (
+        t.likes_per_day * like_wru
+        + t.retweets_per_day * tweet_wru
+        + (t.likes_per_day + t.retweets_per_day) / d.counter_coalescing  # counter updates
+        + notifications_per_day * notification_wru
+    )
+    posts = t.tweets_per_day * tweet_wru + t.follows_per_day * 2  # follower/following counters
+    lines = [
+        _keyspaces_throughput(c, "writes: likes, retweets, counters, notifications", engagement * regions, "write"),
+        _keyspaces_throughput(c, "writes: tweets, user_tweets, follow counters", posts * regions, "write"),
+    ]
+    home_rows_per_day = t.timeline_deliveries_per_day if d.timeline_store == "keyspaces" else 0.0
+    if home_rows_per_day:
+        home_wru = home_rows_per_day * _units(content.index_row_bytes, KIB)
+        lines.append(_keyspaces_throughput(c, "writes: home_timeline rows", home_wru * regions, "write"))
+    hydrations = t.reads_per_day * d.page_tweets * (1 - d.tweet_cache_hit_rate)
+    reads = hydrations * 0.5 * _units(content.tweet_bytes, 4 * KIB)  # LOCAL_ONE
+    if d.timeline_store == "keyspaces":
+        reads += t.timeline_views_per_day * 0.5 * _units(d.page_tweets * content.index_row_bytes, 4 * KIB)
+    lines.append(_keyspaces_throughput(c, "reads (LOCAL_ONE)", reads, "read"))
+
+    hot_days = min(d.keyspaces_hot_days or c.days_kept, c.days_kept)
+    stored = (
+        t.tweets_per_day * hot_days * (content.tweet_bytes + content.index_row_bytes)
+        + t.likes_per_day * hot_days * content.like_row_bytes
+        + t.users_stored_bytes
+        + notifications_per_day * c.scenario.retention.notification_days * content.notification_row_bytes
+        + home_rows_per_day * d.home_timeline_ttl_days * content.index_row_bytes
+    ) * regions
+    stored_gib = stored / GIB
+    lines.append(
+        c.line("Keyspaces", "storage", "keyspaces.storage", stored_gib, f"{stored / 1e12:,.0f} TB, {hot_days} days hot")
+    )
+    if d.pitr:
+        lines.append(c.line("Keyspaces", "point-in-time recovery", "keyspaces.pitr", stored_gib))
+    ttl_per_day = notifications_per_day * notification_wru + home_rows_per_day * _units(content.index_row_bytes, KIB)
+    if d.keyspaces_hot_days is not None:
+        ttl_per_day += t.tweets_per_day * tweet_wru + t.likes_per_day * like_wru
+    lines.append(c.line("Keyspaces", "TTL deletes", "keyspaces.ttl_deletes", c.monthly(ttl_per_day) * regions))
+    return lines
+
+
+def tweet_archive(c: Context) -> list[Line]:
+    """Tweets and likes older than keyspaces_hot_days, exported to S3 as compressed Parquet."""
+    d, t, content = c.design, c.traffic, c.scenario.content
+    if d.keyspaces_hot_days is None or d.keyspaces_hot_days >= c.days_kept:
+        return []
+    archived_days = c.days_kept - d.keyspaces_hot_days
+    raw = archived_days * (t.tweets_per_day * content.tweet_bytes + t.likes_per_day * content.like_row_bytes)
+    gib = raw * c.inputs["archive_compression"] / GIB
+    return [c.line("S3 tweet archive", "Standard-IA storage", "s3.standard_ia", gib, f"{archived_days} days archived")]
+
+
+def elasticache(c: Context) -> list[Line]:
+    t, d, users, inp = c.traffic, c.design, c.scenario.users, c.inputs
+    timeline_bytes, peak_inserts, detail = 0.0, 0.0, "tweet cache, trends, rate limits, sockets"
+    if d.timeline_store == "cache":
+        holders = users.monthly_active if d.fanout_active_only else users.registered
+        window = 30 if d.fanout_active_only else c.days_kept
+        entries = min(d.timeline_cap, t.timeline_deliveries_per_day / holders * window)
+        timeline_bytes = holders * (entries * d.timeline_entry_bytes + TIMELINE_KEY_OVERHEAD_BYTES)
+        peak_inserts = c.peak_per_s(t.timeline_deliveries_per_day)
+        detail = (
+            f"timelines {timeline_bytes / 1e12:,.1f} TB ({holders:,.0f} users x {entries:,.0f} ids x "
+            f"{d.timeline_entry_bytes} B); {detail}"
+        )
+    other = (
+        t.tweets_per_day * c.scenario.content.tweet_bytes * HOT_TWEET_CACHE_SHARE
+        + TRENDS_CACHE_BYTES
+        + users.daily_active * RATE_LIMIT_BYTES_PER_USER
+        + t.concurrent_sockets * t.peak_to_average * SOCKET_REGISTRY_BYTES
+    )
+    usable_gib = CACHE_NODE_GIB * inp["cache_usable_memory_fraction"]
+    shards_for_memory = math.ceil((timeline_bytes + other) / GIB / usable_gib)
+    shards_for_inserts = math.ceil(peak_inserts / inp["timeline_inserts_per_s_per_node"])
+    shards = max(shards_for_memory, shards_for_inserts, 1)
+    nodes = shards * (1 + d.cache_replicas) * c.regions
+    return [
+        c.line(
+            "ElastiCache",
+            "nodes",
+            f"elasticache.{d.cache_engine}.{CACHE_NODE}.hours",
+            nodes * c.hours,
+            f"{d.cache_engine} {nodes:,} x cache.r7g.4xlarge = {shards:,} shards (memory needs {shards_for_memory:,}, "
+            f"inserts need {shards_for_inserts:,}) x {1 + d.cache_replicas} x {c.regions} region(s); {detail}",
+        )
+    ]
+
+
+def neptune(c: Context) -> list[Line]:
+    t, inp = c.traffic, c.inputs
+    queries_per_day = t.tweets_per_day * (1 - t.celebrity_tweet_share) + t.follows_per_day * 2
+    peak = c.peak_per_s(queries_per_day)
+    readers = max(1, math.ceil(peak / inp["neptune_queries_per_s_per_instance"]))
+    instances = (1 + readers) * c.regions
+    stored_gib = t.graph_stored_bytes * inp["neptune_storage_factor"] * c.regions / GIB
+    return [
+        c.line(
+            "Neptune",
+            "instances",
+            "neptune.db_r5_4xlarge.hours",
+            instances * c.hours,
+            f"{instances} x db.r5.4xlarge (writer + {readers} reader) for {peak:,.0f} peak queries/s",
+        ),
+        c.line("Neptune", "storage", "neptune.storage", stored_gib),
+        c.line("Neptune", "I/O", "neptune.io", c.monthly(queries_per_day) * inp["neptune_ios_per_query"]),
+    ]
+
+
+def opensearch(c: Context) -> list[Line]:
+    t, d, inp = c.traffic, c.design, c.inputs
+    searchable = d.search_retention_months or c.scenario.retention.years * 12
+    hot_months = min(d.search_hot_months, searchable)
+    warm_months = searchable - hot_months
+    month_gib = c.monthly(t.tweets_per_day) * inp["search_index_bytes_per_tweet"] / GIB
+    hot_gib = month_gib * hot_months * 2  # one replica
+    nodes_for_storage = math.ceil(hot_gib / inp["opensearch_hot_gib_per_node"])
+    nodes_for_queries = math.ceil(c.peak_per_s(t.searches_per_day) / inp["opensearch_queries_per_s_per_node"])
+    data_nodes = max(nodes_for_storage, nodes_for_queries, 2) * c.regions
+    lines = [
+        c.line(
+            "OpenSearch",
+            "data nodes",
+            "opensearch.r6g_4xlarge.hours",
+            data_nodes * c.hours,
+            f"{data_nodes} x r6g.4xlarge.search (storage needs {nodes_for_storage}, queries need {nodes_for_queries})",
+        ),
+        c.line("OpenSearch", "master nodes", "opensearch.m6g_large.hours", 3 * c.regions * c.hours),
+        c.line("OpenSearch", "hot storage (gp3)", "opensearch.gp3", hot_gib * c.regions, f"{hot_months} months x 2"),
+    ]
+    if warm_months > 0:
+        lines += [
+            c.line("OpenSearch", "UltraWarm nodes", "opensearch.ultrawarm1_medium.hours", 2 * c.regions * c.hours),
+            c.line(
+                "OpenSearch",
+                "warm/cold storage",
+                "opensearch.managed_storage",
+                month_gib * warm_months * c.regions,
+                f"{warm_months} months",
+            ),
+        ]
+    return lines
+
+
+def media(c: Context) -> list[Line]:
+    t, d, content = c.traffic, c.design, c.scenario.content
+    uploads = t.media_uploads_per_day
+    per_day_gib = uploads * content.media_bytes / GIB
+    lines = [c.line("S3 media", "PUT requests", "s3.put_requests", c.monthly(uploads), core=False)]
+    if d.media_tiering == "standard":
+        lines.append(
+            c.line("S3 media", "Standard storage", "s3.standard", per_day_gib * c.days_kept, "all media", core=False)
+        )
+    else:
+        ia_days = min(MEDIA_IA_DAYS, c.days_kept) - MEDIA_STANDARD_DAYS
+        glacier_days = max(0, c.days_kept - MEDIA_IA_DAYS)
+        lines += [
+            c.line(
+                "S3 media", "Standard storage", "s3.standard", per_day_gib * MEDIA_STANDARD_DAYS, "first 30 days", False
+            ),
+            c.line("S3 media", "Standard-IA storage", "s3.standard_ia", per_day_gib * ia_days, "days 30-90", False),
+            c.line(
+                "S3 media", "Glacier IR storage", "s3.glacier_ir", per_day_gib * glacier_days, "after 90 days", False
+            ),
+            c.line("S3 media", "transitions to IA", "s3.transition_standard_ia", c.monthly(uploads), core=False),
+            c.line("S3 media", "transitions to Glacier IR", "s3.transition_glacier_ir", c.monthly(uploads), core=False),
+        ]
+    views = uploads * content.media_views_per_upload
+    lines += [
+        c.line(
+            "CloudFront media",
+            "egress",
+            "cloudfront.egress",
+            c.monthly(views) * content.media_bytes / GIB,
+            f"{content.media_views_per_upload:g} views per upload",
+            core=False,
+        ),
+        c.line("CloudFront media", "HTTPS requests", "cloudfront.https_requests", c.monthly(views), core=False),
+    ]
+    return lines
+
+
+COMPONENTS = (
+    api_front,
+    lambda_functions,
+    data_transfer,
+    websocket,
+    kinesis,
+    keyspaces,
+    tweet_archive,
+    elasticache,
+    neptune,
+    opensearch,
+    media,
+)
+
+
+def size_all(c: Context) -> list[Line]:
+    return [line for component in COMPONENTS for line in component(c)]

@@ -1,0 +1,62 @@
+"""Settings read from the environment (prefix CHIRP_) and validated once, at cold start."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHIRP_", extra="ignore")
+
+    backend: Literal["embedded", "servers", "aws"] = "embedded"
+    data_dir: Path = Path(".chirp")
+
+    # Tokens. Keys are "kid:secret" pairs separated by commas; the first signs, all verify (rotation).
+    jwt_keys: str = ""
+    token_ttl_s: int = Field(default=24 * 3600, gt=0)
+
+    # Feed semantics
+    celebrity_threshold: int = Field(default=100_000, gt=0)
+    active_days: int = Field(default=30, gt=0)
+    timeline_cap: int = Field(default=800, gt=0)
+    fanout_page_size: int = Field(default=1000, gt=0)
+
+    # Limits
+    tweet_rate_limit: int = Field(default=300, gt=0)
+    tweet_rate_window_s: int = Field(default=3 * 3600, gt=0)
+    idempotency_ttl_s: int = Field(default=24 * 3600, gt=0)
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    media_max_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
+    poll_max_wait_s: float = Field(default=20.0, gt=0)
+
+    # Trends
+    trends_window_s: int = Field(default=3600, gt=0)
+    trends_half_life_s: float = Field(default=900.0, gt=0)
+    trends_refresh_s: float = Field(default=5.0, ge=0)
+
+    # URLs and browser access
+    cors_origins: str = "http://127.0.0.1:3000,http://localhost:3000"
+    public_url: str = "http://127.0.0.1:3000"
+    media_base_url: str = ""
+    ws_management_url: str = ""
+
+    # Stream (embedded)
+    stream_shards: int = Field(default=2, gt=0)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def media_url_base(self) -> str:
+        return (self.media_base_url or self.public_url).rstrip("/")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

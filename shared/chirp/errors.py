@@ -1,0 +1,72 @@
+"""Domain errors. Each carries a stable machine code and the HTTP status it maps to (one place: chirp.http)."""
+
+from __future__ import annotations
+
+
+class ChirpError(Exception):
+    """Base class for every error a client may see."""
+
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.headers: dict[str, str] = headers or {}
+
+
+class ValidationFailed(ChirpError):
+    status = 400
+    code = "validation_error"
+
+
+class Unauthorized(ChirpError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ChirpError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ChirpError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ChirpError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ChirpError):
+    status = 413
+    code = "payload_too_large"
+
+
+class RateLimited(ChirpError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, limit: int, reset_epoch: int) -> None:
+        super().__init__(
+            message,
+            headers={
+                "Retry-After": str(max(1, retry_after)),
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(reset_epoch),
+            },
+        )
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(ChirpError):
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 2) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})

@@ -1,0 +1,137 @@
+"""The local event source mapping: for every stream consumer in the wiring table and every shard, read batches
+after the consumer's checkpoint, invoke the function with a Kinesis event, and honour the contract of
+ReportBatchItemFailures — checkpoint up to the first failed record and retry from it, halve the batch when the whole
+invocation fails (bisect on error), and after max_retries send the failing record to the dead-letter table and move
+on, so a poison record never blocks the shard."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from chirp import wiring
+from chirp.adapters.embedded.stream import StoredRecord
+from chirp.local import events
+
+log = logging.getLogger("chirp.poller")
+Invoke = Callable[[str, dict[str, Any]], Awaitable[Any]]
+IDLE_POLL_S = 0.5
+
+
+class StreamSource(Protocol):
+    shards: int
+
+    def read(self, shard: int, *, after: int, limit: int) -> list[StoredRecord]: ...
+    def checkpoint(self, consumer: str, shard: int) -> int: ...
+    def set_checkpoint(self, consumer: str, shard: int, seq: int) -> None: ...
+    def dead_letter(self, consumer: str, record: StoredRecord, error: str) -> None: ...
+
+
+@dataclass
+class ShardState:
+    attempts: dict[int, int] = field(default_factory=dict)  # seq -> failed attempts
+    batch_limit: int = 0
+
+
+class StreamPoller:
+    def __init__(self, source: StreamSource, invoke: Invoke) -> None:
+        self._source = source
+        self._invoke = invoke
+        self._wakes: list[asyncio.Event] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.invocations = 0
+
+    def notify(self) -> None:
+        """Thread-safe: new records were published; wake every shard loop."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake_all)
+
+    def _wake_all(self) -> None:
+        for wake in self._wakes:
+            wake.set()
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        for fn in wiring.stream_consumers():
+            for shard in range(self._source.shards):
+                wake = asyncio.Event()
+                self._wakes.append(wake)
+                self._tasks.append(asyncio.create_task(self._run(fn, shard, wake), name=f"poll-{fn.name}-{shard}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _run(self, fn: wiring.Function, shard: int, wake: asyncio.Event) -> None:
+        trigger = fn.stream
+        assert trigger is not None
+        state = ShardState(batch_limit=trigger.batch_size)
+        while True:
+            wake.clear()
+            try:
+                processed = await self._step(fn, trigger, shard, state)
+            except Exception:
+                log.exception("poller %s/%s failed", fn.name, shard)
+                processed = False
+            if not processed:
+                try:
+                    await asyncio.wait_for(wake.wait(), IDLE_POLL_S)
+                except TimeoutError:
+                    pass
+
+    async def _step(self, fn: wiring.Function, trigger: wiring.StreamTrigger, shard: int, state: ShardState) -> bool:
+        after = await asyncio.to_thread(self._source.checkpoint, fn.name, shard)
+        records = await asyncio.to_thread(self._source.read, shard, after=after, limit=state.batch_limit)
+        if not records:
+            return False
+        if trigger.max_batching_window_s and len(records) < state.batch_limit and not state.attempts:
+            await asyncio.sleep(min(trigger.max_batching_window_s, 1.0))
+            records = await asyncio.to_thread(self._source.read, shard, after=after, limit=state.batch_limit)
+        event = events.kinesis_event([
+            events.KinesisInput(sequence_number=events.sequence_number(r.seq), partition_key=r.partition_key,
+                                data=r.data.encode(), arrival_s=r.arrival_ms / 1000,
+                                shard_id=f"shardId-{shard:012d}")
+            for r in records
+        ])
+        self.invocations += 1
+        try:
+            result = await self._invoke(fn.name, event)
+            failed = _failed_sequence_numbers(result)
+            error = "reported as a batch item failure"
+        except Exception as exc:  # the whole invocation failed: retry, bisecting the batch
+            failed = {records[0].seq}
+            error = f"invocation failed: {exc!r}"
+            state.batch_limit = max(1, len(records) // 2) if trigger.bisect_on_error else state.batch_limit
+        if not failed:
+            await asyncio.to_thread(self._source.set_checkpoint, fn.name, shard, records[-1].seq)
+            state.attempts.clear()
+            state.batch_limit = trigger.batch_size
+            return True
+        first = min(failed)
+        done = [r for r in records if r.seq < first]
+        if done:
+            await asyncio.to_thread(self._source.set_checkpoint, fn.name, shard, done[-1].seq)
+        state.attempts[first] = state.attempts.get(first, 0) + 1
+        if state.attempts[first] > trigger.max_retries:
+            poison = next(r for r in records if r.seq == first)
+            log.error("%s: record %s failed %s times; sent to the dead-letter table", fn.name, first,
+                      state.attempts[first])
+            await asyncio.to_thread(self._source.dead_letter, fn.name, poison, error)
+            await asyncio.to_thread(self._source.set_checkpoint, fn.name, shard, first)
+            state.attempts.pop(first, None)
+            state.batch_limit = trigger.batch_size
+        else:
+            await asyncio.sleep(min(0.05 * 2 ** state.attempts[first], 1.0))
+        return True
+
+
+def _failed_sequence_numbers(result: Any) -> set[int]:
+    if not isinstance(result, dict):
+        return set()
+    failures = result.get("batchItemFailures") or []
+    return {events.parse_sequence_number(str(f["itemIdentifier"])) for f in failures if f.get("itemIdentifier")}

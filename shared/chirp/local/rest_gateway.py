@@ -1,0 +1,200 @@
+"""The local REST API: matches requests against the wiring table's routes, runs the authorizer for protected routes
+(with a per-token cache, like API Gateway), builds the REST proxy event and turns the function's result into HTTP.
+Also serves media objects (standing in for S3 + CloudFront) and the web client."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from chirp import wiring
+from chirp.adapters.embedded.objects import FileObjectStore
+from chirp.http import error_body
+from chirp.local import events
+
+Invoke = Callable[[str, dict[str, Any]], Awaitable[Any]]
+AUTHORIZER_CACHE_S = 300
+JSON = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRoute:
+    function: str
+    route: wiring.Route
+    pattern: re.Pattern[str]
+
+
+def compile_routes() -> list[CompiledRoute]:
+    compiled = []
+    for fn, route in wiring.all_routes():
+        regex = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path)) + "$"
+        compiled.append(CompiledRoute(fn.name, route, re.compile(regex)))
+    return compiled
+
+
+def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, text=error_body(code, message), content_type=JSON, headers=headers)
+
+
+class RestGateway:
+    def __init__(self, invoke: Invoke, *, objects: FileObjectStore | None, web_root: Path | None,
+                 client_config: dict[str, str], max_body_bytes: int) -> None:
+        self._invoke = invoke
+        self._routes = compile_routes()
+        self._objects = objects
+        self._web_root = web_root
+        self._client_config = client_config
+        self._max_body = max_body_bytes
+        self._auth_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=max(self._max_body * 2, 16 * 1024 * 1024))
+        app.router.add_route("PUT", "/_upload/{key:.+}", self._upload)
+        app.router.add_route("GET", "/media/{key:.+}", self._media)
+        app.router.add_route("GET", "/config.json", self._config)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        return app
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        if not path.startswith(wiring.API_PREFIX):
+            return await self._static(request)
+        matches = [(r, m) for r in self._routes if (m := r.pattern.match(path))]
+        if not matches:
+            return json_error(404, "not_found", f"no route for {path}")
+        if request.method == "OPTIONS":
+            chosen, match = matches[0]
+            return await self._call(request, chosen, match.groupdict(), authorizer=None)
+        for chosen, match in matches:
+            if chosen.route.method == request.method:
+                break
+        else:
+            allowed = ", ".join(sorted({r.route.method for r, _ in matches}))
+            return json_error(405, "method_not_allowed", f"{request.method} is not allowed here",
+                              {"Allow": allowed})
+        authorizer = None
+        if chosen.route.auth:
+            authorizer = await self._authorize(request.headers.get("Authorization"), chosen.route)
+            if authorizer is None:
+                return json_error(401, "unauthorized", "missing, invalid or expired bearer token",
+                                  {"WWW-Authenticate": "Bearer"})
+        return await self._call(request, chosen, match.groupdict(), authorizer)
+
+    async def _authorize(self, header: str | None, route: wiring.Route) -> dict[str, Any] | None:
+        if not header:
+            return None
+        cached = self._auth_cache.get(header)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            policy = await self._invoke(wiring.authorizer_function().name,
+                                        events.token_authorizer_event(header, method=route.method,
+                                                                      resource=route.path))
+        except Exception:  # the authorizer's contract: any exception means 401
+            return None
+        if not _allows(policy):
+            return None
+        context = {"principalId": policy.get("principalId"), **(policy.get("context") or {})}
+        if len(self._auth_cache) > 10_000:
+            self._auth_cache.clear()
+        self._auth_cache[header] = (time.monotonic() + AUTHORIZER_CACHE_S, context)
+        return context
+
+    async def _call(self, request: web.Request, chosen: CompiledRoute, params: dict[str, str],
+                    authorizer: dict[str, Any] | None) -> web.StreamResponse:
+        raw = await request.read()
+        if len(raw) > self._max_body:
+            return json_error(413, "payload_too_large", f"body is larger than {self._max_body} bytes")
+        try:
+            body = raw.decode("utf-8") if raw else None
+        except UnicodeDecodeError:
+            return json_error(400, "malformed_body", "body is not valid UTF-8")
+        event = events.rest_event(
+            method=request.method, resource=chosen.route.path, path=request.path,
+            path_parameters={k: unquote(v) for k, v in params.items()}, query=dict(request.query),
+            headers=dict(request.headers), body=body, authorizer=authorizer,
+            source_ip=request.remote or "127.0.0.1", domain=request.host.split(":")[0],
+        )
+        result = await self._invoke(chosen.function, event)
+        return to_http(result)
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        if self._objects is None:
+            return json_error(404, "not_found", "uploads are served by object storage")
+        key = request.match_info["key"]
+        q = request.query
+        refused = self._objects.verify_upload(key, content_type=q.get("content_type", ""), size=q.get("size", ""),
+                                              expires=q.get("expires", ""), signature=q.get("signature", ""))
+        if refused:
+            return json_error(403, "upload_refused", refused)
+        if request.headers.get("Content-Type", "").split(";")[0].strip().lower() != q["content_type"]:
+            return json_error(400, "content_type_mismatch", "Content-Type differs from the one signed")
+        data = await request.read()
+        if len(data) != int(q["size"]):
+            return json_error(400, "size_mismatch", f"expected {q['size']} bytes, got {len(data)}")
+        await asyncio.to_thread(self._objects.store, key, data, q["content_type"])
+        return web.Response(status=200, headers={"ETag": f'"{len(data)}"'})
+
+    async def _media(self, request: web.Request) -> web.StreamResponse:
+        if self._objects is None:
+            return json_error(404, "not_found", "media are served by the CDN")
+        found = await asyncio.to_thread(self._objects.read, "media/" + request.match_info["key"])
+        if found is None:
+            return json_error(404, "not_found", "no such media")
+        data, content_type = found
+        return web.Response(body=data, content_type=content_type,
+                            headers={"Cache-Control": "public, max-age=31536000, immutable",
+                                     "X-Content-Type-Options": "nosniff"})
+
+    async def _config(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(self._client_config, headers={"Cache-Control": "no-store"})
+
+    async def _static(self, request: web.Request) -> web.StreamResponse:
+        if self._web_root is None or request.method not in ("GET", "HEAD"):
+            return json_error(404, "not_found", f"no route for {request.path}")
+        root = self._web_root.resolve()
+        target = (root / request.path.lstrip("/")).resolve()
+        if root != target and root not in target.parents:
+            return json_error(404, "not_found", "no such file")
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            target = root / "index.html"  # single-page app: client-side routes
+            if not target.is_file():
+                return json_error(404, "not_found", f"no route for {request.path}")
+        return web.FileResponse(target, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+def _allows(policy: Any) -> bool:
+    try:
+        statements = policy["policyDocument"]["Statement"]
+    except (KeyError, TypeError):
+        return False
+    return any(s.get("Effect") == "Allow" for s in statements) and not any(s.get("Effect") == "Deny"
+                                                                          for s in statements)
+
+
+def to_http(result: Any) -> web.Response:
+    """A Lambda proxy integration result as API Gateway would return it; a malformed result is a 502."""
+    if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+        return json_error(502, "bad_gateway", "the function returned a malformed response")
+    headers: dict[str, str] = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+    for key, values in (result.get("multiValueHeaders") or {}).items():
+        if values:
+            headers[str(key)] = ", ".join(str(v) for v in values)
+    body = result.get("body") or ""
+    payload = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    headers.pop("Content-Length", None)
+    return web.Response(status=result["statusCode"], body=payload, headers=headers)
+
+

@@ -1,0 +1,118 @@
+"""The local runtime: one process that stands in for API Gateway (REST + WebSocket + @connections), the Kinesis
+event source mappings and Lambda, running the same handler files that are deployed to AWS."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from chirp import wiring
+from chirp.adapters.embedded.objects import FileObjectStore
+from chirp.adapters.embedded.stream import SqliteEventStream
+from chirp.config import Settings, get_settings
+from chirp.container import build_embedded, set_container
+from chirp.local.functions import invoke as invoke_function
+from chirp.local.functions import load_handler
+from chirp.local.poller import StreamPoller
+from chirp.local.rest_gateway import RestGateway
+from chirp.local.ws_gateway import WebSocketGateway
+
+log = logging.getLogger("chirp.runtime")
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeOptions:
+    host: str = "127.0.0.1"
+    port: int = 3000
+    ws_port: int = 3001
+    data_dir: Path = Path(".chirp")
+    web_root: Path | None = None
+
+
+def configure_environment(options: RuntimeOptions) -> None:
+    """The environment the functions see, as the CDK app would set it on AWS (explicit values win)."""
+    defaults = {
+        "CHIRP_DATA_DIR": str(options.data_dir),
+        "CHIRP_PUBLIC_URL": f"http://{options.host}:{options.port}",
+        "CHIRP_WS_MANAGEMENT_URL": f"http://{options.host}:{options.ws_port}/local",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "chirp",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_NAMESPACE": "Chirp",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    os.environ["CHIRP_WS_MANAGEMENT_URL"] = f"http://{options.host}:{options.ws_port}/local"
+    get_settings.cache_clear()
+
+
+class LocalRuntime:
+    def __init__(self, options: RuntimeOptions) -> None:
+        configure_environment(options)
+        self.options = options
+        self.settings: Settings = get_settings()
+        container = build_embedded(self.settings)
+        set_container(container)
+        self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="lambda")
+        stream = container.stores.stream
+        assert isinstance(stream, SqliteEventStream)
+        objects = container.stores.objects
+        self.poller = StreamPoller(stream, self.invoke)
+        stream.add_listener(self.poller.notify)
+        for fn in wiring.FUNCTIONS:
+            load_handler(fn.name)  # import every handler now: a broken one fails at start, not at first request
+        ws_url = f"ws://{options.host}:{options.ws_port}"
+        self.rest = RestGateway(
+            self.invoke, objects=objects if isinstance(objects, FileObjectStore) else None,
+            web_root=options.web_root,
+            client_config={"api_url": f"http://{options.host}:{options.port}/api/v1", "ws_url": ws_url},
+            max_body_bytes=self.settings.max_body_bytes,
+        )
+        self.ws = WebSocketGateway(self.invoke)
+        self._runners: list[web.AppRunner] = []
+
+    async def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, invoke_function, function, event)
+
+    async def start(self) -> None:
+        for app, port in ((self.rest.app(), self.options.port), (self.ws.app(), self.options.ws_port)):
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await runner.setup()
+            await web.TCPSite(runner, self.options.host, port, reuse_address=True).start()
+            self._runners.append(runner)
+        await self.poller.start()
+
+    async def stop(self) -> None:
+        await self.poller.stop()
+        for runner in self._runners:
+            await runner.cleanup()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        print(f"Chirp local runtime: REST http://{self.options.host}:{self.options.port}/api/v1  "
+              f"WebSocket ws://{self.options.host}:{self.options.ws_port}  data {self.options.data_dir}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await self.stop()
+
+
+def run(options: RuntimeOptions) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(LocalRuntime(options).serve_forever())

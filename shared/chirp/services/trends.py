@@ -1,0 +1,84 @@
+"""Trending hashtags: time-decayed scores over a sliding window, with spam resistance — identical texts count once,
+an author counts once per hashtag per window and at most a few times per window overall, and each author's weight
+depends on account age and audience (see trend_math)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Any
+
+from chirp.config import Settings
+from chirp.model import Event, EventType, TrendScore, TweetRecord, now_ms
+from chirp.services.stores import Stores
+from chirp.services.trend_math import author_weight
+from chirp.services.tweets import tweet_from_event
+from chirp.services.views import iso
+from chirp.text import normalize
+
+MAX_TAGS_PER_TWEET = 5
+MAX_TREND_TWEETS_PER_AUTHOR = 20
+TOP_LIMIT = 30
+
+
+class TrendsService:
+    def __init__(self, stores: Stores, settings: Settings) -> None:
+        self._s = stores
+        self._window = settings.trends_window_s
+        self._half_life = settings.trends_half_life_s
+        self._refresh_ms = int(settings.trends_refresh_s * 1000)
+        self._cache: tuple[int, list[TrendScore]] | None = None
+        self._lock = threading.Lock()
+
+    def on_event(self, event: Event) -> None:
+        if event.type == EventType.TWEET_CREATED:
+            tweet = tweet_from_event(event.data["tweet"])
+            if self._s.tweets.get(tweet.tweet_id) is not None:
+                self.record(tweet)
+        elif event.type == EventType.TWEET_DELETED:
+            self.remove(int(event.data["tweet"]["tweet_id"]))
+
+    def record(self, tweet: TweetRecord) -> bool:
+        """Count a new tweet's hashtags; returns False when spam rules drop it."""
+        if not tweet.hashtags:
+            return False
+        text_key = hashlib.sha256(normalize(tweet.content).casefold().encode()).hexdigest()[:32]
+        if not self._s.trends.claim(f"text:{text_key}", self._window):
+            return False
+        budget = self._s.rate_limits.hit(f"trend-author:{tweet.user_id}", limit=MAX_TREND_TWEETS_PER_AUTHOR,
+                                         window_s=self._window, now_ms=now_ms())
+        if not budget.allowed:
+            return False
+        weight = self._author_weight(tweet.user_id)
+        counted = False
+        for tag in tweet.hashtags[:MAX_TAGS_PER_TWEET]:
+            if self._s.trends.claim(f"author-tag:{tweet.user_id}:{tag}", self._window):
+                self._s.trends.add(tag, tweet.tweet_id, weight, tweet.created_at_ms)
+                counted = True
+        return counted
+
+    def _author_weight(self, user_id: int) -> float:
+        user = self._s.users.get(user_id)
+        followers, following = self._s.graph.counts(user_id)
+        age_days = (now_ms() - user.created_at_ms) / 86_400_000 if user else 0.0
+        return author_weight(account_age_days=age_days, followers=followers, following=following)
+
+    def remove(self, tweet_id: int) -> None:
+        self._s.trends.remove_tweet(tweet_id)
+        with self._lock:
+            self._cache = None
+
+    def top(self, *, limit: int = TOP_LIMIT) -> dict[str, Any]:
+        now = now_ms()
+        with self._lock:
+            if self._cache is None or now - self._cache[0] >= self._refresh_ms:
+                self._cache = (now, self._s.trends.top(now_ms=now, limit=TOP_LIMIT, window_s=self._window,
+                                                       half_life_s=self._half_life))
+            as_of, scores = self._cache
+        return {
+            "trends": [{"hashtag": s.hashtag, "score": s.score, "tweet_count": s.tweet_count} for s in scores[:limit]],
+            "as_of": iso(as_of),
+            "window_s": self._window,
+        }
+
+

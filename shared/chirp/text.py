@@ -1,0 +1,98 @@
+"""Tweet text rules: normalization, length in Unicode code points, hashtag / mention / URL extraction."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from chirp.errors import ValidationFailed
+
+MAX_TWEET_CODE_POINTS = 280
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+
+# A hashtag starts after a non-word character (or the start) and is made of Unicode word characters; it must hold
+# at least one non-digit (like Twitter: "#2024" is not a hashtag).
+_HASHTAG_RE = re.compile(r"(?<![\w&#])[#＃](\w{1,100})")
+_MENTION_RE = re.compile(r"(?<![\w@])[@＠]([A-Za-z0-9_]{1,15})(?![\w@])")
+_URL_RE = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+_URL_TRAILING = ".,;:!?)]}'\""
+# Control characters other than newline and tab are not text.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True, slots=True)
+class TweetText:
+    content: str
+    hashtags: list[str]
+    mentions: list[str]
+    urls: list[str]
+
+
+def normalize(raw: str) -> str:
+    """NFC-normalize, drop control characters, trim surrounding whitespace."""
+    return _CONTROL_RE.sub("", unicodedata.normalize("NFC", raw)).strip()
+
+
+def code_points(text: str) -> int:
+    return len(text)
+
+
+def parse_tweet_text(raw: str) -> TweetText:
+    """Validate and analyse tweet content; raises ValidationFailed when empty or longer than 280 code points."""
+    content = normalize(raw)
+    length = code_points(content)
+    if length == 0:
+        raise ValidationFailed("content must not be empty", code="content_empty")
+    if length > MAX_TWEET_CODE_POINTS:
+        raise ValidationFailed(
+            f"content is {length} characters; the limit is {MAX_TWEET_CODE_POINTS}", code="content_too_long"
+        )
+    return TweetText(content=content, hashtags=extract_hashtags(content), mentions=extract_mentions(content),
+                     urls=extract_urls(content))
+
+
+def normalize_hashtag(tag: str) -> str:
+    return unicodedata.normalize("NFC", tag.lstrip("#＃")).casefold()
+
+
+def extract_hashtags(text: str) -> list[str]:
+    """Distinct hashtags in order of first appearance, case-folded, without '#'."""
+    seen: dict[str, None] = {}
+    without_urls = _URL_RE.sub(" ", text)
+    for match in _HASHTAG_RE.finditer(without_urls):
+        tag = match.group(1)
+        if tag.isdigit() or tag.strip("_") == "":
+            continue
+        seen.setdefault(normalize_hashtag(tag), None)
+    return list(seen)
+
+
+def extract_mentions(text: str) -> list[str]:
+    """Distinct mentioned usernames in order of first appearance, lower-cased, without '@'."""
+    seen: dict[str, None] = {}
+    without_urls = _URL_RE.sub(" ", text)
+    for match in _MENTION_RE.finditer(without_urls):
+        seen.setdefault(match.group(1).lower(), None)
+    return list(seen)
+
+
+def extract_urls(text: str) -> list[str]:
+    urls: list[str] = []
+    for match in _URL_RE.finditer(text):
+        url = match.group(0).rstrip(_URL_TRAILING)
+        if len(url) > len("https://") and url not in urls:
+            urls.append(url)
+    return urls
+
+
+def normalize_username(raw: str) -> str:
+    return raw.strip().lstrip("@").lower()
+
+
+def validate_username(raw: str) -> str:
+    """Usernames are 1-15 ASCII letters, digits or underscores; they are unique case-insensitively."""
+    name = raw.strip()
+    if not USERNAME_RE.fullmatch(name):
+        raise ValidationFailed("username must be 1-15 letters, digits or underscores", code="invalid_username")
+    return name
