@@ -57,3 +57,7 @@ test: lint typecheck
 
 clean:
 	rm -rf $(VENV) .chirp .pytest_cache .mypy_cache .ruff_cache
+
+generated: install  ## regenerate the committed OpenAPI document and sample events
+	$(PY) -m chirp.openapi
+	$(PY) -m chirp.local.samples

@@ -12,8 +12,11 @@ app = RestApp("auth")
 @app.operation("signup")
 def signup() -> Any:
     body = app.body(SignupRequest)
-    return created(get_container().auth.signup(username=body.username, email=body.email, password=body.password,
-                                               display_name=body.display_name))
+    return created(
+        get_container().auth.signup(
+            username=body.username, email=body.email, password=body.password, display_name=body.display_name
+        )
+    )
 
 
 @app.operation("login")

@@ -14,8 +14,9 @@ def search_tweets() -> dict[str, Any]:
     q = app.query("q")
     if not q:
         raise ValidationFailed("q is required", code="invalid_query")
-    return get_container().search.search(app.principal(), q, kind=app.query("type") or "recent", count=app.count(),
-                                         cursor=app.query("cursor"))
+    return get_container().search.search(
+        app.principal(), q, kind=app.query("type") or "recent", count=app.count(), cursor=app.query("cursor")
+    )
 
 
 @app.operation("search_users")

@@ -37,8 +37,9 @@ def delete_tweet(tweet_id: str) -> dict[str, Any]:
 
 @app.operation("replies")
 def replies(tweet_id: str) -> dict[str, Any]:
-    tweets, next_cursor = get_container().tweets.replies(app.principal(), path_id(tweet_id),
-                                                         after=app.query_id("cursor"), count=app.count())
+    tweets, next_cursor = get_container().tweets.replies(
+        app.principal(), path_id(tweet_id), after=app.query_id("cursor"), count=app.count()
+    )
     return {"tweets": tweets, "next_cursor": str(next_cursor) if next_cursor else None, "has_more": bool(next_cursor)}
 
 

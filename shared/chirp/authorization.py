@@ -34,13 +34,16 @@ def authorize(event: dict[str, Any]) -> dict[str, Any]:
         principal = token_codec().verify(token)
     except Unauthorized as exc:
         logger.debug("token refused", extra={"reason": exc.code})
-        raise Exception("Unauthorized") from None  # noqa: TRY002 - the message is API Gateway's contract
+        raise Exception("Unauthorized") from None
     arn = str(event.get("methodArn", "arn:aws:execute-api:local:000000000000:local/local/GET/"))
     parts = arn.split(":")
-    api_id, stage = (parts[5].split("/") + ["local", "local"])[:2] if len(parts) > 5 else ("local", "local")
+    api_id, stage = [*parts[5].split("/"), "local", "local"][:2] if len(parts) > 5 else ("local", "local")
     response = APIGatewayAuthorizerResponse(
-        principal_id=str(principal.user_id), region=parts[3] if len(parts) > 3 else "local",
-        aws_account_id=parts[4] if len(parts) > 4 else "000000000000", api_id=api_id, stage=stage,
+        principal_id=str(principal.user_id),
+        region=parts[3] if len(parts) > 3 else "local",
+        aws_account_id=parts[4] if len(parts) > 4 else "000000000000",
+        api_id=api_id,
+        stage=stage,
         context={"user_id": str(principal.user_id), "username": principal.username},
     )
     response.allow_all_routes()

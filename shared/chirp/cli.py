@@ -18,8 +18,15 @@ def _run(args: argparse.Namespace) -> int:
         print(f"backend {args.backend!r} is not available yet; use --backend embedded", file=sys.stderr)
         return 2
     web_root = Path(args.web_root) if args.web_root else None
-    run(RuntimeOptions(host=args.host, port=args.port, ws_port=args.ws_port, data_dir=Path(args.data_dir),
-                       web_root=web_root if web_root and web_root.is_dir() else None))
+    run(
+        RuntimeOptions(
+            host=args.host,
+            port=args.port,
+            ws_port=args.ws_port,
+            data_dir=Path(args.data_dir),
+            web_root=web_root if web_root and web_root.is_dir() else None,
+        )
+    )
     return 0
 
 
@@ -53,8 +60,17 @@ def _dlq(args: argparse.Namespace) -> int:
     letters = stream.dead_letters()
     if args.action == "list":
         for letter in letters:
-            print(json.dumps({"id": letter.id, "consumer": letter.consumer, "seq": letter.record.seq,
-                              "error": letter.error, "data": letter.record.data}))
+            print(
+                json.dumps(
+                    {
+                        "id": letter.id,
+                        "consumer": letter.consumer,
+                        "seq": letter.record.seq,
+                        "error": letter.error,
+                        "data": letter.record.data,
+                    }
+                )
+            )
         return 0
     replayed = 0
     for letter in letters:
@@ -97,10 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.add_argument("--data-dir", default=os.environ.get("CHIRP_DATA_DIR", ".chirp"))
     dlq.set_defaults(func=_dlq)
 
-    try:
-        importlib.import_module("chirp.capacity.command").register(sub)
-    except ModuleNotFoundError:
-        pass
+    importlib.import_module("chirp.capacity.command").register(sub)
     return parser
 
 

@@ -106,8 +106,12 @@ def build_embedded(settings: Settings) -> Container:
     data = settings.data_dir
     records = RecordsDatabase(data / "records.db")
     tokens = TokenCodec.from_spec(settings.jwt_keys, settings.token_ttl_s, data_dir=data)
-    objects = FileObjectStore(data / "objects", secret=tokens.secret_for_uploads(),
-                              upload_base_url=f"{settings.public_url}/_upload", public_base_url=settings.media_url_base)
+    objects = FileObjectStore(
+        data / "objects",
+        secret=tokens.secret_for_uploads(),
+        upload_base_url=f"{settings.public_url}/_upload",
+        public_base_url=settings.media_url_base,
+    )
     stores = Stores(
         users=SqliteUserStore(records),
         tweets=SqliteTweetStore(records),

@@ -32,8 +32,12 @@ def error_body(code: str, message: str) -> str:
 
 
 def error_response(error: ChirpError) -> Response[str]:
-    return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON,
-                    body=error_body(error.code, error.message), headers=dict(error.headers))
+    return Response(
+        status_code=error.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=error_body(error.code, error.message),
+        headers=dict(error.headers),
+    )
 
 
 class RestApp:
@@ -42,10 +46,17 @@ class RestApp:
     def __init__(self, function_name: str) -> None:
         settings = get_settings()
         origins = settings.cors_origin_list
-        cors = CORSConfig(allow_origin=origins[0], extra_origins=origins[1:],
-                          allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-                          expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining",
-                                          "X-RateLimit-Reset"], max_age=600) if origins else None
+        cors = (
+            CORSConfig(
+                allow_origin=origins[0],
+                extra_origins=origins[1:],
+                allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+                expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
+                max_age=600,
+            )
+            if origins
+            else None
+        )
         self.function = wiring.function(function_name)
         self.resolver = APIGatewayRestResolver(cors=cors)
         self._operations: dict[str, Handler] = {}
@@ -88,8 +99,9 @@ class RestApp:
     @staticmethod
     def _internal(exc: Exception) -> Response[str]:
         logger.exception("unhandled error")
-        return Response(status_code=500, content_type=content_types.APPLICATION_JSON,
-                        body=error_body("internal", "internal error"))
+        return Response(
+            status_code=500, content_type=content_types.APPLICATION_JSON, body=error_body("internal", "internal error")
+        )
 
     @staticmethod
     def _not_found(exc: Exception) -> Response[str]:
@@ -164,8 +176,9 @@ def path_id(raw: str, what: str = "tweet") -> int:
 
 
 def created(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=json.dumps(body),
-                    headers=headers or {})
+    return Response(
+        status_code=201, content_type=content_types.APPLICATION_JSON, body=json.dumps(body), headers=headers or {}
+    )
 
 
 def _describe(exc: ValidationError) -> str:

@@ -155,5 +155,6 @@ class Event(BaseModel):
 
     @classmethod
     def new(cls, type_: EventType, partition_key: int | str, data: dict[str, Any]) -> Event:
-        return cls(event_id=uuid.uuid4().hex, type=type_, occurred_at_ms=now_ms(), partition_key=str(partition_key),
-                   data=data)
+        return cls(
+            event_id=uuid.uuid4().hex, type=type_, occurred_at_ms=now_ms(), partition_key=str(partition_key), data=data
+        )

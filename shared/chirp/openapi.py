@@ -1,5 +1,5 @@
 """The OpenAPI 3 document of the REST API, generated from the wiring table (paths, methods, auth) and the request
-models, with response schemas described here. ``make openapi`` writes it to openapi.json in the repo; a test keeps
+models, with response schemas described here. ``make openapi`` writes it to shared/chirp/openapi.json; a test keeps
 the committed copy equal to what this module generates."""
 
 from __future__ import annotations
@@ -37,49 +37,119 @@ def _list_of(name: str, key: str, *, with_more: bool = True) -> dict[str, Any]:
 
 SCHEMAS: dict[str, Any] = {
     "Error": _obj({"error": _obj({"code": {"type": _S}, "message": {"type": _S}})}),
-    "Tweet": _obj({
-        "tweet_id": _ID, "user_id": _ID, "username": {"type": _S}, "content": {"type": _S},
-        "created_at": {"type": _S, "format": "date-time"}, "likes_count": {"type": "integer", "minimum": 0},
-        "retweets_count": {"type": "integer", "minimum": 0}, "replies_count": {"type": "integer", "minimum": 0},
-        "media_urls": {"type": "array", "items": {"type": _S}}, "hashtags": {"type": "array", "items": {"type": _S}},
-        "mentions": {"type": "array", "items": {"type": _S}}, "urls": {"type": "array", "items": {"type": _S}},
-        "reply_to": _NULL_ID, "quote_tweet": _NULL_ID, "liked_by_user": {"type": "boolean"},
-        "retweeted_by_user": {"type": "boolean"},
-    }),
+    "Tweet": _obj(
+        {
+            "tweet_id": _ID,
+            "user_id": _ID,
+            "username": {"type": _S},
+            "content": {"type": _S},
+            "created_at": {"type": _S, "format": "date-time"},
+            "likes_count": {"type": "integer", "minimum": 0},
+            "retweets_count": {"type": "integer", "minimum": 0},
+            "replies_count": {"type": "integer", "minimum": 0},
+            "media_urls": {"type": "array", "items": {"type": _S}},
+            "hashtags": {"type": "array", "items": {"type": _S}},
+            "mentions": {"type": "array", "items": {"type": _S}},
+            "urls": {"type": "array", "items": {"type": _S}},
+            "reply_to": _NULL_ID,
+            "quote_tweet": _NULL_ID,
+            "liked_by_user": {"type": "boolean"},
+            "retweeted_by_user": {"type": "boolean"},
+        }
+    ),
     "TweetPage": _list_of("Tweet", "tweets"),
-    "UserSummary": _obj({"user_id": _ID, "username": {"type": _S}, "display_name": {"type": _S},
-                         "follower_count": {"type": "integer"}, "followed_by_me": {"type": "boolean"}}),
+    "UserSummary": _obj(
+        {
+            "user_id": _ID,
+            "username": {"type": _S},
+            "display_name": {"type": _S},
+            "follower_count": {"type": "integer"},
+            "followed_by_me": {"type": "boolean"},
+        }
+    ),
     "UserPage": _list_of("UserSummary", "users"),
     "UserList": _list_of("UserSummary", "users", with_more=False),
-    "Profile": _obj({"user_id": _ID, "username": {"type": _S}, "display_name": {"type": _S}, "bio": {"type": _S},
-                     "created_at": {"type": _S, "format": "date-time"}, "follower_count": {"type": "integer"},
-                     "following_count": {"type": "integer"}, "tweet_count": {"type": "integer"},
-                     "followed_by_me": {"type": "boolean"}, "follows_me": {"type": "boolean"}}),
-    "Relationship": _obj({"username": {"type": _S}, "following": {"type": "boolean"},
-                          "follower_count": {"type": "integer"}}),
-    "Signup": _obj({"user_id": _ID, "username": {"type": _S}, "token": {"type": _S},
-                    "expires_in": {"type": "integer"}}),
-    "Login": _obj({"token": {"type": _S}, "expires_in": {"type": "integer"}, "user_id": _ID,
-                   "username": {"type": _S}}),
-    "Notification": _obj({"notification_id": _ID, "type": {"type": _S, "enum": ["mention", "like", "retweet",
-                                                                                "reply", "quote", "follow"]},
-                          "actor": _obj({"user_id": _ID, "username": {"type": _S}}), "tweet_id": _NULL_ID,
-                          "created_at": {"type": _S, "format": "date-time"}, "read": {"type": "boolean"}}),
-    "NotificationPage": _obj({"notifications": {"type": "array", "items": _ref("Notification")},
-                              "next_cursor": _CURSOR, "has_more": {"type": "boolean"},
-                              "unread_count": {"type": "integer"}}),
+    "Profile": _obj(
+        {
+            "user_id": _ID,
+            "username": {"type": _S},
+            "display_name": {"type": _S},
+            "bio": {"type": _S},
+            "created_at": {"type": _S, "format": "date-time"},
+            "follower_count": {"type": "integer"},
+            "following_count": {"type": "integer"},
+            "tweet_count": {"type": "integer"},
+            "followed_by_me": {"type": "boolean"},
+            "follows_me": {"type": "boolean"},
+        }
+    ),
+    "Relationship": _obj(
+        {"username": {"type": _S}, "following": {"type": "boolean"}, "follower_count": {"type": "integer"}}
+    ),
+    "Signup": _obj(
+        {"user_id": _ID, "username": {"type": _S}, "token": {"type": _S}, "expires_in": {"type": "integer"}}
+    ),
+    "Login": _obj({"token": {"type": _S}, "expires_in": {"type": "integer"}, "user_id": _ID, "username": {"type": _S}}),
+    "Notification": _obj(
+        {
+            "notification_id": _ID,
+            "type": {"type": _S, "enum": ["mention", "like", "retweet", "reply", "quote", "follow"]},
+            "actor": _obj({"user_id": _ID, "username": {"type": _S}}),
+            "tweet_id": _NULL_ID,
+            "created_at": {"type": _S, "format": "date-time"},
+            "read": {"type": "boolean"},
+        }
+    ),
+    "NotificationPage": _obj(
+        {
+            "notifications": {"type": "array", "items": _ref("Notification")},
+            "next_cursor": _CURSOR,
+            "has_more": {"type": "boolean"},
+            "unread_count": {"type": "integer"},
+        }
+    ),
     "MarkRead": _obj({"marked": {"type": "integer"}, "unread_count": {"type": "integer"}}),
-    "Trends": _obj({"trends": {"type": "array", "items": _obj({"hashtag": {"type": _S}, "score": {"type": "number"},
-                                                               "tweet_count": {"type": "integer"}})},
-                    "as_of": {"type": _S, "format": "date-time"}, "window_s": {"type": "integer"}}),
-    "SearchResult": _obj({"tweets": {"type": "array", "items": _ref("Tweet")}, "next_cursor": _CURSOR,
-                          "search_metadata": _obj({"query": {"type": _S}, "result_type": {"type": _S},
-                                                   "count": {"type": "integer"}, "completed_in": {"type": "number"}})}),
-    "MediaUpload": _obj({"media_id": {"type": _S}, "media_url": {"type": _S},
-                         "upload": _obj({"url": {"type": _S}, "method": {"type": _S},
-                                         "headers": {"type": "object", "additionalProperties": {"type": _S}},
-                                         "fields": {"type": "object", "additionalProperties": {"type": _S}}}),
-                         "expires_in": {"type": "integer"}}),
+    "Trends": _obj(
+        {
+            "trends": {
+                "type": "array",
+                "items": _obj(
+                    {"hashtag": {"type": _S}, "score": {"type": "number"}, "tweet_count": {"type": "integer"}}
+                ),
+            },
+            "as_of": {"type": _S, "format": "date-time"},
+            "window_s": {"type": "integer"},
+        }
+    ),
+    "SearchResult": _obj(
+        {
+            "tweets": {"type": "array", "items": _ref("Tweet")},
+            "next_cursor": _CURSOR,
+            "search_metadata": _obj(
+                {
+                    "query": {"type": _S},
+                    "result_type": {"type": _S},
+                    "count": {"type": "integer"},
+                    "completed_in": {"type": "number"},
+                }
+            ),
+        }
+    ),
+    "MediaUpload": _obj(
+        {
+            "media_id": {"type": _S},
+            "media_url": {"type": _S},
+            "upload": _obj(
+                {
+                    "url": {"type": _S},
+                    "method": {"type": _S},
+                    "headers": {"type": "object", "additionalProperties": {"type": _S}},
+                    "fields": {"type": "object", "additionalProperties": {"type": _S}},
+                }
+            ),
+            "expires_in": {"type": "integer"},
+        }
+    ),
     "Poll": _obj({"tweets": {"type": "array", "items": _ref("Tweet")}, "newest_id": _NULL_ID}),
     "Deleted": _obj({"deleted": {"type": "boolean"}, "tweet_id": {"type": _S}}),
     "Health": _obj({"status": {"type": _S}}),
@@ -124,9 +194,16 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
     "q": {"schema": {"type": _S, "minLength": 1, "maxLength": 500}, "required": True},
     "type": {"schema": {"type": _S, "enum": ["recent", "top"]}},
 }
-_ERRORS = {"400": "invalid input", "401": "missing, invalid or expired token", "403": "not allowed",
-           "404": "not found", "409": "conflict", "413": "body too large", "429": "rate limited",
-           "503": "a backing store is unavailable"}
+_ERRORS = {
+    "400": "invalid input",
+    "401": "missing, invalid or expired token",
+    "403": "not allowed",
+    "404": "not found",
+    "409": "conflict",
+    "413": "body too large",
+    "429": "rate limited",
+    "503": "a backing store is unavailable",
+}
 
 
 def _error_responses(route: wiring.Route, has_body: bool) -> dict[str, Any]:
@@ -141,31 +218,42 @@ def _error_responses(route: wiring.Route, has_body: bool) -> dict[str, Any]:
         codes += ["429"]
     if route.operation == "login":
         codes += ["401"]
-    return {c: {"description": _ERRORS[c], "content": {"application/json": {"schema": _ref("Error")}}}
-            for c in sorted(set(codes))}
+    return {
+        c: {"description": _ERRORS[c], "content": {"application/json": {"schema": _ref("Error")}}}
+        for c in sorted(set(codes))
+    }
 
 
 def _operation(route: wiring.Route, function: str) -> dict[str, Any]:
     status, schema, query, model = OPERATIONS[route.operation]
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": _S}}
-        for name in _path_params(route.path)
+        {"name": name, "in": "path", "required": True, "schema": {"type": _S}} for name in _path_params(route.path)
     ]
     params += [{"name": name, "in": "query", "required": False, **_PARAMETERS[name]} for name in query]
     if route.operation == "create_tweet":
-        params.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                       "schema": {"type": _S, "minLength": 1, "maxLength": 128}})
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": _S, "minLength": 1, "maxLength": 128},
+            }
+        )
     body_schema = {"type": "object"} if not schema else _ref(schema)
     op: dict[str, Any] = {
         "operationId": route.operation,
         "tags": [function],
         "parameters": params,
-        "responses": {str(status): {"description": "success", "content": {"application/json": {"schema": body_schema}}},
-                      **_error_responses(route, model is not None)},
+        "responses": {
+            str(status): {"description": "success", "content": {"application/json": {"schema": body_schema}}},
+            **_error_responses(route, model is not None),
+        },
     }
     if model is not None:
-        op["requestBody"] = {"required": route.operation != "mark_read",
-                             "content": {"application/json": {"schema": _ref(model.__name__)}}}
+        op["requestBody"] = {
+            "required": route.operation != "mark_read",
+            "content": {"application/json": {"schema": _ref(model.__name__)}},
+        }
     if not route.auth:
         op["security"] = []
     return op
@@ -185,13 +273,18 @@ def openapi_document() -> dict[str, Any]:
         schemas[model.__name__] = model.model_json_schema()
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Chirp API", "version": __version__,
-                 "description": "A serverless Twitter backend. Errors are {\"error\": {\"code\", \"message\"}}."},
+        "info": {
+            "title": "Chirp API",
+            "version": __version__,
+            "description": 'A serverless Twitter backend. Errors are {"error": {"code", "message"}}.',
+        },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "paths": paths,
-        "components": {"schemas": schemas,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
     }
 
 
@@ -199,5 +292,8 @@ def render() -> str:
     return json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
 
 
+COMMITTED = Path(__file__).with_name("openapi.json")
+
 if __name__ == "__main__":
-    Path("openapi.json").write_text(render())
+    COMMITTED.write_text(render())
+    print(f"wrote {COMMITTED}")

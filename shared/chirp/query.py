@@ -74,7 +74,9 @@ def parse_query(raw: str) -> SearchQuery:
             continue
         _add_token(query, token)
     if not query.has_positive_terms:
-        raise ValidationFailed("query needs at least one word, phrase, #hashtag, @mention or from:", code="invalid_query")
+        raise ValidationFailed(
+            "query needs at least one word, phrase, #hashtag, @mention or from:", code="invalid_query"
+        )
     if query.since and query.until and query.since >= query.until:
         raise ValidationFailed("since: must be before until:", code="invalid_query")
     return query
@@ -90,12 +92,12 @@ def _add_token(query: SearchQuery, token: str) -> None:
         query.since = _parse_day(body[6:], "since:")
     elif lowered.startswith("until:"):
         query.until = _parse_day(body[6:], "until:")
-    elif body.startswith(("#", "＃")) and len(body) > 1:
+    elif body.startswith(("#", "\uff03")) and len(body) > 1:
         words = _WORD_RE.findall(body[1:])
         if words:
             tag = normalize_hashtag(words[0])
             (query.excluded_hashtags if negated else query.hashtags).append(tag)
-    elif body.startswith(("@", "＠")) and len(body) > 1 and not negated:
+    elif body.startswith(("@", "\uff20")) and len(body) > 1 and not negated:
         words = _WORD_RE.findall(body[1:])
         if words and USERNAME_RE.fullmatch(words[0]):
             query.mentions.append(words[0].lower())

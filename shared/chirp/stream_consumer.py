@@ -34,7 +34,9 @@ def consume(event: dict[str, Any], context: LambdaContext, handle: Callable[[Eve
         logger.debug("event", extra={"type": decoded.type.value, "event_id": decoded.event_id})
         handle(decoded)
 
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return dict(
+        process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    )
 
 
 def make_handler(handle: Callable[[Event], None]) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:

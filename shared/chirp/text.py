@@ -13,8 +13,8 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 
 # A hashtag starts after a non-word character (or the start) and is made of Unicode word characters; it must hold
 # at least one non-digit (like Twitter: "#2024" is not a hashtag).
-_HASHTAG_RE = re.compile(r"(?<![\w&#])[#＃](\w{1,100})")
-_MENTION_RE = re.compile(r"(?<![\w@])[@＠]([A-Za-z0-9_]{1,15})(?![\w@])")
+_HASHTAG_RE = re.compile(r"(?<![\w&#])[#\uff03](\w{1,100})")
+_MENTION_RE = re.compile(r"(?<![\w@])[@\uff20]([A-Za-z0-9_]{1,15})(?![\w@])")
 _URL_RE = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 _URL_TRAILING = ".,;:!?)]}'\""
 # Control characters other than newline and tab are not text.
@@ -48,12 +48,16 @@ def parse_tweet_text(raw: str) -> TweetText:
         raise ValidationFailed(
             f"content is {length} characters; the limit is {MAX_TWEET_CODE_POINTS}", code="content_too_long"
         )
-    return TweetText(content=content, hashtags=extract_hashtags(content), mentions=extract_mentions(content),
-                     urls=extract_urls(content))
+    return TweetText(
+        content=content,
+        hashtags=extract_hashtags(content),
+        mentions=extract_mentions(content),
+        urls=extract_urls(content),
+    )
 
 
 def normalize_hashtag(tag: str) -> str:
-    return unicodedata.normalize("NFC", tag.lstrip("#＃")).casefold()
+    return unicodedata.normalize("NFC", tag.lstrip("#\uff03")).casefold()
 
 
 def extract_hashtags(text: str) -> list[str]:

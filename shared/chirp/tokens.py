@@ -53,10 +53,16 @@ class TokenCodec:
 
     def issue(self, principal: Principal, *, now: float | None = None) -> str:
         issued = int(now if now is not None else time.time())
-        claims = {"sub": str(principal.user_id), "username": principal.username, "iss": ISSUER, "iat": issued,
-                  "exp": issued + self.ttl_s}
-        return jwt.encode(claims, self._keys[self._signing_kid], algorithm=_ALGORITHM,
-                          headers={"kid": self._signing_kid})
+        claims = {
+            "sub": str(principal.user_id),
+            "username": principal.username,
+            "iss": ISSUER,
+            "iat": issued,
+            "exp": issued + self.ttl_s,
+        }
+        return jwt.encode(
+            claims, self._keys[self._signing_kid], algorithm=_ALGORITHM, headers={"kid": self._signing_kid}
+        )
 
     def verify(self, token: str) -> Principal:
         try:
@@ -64,8 +70,9 @@ class TokenCodec:
             secret = self._keys.get(str(header.get("kid")))
             if secret is None:
                 raise Unauthorized("token signed with an unknown key", code="invalid_token")
-            claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], issuer=ISSUER,
-                                options={"require": ["exp", "iat", "sub"]})
+            claims = jwt.decode(
+                token, secret, algorithms=[_ALGORITHM], issuer=ISSUER, options={"require": ["exp", "iat", "sub"]}
+            )
             return Principal(user_id=int(claims["sub"]), username=str(claims["username"]))
         except jwt.ExpiredSignatureError:
             raise Unauthorized("token expired", code="token_expired") from None

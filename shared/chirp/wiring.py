@@ -159,8 +159,11 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "realtime",
         "WebSocket connections: register, unregister, ping",
-        ws_routes=(WebSocketRoute("$connect", authorizer=True), WebSocketRoute("$disconnect"),
-                   WebSocketRoute("$default")),
+        ws_routes=(
+            WebSocketRoute("$connect", authorizer=True),
+            WebSocketRoute("$disconnect"),
+            WebSocketRoute("$default"),
+        ),
         uses=("cache", "graph", "ws_management"),
         memory_mb=256,
     ),

@@ -17,14 +17,19 @@ class ApiGatewayPusher:
             "apigatewaymanagementapi",
             endpoint_url=endpoint_url,
             region_name=region or "us-east-1",
-            config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=5,
-                          max_pool_connections=50),
+            config=Config(
+                retries={"max_attempts": 2, "mode": "standard"},
+                connect_timeout=2,
+                read_timeout=5,
+                max_pool_connections=50,
+            ),
         )
 
     def push(self, connection_id: str, message: dict[str, object]) -> bool:
         try:
-            self._client.post_to_connection(ConnectionId=connection_id,
-                                            Data=json.dumps(message, separators=(",", ":")).encode())
+            self._client.post_to_connection(
+                ConnectionId=connection_id, Data=json.dumps(message, separators=(",", ":")).encode()
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("GoneException", "410"):
                 return False

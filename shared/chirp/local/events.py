@@ -78,8 +78,11 @@ def method_arn(api_id: str, method: str, path: str) -> str:
 
 
 def token_authorizer_event(authorization: str | None, *, method: str, resource: str) -> dict[str, Any]:
-    return {"type": "TOKEN", "authorizationToken": authorization or "",
-            "methodArn": method_arn(REST_API_ID, method, resource)}
+    return {
+        "type": "TOKEN",
+        "authorizationToken": authorization or "",
+        "methodArn": method_arn(REST_API_ID, method, resource),
+    }
 
 
 def request_authorizer_event(query: Mapping[str, str], headers: Mapping[str, str]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ on, so a poison record never blocks the shard."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -79,10 +80,8 @@ class StreamPoller:
                 log.exception("poller %s/%s failed", fn.name, shard)
                 processed = False
             if not processed:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), IDLE_POLL_S)
-                except TimeoutError:
-                    pass
 
     async def _step(self, fn: wiring.Function, trigger: wiring.StreamTrigger, shard: int, state: ShardState) -> bool:
         after = await asyncio.to_thread(self._source.checkpoint, fn.name, shard)
@@ -92,12 +91,18 @@ class StreamPoller:
         if trigger.max_batching_window_s and len(records) < state.batch_limit and not state.attempts:
             await asyncio.sleep(min(trigger.max_batching_window_s, 1.0))
             records = await asyncio.to_thread(self._source.read, shard, after=after, limit=state.batch_limit)
-        event = events.kinesis_event([
-            events.KinesisInput(sequence_number=events.sequence_number(r.seq), partition_key=r.partition_key,
-                                data=r.data.encode(), arrival_s=r.arrival_ms / 1000,
-                                shard_id=f"shardId-{shard:012d}")
-            for r in records
-        ])
+        event = events.kinesis_event(
+            [
+                events.KinesisInput(
+                    sequence_number=events.sequence_number(r.seq),
+                    partition_key=r.partition_key,
+                    data=r.data.encode(),
+                    arrival_s=r.arrival_ms / 1000,
+                    shard_id=f"shardId-{shard:012d}",
+                )
+                for r in records
+            ]
+        )
         self.invocations += 1
         try:
             result = await self._invoke(fn.name, event)
@@ -119,8 +124,9 @@ class StreamPoller:
         state.attempts[first] = state.attempts.get(first, 0) + 1
         if state.attempts[first] > trigger.max_retries:
             poison = next(r for r in records if r.seq == first)
-            log.error("%s: record %s failed %s times; sent to the dead-letter table", fn.name, first,
-                      state.attempts[first])
+            log.error(
+                "%s: record %s failed %s times; sent to the dead-letter table", fn.name, first, state.attempts[first]
+            )
             await asyncio.to_thread(self._source.dead_letter, fn.name, poison, error)
             await asyncio.to_thread(self._source.set_checkpoint, fn.name, shard, first)
             state.attempts.pop(first, None)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -47,8 +46,15 @@ def json_error(status: int, code: str, message: str, headers: dict[str, str] | N
 
 
 class RestGateway:
-    def __init__(self, invoke: Invoke, *, objects: FileObjectStore | None, web_root: Path | None,
-                 client_config: dict[str, str], max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        invoke: Invoke,
+        *,
+        objects: FileObjectStore | None,
+        web_root: Path | None,
+        client_config: dict[str, str],
+        max_body_bytes: int,
+    ) -> None:
         self._invoke = invoke
         self._routes = compile_routes()
         self._objects = objects
@@ -75,19 +81,20 @@ class RestGateway:
         if request.method == "OPTIONS":
             chosen, match = matches[0]
             return await self._call(request, chosen, match.groupdict(), authorizer=None)
-        for chosen, match in matches:
-            if chosen.route.method == request.method:
+        for candidate, candidate_match in matches:
+            if candidate.route.method == request.method:
+                chosen, match = candidate, candidate_match
                 break
         else:
             allowed = ", ".join(sorted({r.route.method for r, _ in matches}))
-            return json_error(405, "method_not_allowed", f"{request.method} is not allowed here",
-                              {"Allow": allowed})
+            return json_error(405, "method_not_allowed", f"{request.method} is not allowed here", {"Allow": allowed})
         authorizer = None
         if chosen.route.auth:
             authorizer = await self._authorize(request.headers.get("Authorization"), chosen.route)
             if authorizer is None:
-                return json_error(401, "unauthorized", "missing, invalid or expired bearer token",
-                                  {"WWW-Authenticate": "Bearer"})
+                return json_error(
+                    401, "unauthorized", "missing, invalid or expired bearer token", {"WWW-Authenticate": "Bearer"}
+                )
         return await self._call(request, chosen, match.groupdict(), authorizer)
 
     async def _authorize(self, header: str | None, route: wiring.Route) -> dict[str, Any] | None:
@@ -97,9 +104,10 @@ class RestGateway:
         if cached and cached[0] > time.monotonic():
             return cached[1]
         try:
-            policy = await self._invoke(wiring.authorizer_function().name,
-                                        events.token_authorizer_event(header, method=route.method,
-                                                                      resource=route.path))
+            policy = await self._invoke(
+                wiring.authorizer_function().name,
+                events.token_authorizer_event(header, method=route.method, resource=route.path),
+            )
         except Exception:  # the authorizer's contract: any exception means 401
             return None
         if not _allows(policy):
@@ -110,8 +118,9 @@ class RestGateway:
         self._auth_cache[header] = (time.monotonic() + AUTHORIZER_CACHE_S, context)
         return context
 
-    async def _call(self, request: web.Request, chosen: CompiledRoute, params: dict[str, str],
-                    authorizer: dict[str, Any] | None) -> web.StreamResponse:
+    async def _call(
+        self, request: web.Request, chosen: CompiledRoute, params: dict[str, str], authorizer: dict[str, Any] | None
+    ) -> web.StreamResponse:
         raw = await request.read()
         if len(raw) > self._max_body:
             return json_error(413, "payload_too_large", f"body is larger than {self._max_body} bytes")
@@ -120,10 +129,16 @@ class RestGateway:
         except UnicodeDecodeError:
             return json_error(400, "malformed_body", "body is not valid UTF-8")
         event = events.rest_event(
-            method=request.method, resource=chosen.route.path, path=request.path,
-            path_parameters={k: unquote(v) for k, v in params.items()}, query=dict(request.query),
-            headers=dict(request.headers), body=body, authorizer=authorizer,
-            source_ip=request.remote or "127.0.0.1", domain=request.host.split(":")[0],
+            method=request.method,
+            resource=chosen.route.path,
+            path=request.path,
+            path_parameters={k: unquote(v) for k, v in params.items()},
+            query=dict(request.query),
+            headers=dict(request.headers),
+            body=body,
+            authorizer=authorizer,
+            source_ip=request.remote or "127.0.0.1",
+            domain=request.host.split(":")[0],
         )
         result = await self._invoke(chosen.function, event)
         return to_http(result)
@@ -133,8 +148,13 @@ class RestGateway:
             return json_error(404, "not_found", "uploads are served by object storage")
         key = request.match_info["key"]
         q = request.query
-        refused = self._objects.verify_upload(key, content_type=q.get("content_type", ""), size=q.get("size", ""),
-                                              expires=q.get("expires", ""), signature=q.get("signature", ""))
+        refused = self._objects.verify_upload(
+            key,
+            content_type=q.get("content_type", ""),
+            size=q.get("size", ""),
+            expires=q.get("expires", ""),
+            signature=q.get("signature", ""),
+        )
         if refused:
             return json_error(403, "upload_refused", refused)
         if request.headers.get("Content-Type", "").split(";")[0].strip().lower() != q["content_type"]:
@@ -152,9 +172,11 @@ class RestGateway:
         if found is None:
             return json_error(404, "not_found", "no such media")
         data, content_type = found
-        return web.Response(body=data, content_type=content_type,
-                            headers={"Cache-Control": "public, max-age=31536000, immutable",
-                                     "X-Content-Type-Options": "nosniff"})
+        return web.Response(
+            body=data,
+            content_type=content_type,
+            headers={"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"},
+        )
 
     async def _config(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(self._client_config, headers={"Cache-Control": "no-store"})
@@ -180,8 +202,9 @@ def _allows(policy: Any) -> bool:
         statements = policy["policyDocument"]["Statement"]
     except (KeyError, TypeError):
         return False
-    return any(s.get("Effect") == "Allow" for s in statements) and not any(s.get("Effect") == "Deny"
-                                                                          for s in statements)
+    return any(s.get("Effect") == "Allow" for s in statements) and not any(
+        s.get("Effect") == "Deny" for s in statements
+    )
 
 
 def to_http(result: Any) -> web.Response:
@@ -196,5 +219,3 @@ def to_http(result: Any) -> web.Response:
     payload = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
     headers.pop("Content-Length", None)
     return web.Response(status=result["statusCode"], body=payload, headers=headers)
-
-

@@ -74,7 +74,8 @@ class LocalRuntime:
             load_handler(fn.name)  # import every handler now: a broken one fails at start, not at first request
         ws_url = f"ws://{options.host}:{options.ws_port}"
         self.rest = RestGateway(
-            self.invoke, objects=objects if isinstance(objects, FileObjectStore) else None,
+            self.invoke,
+            objects=objects if isinstance(objects, FileObjectStore) else None,
             web_root=options.web_root,
             client_config={"api_url": f"http://{options.host}:{options.port}/api/v1", "ws_url": ws_url},
             max_body_bytes=self.settings.max_body_bytes,
@@ -102,8 +103,11 @@ class LocalRuntime:
 
     async def serve_forever(self) -> None:
         await self.start()
-        print(f"Chirp local runtime: REST http://{self.options.host}:{self.options.port}/api/v1  "
-              f"WebSocket ws://{self.options.host}:{self.options.ws_port}  data {self.options.data_dir}", flush=True)
+        print(
+            f"Chirp local runtime: REST http://{self.options.host}:{self.options.port}/api/v1  "
+            f"WebSocket ws://{self.options.host}:{self.options.ws_port}  data {self.options.data_dir}",
+            flush=True,
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -20,8 +20,12 @@ Invoke = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 
 def _gone(connection_id: str) -> web.Response:
-    return web.Response(status=410, text=json.dumps({"message": f"connection {connection_id} is gone"}),
-                        content_type="application/json", headers={"x-amzn-ErrorType": "GoneException"})
+    return web.Response(
+        status=410,
+        text=json.dumps({"message": f"connection {connection_id} is gone"}),
+        content_type="application/json",
+        headers={"x-amzn-ErrorType": "GoneException"},
+    )
 
 
 class WebSocketGateway:
@@ -50,28 +54,38 @@ class WebSocketGateway:
             policy = await self._invoke(self._authorizer, events.request_authorizer_event(query, headers))
             authorizer = {"principalId": policy["principalId"], **(policy.get("context") or {})}
         except Exception:
-            return web.Response(status=401, text=json.dumps({"message": "Unauthorized"}),
-                                content_type="application/json")
+            return web.Response(
+                status=401, text=json.dumps({"message": "Unauthorized"}), content_type="application/json"
+            )
         connection_id = base_connection_id()
-        result = await self._invoke(self._function, events.websocket_event(
-            route_key="$connect", connection_id=connection_id, query=query, headers=headers, authorizer=authorizer))
+        result = await self._invoke(
+            self._function,
+            events.websocket_event(
+                route_key="$connect", connection_id=connection_id, query=query, headers=headers, authorizer=authorizer
+            ),
+        )
         if not isinstance(result, dict) or result.get("statusCode") != 200:
-            return web.Response(status=403, text=json.dumps({"message": "Forbidden"}),
-                                content_type="application/json")
+            return web.Response(status=403, text=json.dumps({"message": "Forbidden"}), content_type="application/json")
         ws = web.WebSocketResponse(heartbeat=30)
         await ws.prepare(request)
         self._sockets[connection_id] = (ws, time.time())
         try:
             async for message in ws:
                 if message.type == WSMsgType.TEXT:
-                    await self._invoke(self._function, events.websocket_event(
-                        route_key="$default", connection_id=connection_id, body=message.data, authorizer=authorizer))
+                    await self._invoke(
+                        self._function,
+                        events.websocket_event(
+                            route_key="$default", connection_id=connection_id, body=message.data, authorizer=authorizer
+                        ),
+                    )
                 elif message.type == WSMsgType.ERROR:
                     break
         finally:
             self._sockets.pop(connection_id, None)
-            await self._invoke(self._function, events.websocket_event(
-                route_key="$disconnect", connection_id=connection_id, authorizer=authorizer))
+            await self._invoke(
+                self._function,
+                events.websocket_event(route_key="$disconnect", connection_id=connection_id, authorizer=authorizer),
+            )
         return ws
 
     async def _post(self, request: web.Request) -> web.StreamResponse:
@@ -92,8 +106,9 @@ class WebSocketGateway:
         if entry is None:
             return _gone(connection_id)
         connected = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(entry[1]))
-        return web.json_response({"connectedAt": connected, "identity": {"sourceIp": "127.0.0.1"},
-                                  "lastActiveAt": connected})
+        return web.json_response(
+            {"connectedAt": connected, "identity": {"sourceIp": "127.0.0.1"}, "lastActiveAt": connected}
+        )
 
     async def _delete(self, request: web.Request) -> web.StreamResponse:
         connection_id = request.match_info["connection_id"]

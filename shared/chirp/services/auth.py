@@ -32,31 +32,57 @@ class AuthService:
         if len(email) > 254 or not _EMAIL_RE.fullmatch(email):
             raise ValidationFailed("email is not a valid address", code="invalid_email")
         if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-            raise ValidationFailed(f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters", code="invalid_password")
+            raise ValidationFailed(
+                f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters", code="invalid_password"
+            )
         name = normalize(display_name) if display_name is not None else username
         if not name or len(name) > MAX_DISPLAY_NAME:
             raise ValidationFailed(f"display_name must be 1-{MAX_DISPLAY_NAME} characters", code="invalid_display_name")
-        user = UserRecord(user_id=new_id(), username=username, email=email, display_name=name,
-                          password_hash=hash_password(password), created_at_ms=now_ms())
+        user = UserRecord(
+            user_id=new_id(),
+            username=username,
+            email=email,
+            display_name=name,
+            password_hash=hash_password(password),
+            created_at_ms=now_ms(),
+        )
         try:
             self._s.users.create(user)
         except DuplicateKey as exc:
             raise Conflict(f"{exc.field} is already taken", code=f"{exc.field}_taken") from None
-        self._s.stream.publish([Event.new(EventType.USER_CREATED, user.user_id, {
-            "user_id": user.user_id, "username": user.username, "display_name": user.display_name,
-            "created_at_ms": user.created_at_ms,
-        })])
+        self._s.stream.publish(
+            [
+                Event.new(
+                    EventType.USER_CREATED,
+                    user.user_id,
+                    {
+                        "user_id": user.user_id,
+                        "username": user.username,
+                        "display_name": user.display_name,
+                        "created_at_ms": user.created_at_ms,
+                    },
+                )
+            ]
+        )
         token = self._tokens.issue(Principal(user.user_id, user.username))
-        return {"user_id": str(user.user_id), "username": user.username, "token": token,
-                "expires_in": self._tokens.ttl_s}
+        return {
+            "user_id": str(user.user_id),
+            "username": user.username,
+            "token": token,
+            "expires_in": self._tokens.ttl_s,
+        }
 
     def login(self, *, username: str, password: str) -> dict[str, Any]:
         user = self._s.users.get_by_username(username.strip().lstrip("@"))
         if not verify_password(password, user.password_hash if user else _DUMMY_HASH) or user is None:
             raise Unauthorized("wrong username or password", code="invalid_credentials")
         token = self._tokens.issue(Principal(user.user_id, user.username))
-        return {"token": token, "expires_in": self._tokens.ttl_s, "user_id": str(user.user_id),
-                "username": user.username}
+        return {
+            "token": token,
+            "expires_in": self._tokens.ttl_s,
+            "user_id": str(user.user_id),
+            "username": user.username,
+        }
 
     def verify(self, token: str) -> Principal:
         return self._tokens.verify(token)

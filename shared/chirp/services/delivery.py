@@ -21,7 +21,7 @@ class DeliveryService:
 
     def on_event(self, event: Event) -> None:
         if event.type == EventType.TWEET_CREATED:
-            self.deliver_new(int(event.data["tweet"]["tweet_id"]))
+            self.deliver_new(tweet_from_event(event.data["tweet"]).tweet_id)
         elif event.type == EventType.TWEET_DELETED:
             tweet = tweet_from_event(event.data["tweet"])
             self._feed.remove_tweet(tweet.tweet_id, tweet.user_id)
@@ -32,8 +32,11 @@ class DeliveryService:
             return 0  # deleted before delivery
         message: dict[str, object] = {"type": "new_tweet", "tweet": self._hydrator.hydrate(None, [tweet])[0]}
         celebrity = self._feed.is_celebrity(tweet.user_id)
-        written = self._feed.fan_out(tweet, celebrity=celebrity,
-                                     on_followers=lambda ids: self._realtime.push_to_users(ids, message) and None)
+
+        def push(follower_ids: list[int]) -> None:
+            self._realtime.push_to_users(follower_ids, message)
+
+        written = self._feed.fan_out(tweet, celebrity=celebrity, on_followers=push)
         self._realtime.push_to_users([tweet.user_id], message)
         if celebrity:
             self._realtime.push_to_subscribers(tweet.user_id, message)

@@ -47,8 +47,9 @@ class FeedManager:
             # The materialized timeline is capped: older pages come from the durable per-author index.
             floor = min(ids) if ids else before
             authors = [*self._fanned_out_followees(user_id), user_id]
-            merged.update(self._s.tweets.recent_ids_by_authors(authors, limit=want - len(ids), before=floor,
-                                                               after=after))
+            merged.update(
+                self._s.tweets.recent_ids_by_authors(authors, limit=want - len(ids), before=floor, after=after)
+            )
         celebrities = self.celebrity_followees(user_id)
         if celebrities:
             merged.update(self._s.tweets.recent_ids_by_authors(celebrities, limit=want, before=before, after=after))
@@ -84,8 +85,13 @@ class FeedManager:
             self._s.timelines.merge(user_id, caught_up)
 
     # -- writes ------------------------------------------------------------------------------------------------
-    def fan_out(self, tweet: TweetRecord, *, celebrity: bool | None = None,
-                on_followers: Callable[[list[int]], None] | None = None) -> int:
+    def fan_out(
+        self,
+        tweet: TweetRecord,
+        *,
+        celebrity: bool | None = None,
+        on_followers: Callable[[list[int]], None] | None = None,
+    ) -> int:
         """Write a new tweet into its author's and (for ordinary authors) every active follower's timeline. Returns
         the number of timelines written. Celebrities cost O(1) writes: their tweets are merged on read."""
         written = self._s.timelines.add_if_exists([tweet.user_id], tweet.tweet_id)

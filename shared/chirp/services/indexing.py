@@ -27,6 +27,15 @@ class IndexingService:
             self._s.search.delete_tweets([int(event.data["tweet"]["tweet_id"])])
         elif event.type == EventType.USER_CREATED:
             d = event.data
-            self._s.search.index_users([UserRecord(user_id=int(d["user_id"]), username=d["username"], email="",
-                                                   display_name=d["display_name"], password_hash="",
-                                                   created_at_ms=int(d["created_at_ms"]))])
+            self._s.search.index_users(
+                [
+                    UserRecord(
+                        user_id=int(d["user_id"]),
+                        username=d["username"],
+                        email="",
+                        display_name=d["display_name"],
+                        password_hash="",
+                        created_at_ms=int(d["created_at_ms"]),
+                    )
+                ]
+            )

@@ -45,8 +45,12 @@ class SearchService:
         return {
             "tweets": self._hydrator.hydrate(viewer.user_id, records),
             "next_cursor": next_cursor,
-            "search_metadata": {"query": q, "result_type": kind, "count": len(records),
-                                "completed_in": round(time.perf_counter() - started, 4)},
+            "search_metadata": {
+                "query": q,
+                "result_type": kind,
+                "count": len(records),
+                "completed_in": round(time.perf_counter() - started, 4),
+            },
         }
 
     def _rank(self, hits_by_id: dict[int, float]) -> list[int]:
@@ -60,8 +64,14 @@ class SearchService:
         scored = []
         for tweet_id, tweet in tweets.items():
             c = counts.get(tweet_id, TweetCounts())
-            score = top_score(text=hits_by_id[tweet_id], max_text=max_text, age_s=(now_ms - id_time_ms(tweet_id)) / 1000,
-                              likes=c.likes, retweets=c.retweets, followers=followers.get(tweet.user_id, 0))
+            score = top_score(
+                text=hits_by_id[tweet_id],
+                max_text=max_text,
+                age_s=(now_ms - id_time_ms(tweet_id)) / 1000,
+                likes=c.likes,
+                retweets=c.retweets,
+                followers=followers.get(tweet.user_id, 0),
+            )
             scored.append((score, tweet_id))
         scored.sort(reverse=True)
         return [tweet_id for _, tweet_id in scored]

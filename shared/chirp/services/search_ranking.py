@@ -14,5 +14,9 @@ def top_score(*, text: float, max_text: float, age_s: float, likes: int, retweet
     recency = math.pow(0.5, max(0.0, age_s) / RECENCY_HALF_LIFE_S)
     engagement = min(1.0, math.log1p(likes + 2 * retweets) / math.log1p(10_000))
     authority = min(1.0, math.log1p(followers) / math.log1p(10_000_000))
-    return (WEIGHTS["text"] * text_part + WEIGHTS["recency"] * recency + WEIGHTS["engagement"] * engagement
-            + WEIGHTS["authority"] * authority)
+    return (
+        WEIGHTS["text"] * text_part
+        + WEIGHTS["recency"] * recency
+        + WEIGHTS["engagement"] * engagement
+        + WEIGHTS["authority"] * authority
+    )

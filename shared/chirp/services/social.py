@@ -48,9 +48,19 @@ class SocialService:
             self._feed.on_follow(viewer.user_id, followee.user_id)
             if self._feed.is_celebrity(followee.user_id):
                 self._realtime.subscribe_user(viewer.user_id, [followee.user_id])
-            self._s.stream.publish([Event.new(EventType.USER_FOLLOWED, followee.user_id, {
-                "follower_id": viewer.user_id, "follower_username": viewer.username, "followee_id": followee.user_id,
-            })])
+            self._s.stream.publish(
+                [
+                    Event.new(
+                        EventType.USER_FOLLOWED,
+                        followee.user_id,
+                        {
+                            "follower_id": viewer.user_id,
+                            "follower_username": viewer.username,
+                            "followee_id": followee.user_id,
+                        },
+                    )
+                ]
+            )
         return self._relationship(viewer, followee)
 
     def unfollow(self, viewer: Principal, username: str) -> dict[str, Any]:
@@ -58,9 +68,18 @@ class SocialService:
         if self._s.graph.unfollow(viewer.user_id, followee.user_id):
             self._feed.on_unfollow(viewer.user_id, followee.user_id)
             self._realtime.unsubscribe_user(viewer.user_id, [followee.user_id])
-            self._s.stream.publish([Event.new(EventType.USER_UNFOLLOWED, followee.user_id, {
-                "follower_id": viewer.user_id, "followee_id": followee.user_id,
-            })])
+            self._s.stream.publish(
+                [
+                    Event.new(
+                        EventType.USER_UNFOLLOWED,
+                        followee.user_id,
+                        {
+                            "follower_id": viewer.user_id,
+                            "followee_id": followee.user_id,
+                        },
+                    )
+                ]
+            )
         return self._relationship(viewer, followee)
 
     def _relationship(self, viewer: Principal, followee: UserRecord) -> dict[str, Any]:
@@ -77,8 +96,7 @@ class SocialService:
         return self._user_page(viewer, self._s.graph.following_page(user.user_id, cursor=cursor, limit=count))
 
     def _user_page(self, viewer: Principal, page: Page[int]) -> dict[str, Any]:
-        return {"users": self.user_list(viewer, page.items), "next_cursor": page.next_cursor,
-                "has_more": page.has_more}
+        return {"users": self.user_list(viewer, page.items), "next_cursor": page.next_cursor, "has_more": page.has_more}
 
     def user_list(self, viewer: Principal, user_ids: list[int]) -> list[dict[str, Any]]:
         users = self._s.users.get_many(user_ids)
@@ -86,5 +104,6 @@ class SocialService:
         counts = self._s.graph.follower_counts(user_ids)
         return [
             {**user_summary(users[u]), "follower_count": counts.get(u, 0), "followed_by_me": u in followed}
-            for u in user_ids if u in users
+            for u in user_ids
+            if u in users
         ]

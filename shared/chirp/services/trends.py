@@ -45,8 +45,9 @@ class TrendsService:
         text_key = hashlib.sha256(normalize(tweet.content).casefold().encode()).hexdigest()[:32]
         if not self._s.trends.claim(f"text:{text_key}", self._window):
             return False
-        budget = self._s.rate_limits.hit(f"trend-author:{tweet.user_id}", limit=MAX_TREND_TWEETS_PER_AUTHOR,
-                                         window_s=self._window, now_ms=now_ms())
+        budget = self._s.rate_limits.hit(
+            f"trend-author:{tweet.user_id}", limit=MAX_TREND_TWEETS_PER_AUTHOR, window_s=self._window, now_ms=now_ms()
+        )
         if not budget.allowed:
             return False
         weight = self._author_weight(tweet.user_id)
@@ -72,13 +73,13 @@ class TrendsService:
         now = now_ms()
         with self._lock:
             if self._cache is None or now - self._cache[0] >= self._refresh_ms:
-                self._cache = (now, self._s.trends.top(now_ms=now, limit=TOP_LIMIT, window_s=self._window,
-                                                       half_life_s=self._half_life))
+                self._cache = (
+                    now,
+                    self._s.trends.top(now_ms=now, limit=TOP_LIMIT, window_s=self._window, half_life_s=self._half_life),
+                )
             as_of, scores = self._cache
         return {
             "trends": [{"hashtag": s.hashtag, "score": s.score, "tweet_count": s.tweet_count} for s in scores[:limit]],
             "as_of": iso(as_of),
             "window_s": self._window,
         }
-
-

@@ -68,10 +68,19 @@ class TweetService:
         quoted = self._existing(new.quote_tweet, "quote_tweet") if new.quote_tweet is not None else None
         self._check_rate(author)
         record = TweetRecord(
-            tweet_id=0, user_id=author.user_id, username=author.username, content=text.content,
-            created_at_ms=0, hashtags=text.hashtags, mentions=text.mentions, urls=text.urls, media_urls=media_urls,
-            reply_to=parent.tweet_id if parent else None, reply_to_user_id=parent.user_id if parent else None,
-            quote_tweet=quoted.tweet_id if quoted else None, quote_user_id=quoted.user_id if quoted else None,
+            tweet_id=0,
+            user_id=author.user_id,
+            username=author.username,
+            content=text.content,
+            created_at_ms=0,
+            hashtags=text.hashtags,
+            mentions=text.mentions,
+            urls=text.urls,
+            media_urls=media_urls,
+            reply_to=parent.tweet_id if parent else None,
+            reply_to_user_id=parent.user_id if parent else None,
+            quote_tweet=quoted.tweet_id if quoted else None,
+            quote_user_id=quoted.user_id if quoted else None,
         )
         for _attempt in range(3):
             record.tweet_id = new_id()
@@ -98,12 +107,18 @@ class TweetService:
             self._s.engagement.adjust_replies(record.reply_to, -1)
 
     def _check_rate(self, author: Principal) -> None:
-        decision = self._s.rate_limits.hit(f"tweets:{author.user_id}", limit=self._settings.tweet_rate_limit,
-                                           window_s=self._settings.tweet_rate_window_s, now_ms=now_ms())
+        decision = self._s.rate_limits.hit(
+            f"tweets:{author.user_id}",
+            limit=self._settings.tweet_rate_limit,
+            window_s=self._settings.tweet_rate_window_s,
+            now_ms=now_ms(),
+        )
         if not decision.allowed:
             raise RateLimited(
                 f"tweet limit of {decision.limit} per {self._settings.tweet_rate_window_s // 3600} hours reached",
-                retry_after=decision.retry_after, limit=decision.limit, reset_epoch=decision.reset_epoch,
+                retry_after=decision.retry_after,
+                limit=decision.limit,
+                reset_epoch=decision.reset_epoch,
             )
 
     def _media_urls(self, author: Principal, media_ids: Sequence[str]) -> list[str]:
@@ -131,13 +146,17 @@ class TweetService:
     def get(self, viewer: Principal, tweet_id: int) -> dict[str, Any]:
         return self.hydrator.hydrate(viewer.user_id, [self._existing(tweet_id, "tweet")])[0]
 
-    def replies(self, viewer: Principal, tweet_id: int, *, after: int | None, count: int) -> tuple[list[dict[str, Any]], int | None]:
+    def replies(
+        self, viewer: Principal, tweet_id: int, *, after: int | None, count: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
         self._existing(tweet_id, "tweet")
         ids = self._s.tweets.reply_ids(tweet_id, after=after, limit=count + 1)
         page = ids[:count]
         return self.hydrator.by_ids(viewer.user_id, page), (page[-1] if len(ids) > count and page else None)
 
-    def by_author(self, viewer: Principal, author_id: int, *, before: int | None, count: int) -> tuple[list[dict[str, Any]], int | None]:
+    def by_author(
+        self, viewer: Principal, author_id: int, *, before: int | None, count: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
         ids = self._s.tweets.author_tweet_ids(author_id, before=before, limit=count + 1)
         page = ids[:count]
         return self.hydrator.by_ids(viewer.user_id, page), (page[-1] if len(ids) > count and page else None)
@@ -169,26 +188,53 @@ class TweetService:
             changed = e.add_like(tweet_id, actor.user_id, now_ms()) if on else e.remove_like(tweet_id, actor.user_id)
             event_type = EventType.TWEET_LIKED if on else EventType.TWEET_UNLIKED
         else:
-            changed = (e.add_retweet(tweet_id, actor.user_id, now_ms()) if on
-                       else e.remove_retweet(tweet_id, actor.user_id))
+            changed = (
+                e.add_retweet(tweet_id, actor.user_id, now_ms()) if on else e.remove_retweet(tweet_id, actor.user_id)
+            )
             event_type = EventType.TWEET_RETWEETED if on else EventType.TWEET_UNRETWEETED
         if changed:
-            self._s.stream.publish([Event.new(event_type, tweet.user_id, {
-                "tweet_id": tweet_id, "author_id": tweet.user_id, "actor_id": actor.user_id,
-                "actor_username": actor.username,
-            })])
+            self._s.stream.publish(
+                [
+                    Event.new(
+                        event_type,
+                        tweet.user_id,
+                        {
+                            "tweet_id": tweet_id,
+                            "author_id": tweet.user_id,
+                            "actor_id": actor.user_id,
+                            "actor_username": actor.username,
+                        },
+                    )
+                ]
+            )
         return self.hydrator.hydrate(actor.user_id, [tweet])[0]
 
 
 def tweet_event(tweet: TweetRecord) -> dict[str, Any]:
     return {
-        "tweet_id": tweet.tweet_id, "user_id": tweet.user_id, "username": tweet.username, "content": tweet.content,
-        "created_at_ms": tweet.created_at_ms, "hashtags": tweet.hashtags, "mentions": tweet.mentions,
-        "urls": tweet.urls, "media_urls": tweet.media_urls, "reply_to": tweet.reply_to,
-        "reply_to_user_id": tweet.reply_to_user_id, "quote_tweet": tweet.quote_tweet,
+        "tweet_id": tweet.tweet_id,
+        "user_id": tweet.user_id,
+        "username": tweet.username,
+        "content": tweet.content,
+        "created_at_ms": tweet.created_at_ms,
+        "hashtags": tweet.hashtags,
+        "mentions": tweet.mentions,
+        "urls": tweet.urls,
+        "media_urls": tweet.media_urls,
+        "reply_to": tweet.reply_to,
+        "reply_to_user_id": tweet.reply_to_user_id,
+        "quote_tweet": tweet.quote_tweet,
         "quote_user_id": tweet.quote_user_id,
     }
 
 
+_ID_FIELDS = ("tweet_id", "user_id", "created_at_ms", "reply_to", "reply_to_user_id", "quote_tweet", "quote_user_id")
+
+
 def tweet_from_event(data: dict[str, Any]) -> TweetRecord:
-    return TweetRecord(**data)
+    """The tweet carried by a stream event; ids may arrive as strings (JSON from other producers)."""
+    fields = dict(data)
+    for name in _ID_FIELDS:
+        if fields.get(name) is not None:
+            fields[name] = int(fields[name])
+    return TweetRecord(**fields)

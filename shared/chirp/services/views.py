@@ -66,8 +66,9 @@ class TweetHydrator:
         liked = self._stores.engagement.liked_by(viewer_id, ids) if viewer_id and ids else set()
         retweeted = self._stores.engagement.retweeted_by(viewer_id, ids) if viewer_id and ids else set()
         return [
-            tweet_json(t, counts.get(t.tweet_id, TweetCounts()), liked=t.tweet_id in liked,
-                       retweeted=t.tweet_id in retweeted)
+            tweet_json(
+                t, counts.get(t.tweet_id, TweetCounts()), liked=t.tweet_id in liked, retweeted=t.tweet_id in retweeted
+            )
             for t in tweets
         ]
 

@@ -25,19 +25,25 @@ class SqliteGraphStore:
 
     def follow(self, follower_id: int, followee_id: int, at_ms: int) -> bool:
         with self._db.transaction() as conn:
-            added = conn.execute(
-                "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at_ms) VALUES (?,?,?)",
-                (follower_id, followee_id, at_ms),
-            ).rowcount == 1
+            added = (
+                conn.execute(
+                    "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at_ms) VALUES (?,?,?)",
+                    (follower_id, followee_id, at_ms),
+                ).rowcount
+                == 1
+            )
             if added:
                 self._bump(conn, follower_id, followee_id, 1)
             return added
 
     def unfollow(self, follower_id: int, followee_id: int) -> bool:
         with self._db.transaction() as conn:
-            removed = conn.execute(
-                "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?", (follower_id, followee_id)
-            ).rowcount == 1
+            removed = (
+                conn.execute(
+                    "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?", (follower_id, followee_id)
+                ).rowcount
+                == 1
+            )
             if removed:
                 self._bump(conn, follower_id, followee_id, -1)
             return removed

@@ -207,9 +207,19 @@ class MemoryRateLimiter:
             del hits[:start]
             if len(hits) >= limit:
                 reset_ms = hits[0] + window_ms
-                return RateDecision(allowed=False, limit=limit, remaining=0, reset_epoch=math.ceil(reset_ms / 1000),
-                                    retry_after=max(1, math.ceil((reset_ms - now_ms) / 1000)))
+                return RateDecision(
+                    allowed=False,
+                    limit=limit,
+                    remaining=0,
+                    reset_epoch=math.ceil(reset_ms / 1000),
+                    retry_after=max(1, math.ceil((reset_ms - now_ms) / 1000)),
+                )
             bisect.insort(hits, now_ms)
             reset_ms = hits[0] + window_ms
-            return RateDecision(allowed=True, limit=limit, remaining=limit - len(hits),
-                                reset_epoch=math.ceil(reset_ms / 1000), retry_after=0)
+            return RateDecision(
+                allowed=True,
+                limit=limit,
+                remaining=limit - len(hits),
+                reset_epoch=math.ceil(reset_ms / 1000),
+                retry_after=0,
+            )

@@ -33,10 +33,21 @@ class FileObjectStore:
 
     def presign_upload(self, key: str, *, content_type: str, size: int, expires_s: int) -> UploadTicket:
         expires = int(time.time()) + expires_s
-        query = urlencode({"content_type": content_type, "size": size, "expires": expires,
-                           "signature": self._signature(key, content_type, size, expires)})
-        return UploadTicket(url=f"{self._upload_base}/{quote(key)}?{query}", method="PUT",
-                            headers={"Content-Type": content_type}, fields={}, expires_in=expires_s)
+        query = urlencode(
+            {
+                "content_type": content_type,
+                "size": size,
+                "expires": expires,
+                "signature": self._signature(key, content_type, size, expires),
+            }
+        )
+        return UploadTicket(
+            url=f"{self._upload_base}/{quote(key)}?{query}",
+            method="PUT",
+            headers={"Content-Type": content_type},
+            fields={},
+            expires_in=expires_s,
+        )
 
     def verify_upload(self, key: str, *, content_type: str, size: str, expires: str, signature: str) -> str | None:
         """Checks a presigned upload; returns why it is refused, or None when it may proceed."""

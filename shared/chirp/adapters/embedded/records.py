@@ -64,8 +64,16 @@ class SqliteUserStore:
                 conn.execute(
                     "INSERT INTO users (user_id, username, username_key, email, display_name, password_hash, bio,"
                     " created_at_ms) VALUES (?,?,?,?,?,?,?,?)",
-                    (user.user_id, user.username, user.username_key, user.email.lower(), user.display_name,
-                     user.password_hash, user.bio, user.created_at_ms),
+                    (
+                        user.user_id,
+                        user.username,
+                        user.username_key,
+                        user.email.lower(),
+                        user.display_name,
+                        user.password_hash,
+                        user.bio,
+                        user.created_at_ms,
+                    ),
                 )
         except sqlite3.IntegrityError as exc:
             message = str(exc)
@@ -91,8 +99,15 @@ class SqliteUserStore:
 
 
 def _user(row: tuple[Any, ...]) -> UserRecord:
-    return UserRecord(user_id=row[0], username=row[1], email=row[2], display_name=row[3], password_hash=row[4],
-                      created_at_ms=row[5], bio=row[6])
+    return UserRecord(
+        user_id=row[0],
+        username=row[1],
+        email=row[2],
+        display_name=row[3],
+        password_hash=row[4],
+        created_at_ms=row[5],
+        bio=row[6],
+    )
 
 
 class SqliteTweetStore:
@@ -159,10 +174,18 @@ class SqliteTweetStore:
 
 
 def _tweet_body(tweet: TweetRecord) -> dict[str, Any]:
-    return {"username": tweet.username, "content": tweet.content, "hashtags": tweet.hashtags,
-            "mentions": tweet.mentions, "urls": tweet.urls, "media_urls": tweet.media_urls,
-            "reply_to": tweet.reply_to, "reply_to_user_id": tweet.reply_to_user_id, "quote_tweet": tweet.quote_tweet,
-            "quote_user_id": tweet.quote_user_id}
+    return {
+        "username": tweet.username,
+        "content": tweet.content,
+        "hashtags": tweet.hashtags,
+        "mentions": tweet.mentions,
+        "urls": tweet.urls,
+        "media_urls": tweet.media_urls,
+        "reply_to": tweet.reply_to,
+        "reply_to_user_id": tweet.reply_to_user_id,
+        "quote_tweet": tweet.quote_tweet,
+        "quote_user_id": tweet.quote_user_id,
+    }
 
 
 def _tweet(tweet_id: int, user_id: int, created: int, body: dict[str, Any]) -> TweetRecord:
@@ -175,19 +198,23 @@ class SqliteEngagementStore:
 
     def _add(self, table: str, column: str, tweet_id: int, user_id: int, at_ms: int) -> bool:
         with self._db.transaction() as conn:
-            added = conn.execute(
-                f"INSERT OR IGNORE INTO {table} (tweet_id, user_id, created_at_ms) VALUES (?,?,?)",
-                (tweet_id, user_id, at_ms),
-            ).rowcount == 1
+            added = (
+                conn.execute(
+                    f"INSERT OR IGNORE INTO {table} (tweet_id, user_id, created_at_ms) VALUES (?,?,?)",
+                    (tweet_id, user_id, at_ms),
+                ).rowcount
+                == 1
+            )
             if added:
                 self._bump(conn, tweet_id, column, 1)
             return added
 
     def _remove(self, table: str, column: str, tweet_id: int, user_id: int) -> bool:
         with self._db.transaction() as conn:
-            removed = conn.execute(
-                f"DELETE FROM {table} WHERE tweet_id = ? AND user_id = ?", (tweet_id, user_id)
-            ).rowcount == 1
+            removed = (
+                conn.execute(f"DELETE FROM {table} WHERE tweet_id = ? AND user_id = ?", (tweet_id, user_id)).rowcount
+                == 1
+            )
             if removed:
                 self._bump(conn, tweet_id, column, -1)
             return removed
@@ -257,12 +284,24 @@ class SqliteNotificationStore:
     def add(self, notification: NotificationRecord) -> bool:
         n = notification
         with self._db.transaction() as conn:
-            return conn.execute(
-                "INSERT OR IGNORE INTO notifications (notification_id, user_id, type, actor_id, actor_username,"
-                " tweet_id, created_at_ms, dedupe_key, read) VALUES (?,?,?,?,?,?,?,?,?)",
-                (n.notification_id, n.user_id, n.type.value, n.actor_id, n.actor_username, n.tweet_id,
-                 n.created_at_ms, n.dedupe_key, int(n.read)),
-            ).rowcount == 1
+            return (
+                conn.execute(
+                    "INSERT OR IGNORE INTO notifications (notification_id, user_id, type, actor_id, actor_username,"
+                    " tweet_id, created_at_ms, dedupe_key, read) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        n.notification_id,
+                        n.user_id,
+                        n.type.value,
+                        n.actor_id,
+                        n.actor_username,
+                        n.tweet_id,
+                        n.created_at_ms,
+                        n.dedupe_key,
+                        int(n.read),
+                    ),
+                ).rowcount
+                == 1
+            )
 
     def page(self, user_id: int, *, before: int | None, limit: int) -> list[NotificationRecord]:
         rows = self._db.query(
@@ -272,9 +311,17 @@ class SqliteNotificationStore:
             (user_id, before if before is not None else 2**63 - 1, limit),
         )
         return [
-            NotificationRecord(notification_id=r[0], user_id=r[1], type=NotificationType(r[2]), actor_id=r[3],
-                               actor_username=r[4], tweet_id=r[5], created_at_ms=r[6], dedupe_key=r[7],
-                               read=bool(r[8]))
+            NotificationRecord(
+                notification_id=r[0],
+                user_id=r[1],
+                type=NotificationType(r[2]),
+                actor_id=r[3],
+                actor_username=r[4],
+                tweet_id=r[5],
+                created_at_ms=r[6],
+                dedupe_key=r[7],
+                read=bool(r[8]),
+            )
             for r in rows
         ]
 
@@ -310,8 +357,9 @@ class SqliteMediaCatalog:
                 f" WHERE media_id IN ({placeholders(len(part))})",
                 part,
             ):
-                found[row[0]] = MediaRecord(media_id=row[0], owner_id=row[1], content_type=row[2], size=row[3],
-                                            key=row[4], created_at_ms=row[5])
+                found[row[0]] = MediaRecord(
+                    media_id=row[0], owner_id=row[1], content_type=row[2], size=row[3], key=row[4], created_at_ms=row[5]
+                )
         return found
 
 
@@ -327,10 +375,13 @@ class SqliteIdempotencyStore:
         now = now_ms()
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM idempotency WHERE key = ? AND expires_at_ms <= ?", (key, now))
-            return conn.execute(
-                "INSERT OR IGNORE INTO idempotency (key, value, expires_at_ms) VALUES (?,?,?)",
-                (key, value, now + ttl_s * 1000),
-            ).rowcount == 1
+            return (
+                conn.execute(
+                    "INSERT OR IGNORE INTO idempotency (key, value, expires_at_ms) VALUES (?,?,?)",
+                    (key, value, now + ttl_s * 1000),
+                ).rowcount
+                == 1
+            )
 
     def put(self, key: str, value: str, ttl_s: int) -> None:
         with self._db.transaction() as conn:

@@ -37,12 +37,16 @@ class SqliteSearchIndex:
         with self._db.transaction() as conn:
             for tweet in tweets:
                 self._remove(conn, tweet.tweet_id)
-                conn.execute("INSERT INTO tweet_meta (tweet_id, user_id, username_key) VALUES (?,?,?)",
-                             (tweet.tweet_id, tweet.user_id, tweet.username.lower()))
+                conn.execute(
+                    "INSERT INTO tweet_meta (tweet_id, user_id, username_key) VALUES (?,?,?)",
+                    (tweet.tweet_id, tweet.user_id, tweet.username.lower()),
+                )
                 conn.execute("INSERT INTO tweet_text (rowid, content) VALUES (?, ?)", (tweet.tweet_id, tweet.content))
                 terms = [("#", tag) for tag in tweet.hashtags] + [("@", name) for name in tweet.mentions]
-                conn.executemany("INSERT OR IGNORE INTO tweet_terms (kind, value, tweet_id) VALUES (?,?,?)",
-                                 [(kind, value, tweet.tweet_id) for kind, value in terms])
+                conn.executemany(
+                    "INSERT OR IGNORE INTO tweet_terms (kind, value, tweet_id) VALUES (?,?,?)",
+                    [(kind, value, tweet.tweet_id) for kind, value in terms],
+                )
 
     @staticmethod
     def _remove(conn: Any, tweet_id: int) -> None:
@@ -59,8 +63,10 @@ class SqliteSearchIndex:
         text = _match_expression(query.words, query.phrases)
         params: list[Any] = []
         if text:
-            sql = ("SELECT m.tweet_id, -bm25(tweet_text) FROM tweet_text JOIN tweet_meta m ON m.tweet_id ="
-                   " tweet_text.rowid WHERE tweet_text MATCH ?")
+            sql = (
+                "SELECT m.tweet_id, -bm25(tweet_text) FROM tweet_text JOIN tweet_meta m ON m.tweet_id ="
+                " tweet_text.rowid WHERE tweet_text MATCH ?"
+            )
             params.append(text)
         else:
             sql = "SELECT m.tweet_id, 0.0 FROM tweet_meta m WHERE 1=1"
@@ -73,11 +79,16 @@ class SqliteSearchIndex:
         if query.from_users:
             sql += f" AND m.username_key IN ({placeholders(len(query.from_users))})"
             params += query.from_users
-        for kind, values, present in (("#", query.hashtags, True), ("@", query.mentions, True),
-                                      ("#", query.excluded_hashtags, False)):
+        for kind, values, present in (
+            ("#", query.hashtags, True),
+            ("@", query.mentions, True),
+            ("#", query.excluded_hashtags, False),
+        ):
             for value in values:
-                sql += (f" AND {'' if present else 'NOT '}EXISTS (SELECT 1 FROM tweet_terms t WHERE t.kind = ?"
-                        " AND t.value = ? AND t.tweet_id = m.tweet_id)")
+                sql += (
+                    f" AND {'' if present else 'NOT '}EXISTS (SELECT 1 FROM tweet_terms t WHERE t.kind = ?"
+                    " AND t.value = ? AND t.tweet_id = m.tweet_id)"
+                )
                 params += [kind, value]
         excluded = _match_expression(query.excluded_words, query.excluded_phrases, any_of=True)
         if excluded:
@@ -114,7 +125,9 @@ class SqliteSearchIndex:
     def indexed_ids(self, tweet_ids: Sequence[int]) -> set[int]:
         found: set[int] = set()
         for part in chunks(list(tweet_ids)):
-            rows = self._db.query(f"SELECT tweet_id FROM tweet_meta WHERE tweet_id IN ({placeholders(len(part))})", part)
+            rows = self._db.query(
+                f"SELECT tweet_id FROM tweet_meta WHERE tweet_id IN ({placeholders(len(part))})", part
+            )
             found.update(r[0] for r in rows)
         return found
 

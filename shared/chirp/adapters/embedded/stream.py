@@ -64,8 +64,10 @@ class SqliteEventStream:
         with self._db.transaction() as conn:
             conn.executemany(
                 "INSERT INTO records (shard, partition_key, data, arrival_ms) VALUES (?,?,?,?)",
-                [(shard_for(e.partition_key, self.shards), e.partition_key, e.model_dump_json(), arrival)
-                 for e in events],
+                [
+                    (shard_for(e.partition_key, self.shards), e.partition_key, e.model_dump_json(), arrival)
+                    for e in events
+                ],
             )
         for listener in list(self._listeners):
             listener()
@@ -104,8 +106,12 @@ class SqliteEventStream:
             + ("" if include_replayed else " WHERE replayed = 0")
             + " ORDER BY id"
         )
-        return [DeadLetter(id=r[0], consumer=r[1], record=StoredRecord(r[3], r[2], r[4], r[5], 0), error=r[6],
-                           failed_at_ms=r[7]) for r in rows]
+        return [
+            DeadLetter(
+                id=r[0], consumer=r[1], record=StoredRecord(r[3], r[2], r[4], r[5], 0), error=r[6], failed_at_ms=r[7]
+            )
+            for r in rows
+        ]
 
     def mark_replayed(self, dead_letter_id: int) -> None:
         with self._db.transaction() as conn:

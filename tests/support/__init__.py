@@ -1,0 +1,1 @@
+"""Test support: fakes, builders and a subprocess wrapper for the local runtime."""
