@@ -3,10 +3,12 @@ drain of the stream through the real consumer Lambda handlers (Kinesis-shaped ba
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from chirp import wiring
+from chirp.authorization import token_codec
 from chirp.adapters.embedded.stream import SqliteEventStream
 from chirp.config import Settings
 from chirp.container import Container, build_embedded, set_container
@@ -19,6 +21,8 @@ JWT_KEYS = "k1:" + "s" * 40
 
 
 def make_container(data_dir: Path, **overrides: Any) -> Container:
+    os.environ["CHIRP_JWT_KEYS"] = JWT_KEYS  # the authorizer function reads its keys from the environment
+    token_codec.cache_clear()
     settings = Settings(data_dir=data_dir, jwt_keys=JWT_KEYS, ws_management_url="http://127.0.0.1:9/unused",
                         **overrides)
     container = build_embedded(settings)

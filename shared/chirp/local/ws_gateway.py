@@ -16,6 +16,7 @@ from aiohttp import WSMsgType, web
 from chirp import wiring
 from chirp.local import events
 
+SEND_TIMEOUT_S = 2.0
 Invoke = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 
@@ -95,8 +96,8 @@ class WebSocketGateway:
             return _gone(connection_id)
         data = await request.read()
         try:
-            await entry[0].send_str(data.decode("utf-8"))
-        except (ConnectionError, RuntimeError):
+            await asyncio.wait_for(entry[0].send_str(data.decode("utf-8")), SEND_TIMEOUT_S)
+        except (ConnectionError, RuntimeError, TimeoutError):
             return _gone(connection_id)
         return web.Response(status=200)
 

@@ -76,9 +76,8 @@ class SqliteUserStore:
                     ),
                 )
         except sqlite3.IntegrityError as exc:
-            message = str(exc)
-            field = "username" if "username" in message else "email" if "email" in message else "user_id"
-            raise DuplicateKey(field) from exc
+            taken = self._db.one("SELECT 1 FROM users WHERE username_key = ?", (user.username_key,))
+            raise DuplicateKey("username" if taken else "email") from exc
 
     def get(self, user_id: int) -> UserRecord | None:
         row = self._db.one(f"SELECT {_USER_COLUMNS} FROM users WHERE user_id = ?", (user_id,))

@@ -1,0 +1,256 @@
+"""The whole public API over real HTTP against the local runtime: every endpoint and its error cases."""
+
+import uuid
+
+import httpx
+import pytest
+
+from support.runtime import Client, LocalStack, eventually
+
+
+def uname(prefix: str = "u") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def test_health_and_openapi_are_public(runtime: LocalStack) -> None:
+    assert httpx.get(f"{runtime.api}/health").json() == {"status": "ok"}
+    spec = httpx.get(f"{runtime.api}/openapi.json").json()
+    assert spec["openapi"].startswith("3.") and "/api/v1/tweets" in spec["paths"]
+
+
+def test_signup_login_and_duplicates(runtime: LocalStack) -> None:
+    name = uname()
+    body = {"username": name, "email": f"{name}@x.io", "password": "password-123", "display_name": "Name"}
+    created = httpx.post(f"{runtime.api}/auth/signup", json=body)
+    assert created.status_code == 201 and created.json()["username"] == name and created.json()["token"]
+    assert httpx.post(f"{runtime.api}/auth/signup", json=body).json()["error"]["code"] == "username_taken"
+    dup_email = {**body, "username": uname()}
+    dup = httpx.post(f"{runtime.api}/auth/signup", json=dup_email)
+    assert (dup.status_code, dup.json()["error"]["code"]) == (409, "email_taken")
+    login = httpx.post(f"{runtime.api}/auth/login", json={"username": name.upper(), "password": "password-123"})
+    assert login.status_code == 200 and login.json()["expires_in"] > 0
+    wrong = httpx.post(f"{runtime.api}/auth/login", json={"username": name, "password": "nope-nope"})
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (401, "invalid_credentials")
+    client = runtime.client(login.json()["token"])
+    assert client.get(f"/users/{name}").json()["display_name"] == "Name"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"username": "bad name", "email": "a@b.io", "password": "password-123"},
+     {"username": "okname", "email": "not-an-email", "password": "password-123"},
+     {"username": "okname", "email": "a@b.io", "password": "short"},
+     {"username": 5, "email": "a@b.io", "password": "password-123"},
+     {"email": "a@b.io", "password": "password-123"}],
+)
+def test_invalid_signups_are_400(runtime: LocalStack, body: dict[str, object]) -> None:
+    response = httpx.post(f"{runtime.api}/auth/signup", json=body)
+    assert response.status_code == 400 and set(response.json()["error"]) == {"code", "message"}
+
+
+def test_profiles_follow_and_lists(runtime: LocalStack) -> None:
+    alice, bob, carol = runtime.user(uname("a")), runtime.user(uname("b")), runtime.user(uname("c"))
+    bob.follow(alice.username)
+    carol.follow(alice.username)
+    assert bob.post(f"/users/{alice.username}/follow").json()["follower_count"] == 2  # idempotent
+    alice.tweet("counted")
+    profile = bob.get(f"/users/{alice.username}").json()
+    assert (profile["follower_count"], profile["following_count"], profile["tweet_count"]) == (2, 0, 1)
+    assert profile["followed_by_me"] is True
+    first = alice.get(f"/users/{alice.username}/followers", count=1).json()
+    second = alice.get(f"/users/{alice.username}/followers", count=1, cursor=first["next_cursor"]).json()
+    assert [u["username"] for u in first["users"] + second["users"]] == [carol.username, bob.username]
+    assert second["has_more"] is False
+    assert [u["username"] for u in bob.get(f"/users/{bob.username}/following").json()["users"]] == [alice.username]
+    assert bob.delete(f"/users/{alice.username}/follow").json() == {"username": alice.username, "following": False,
+                                                                     "follower_count": 1}
+    assert bob.post(f"/users/{bob.username}/follow").status_code == 400
+    assert bob.get("/users/nobody_here_x").status_code == 404
+
+
+def test_post_read_thread_engage_delete(runtime: LocalStack) -> None:
+    alice, bob = runtime.user(uname("a")), runtime.user(uname("b"))
+    root = alice.tweet("root of a thread #e2e")
+    assert bob.get(f"/tweets/{root['tweet_id']}").json()["content"] == "root of a thread #e2e"
+    reply = bob.tweet(f"@{alice.username} a reply", reply_to=root["tweet_id"])
+    quote = bob.tweet("quoting", quote_tweet=root["tweet_id"])
+    assert reply["reply_to"] == root["tweet_id"] and quote["quote_tweet"] == root["tweet_id"]
+    replies = alice.get(f"/tweets/{root['tweet_id']}/replies").json()
+    assert [t["tweet_id"] for t in replies["tweets"]] == [reply["tweet_id"]]
+    liked = bob.post(f"/tweets/{root['tweet_id']}/like").json()
+    assert (liked["likes_count"], liked["liked_by_user"]) == (1, True)
+    assert bob.post(f"/tweets/{root['tweet_id']}/like").json()["likes_count"] == 1
+    assert bob.post(f"/tweets/{root['tweet_id']}/retweet").json()["retweets_count"] == 1
+    assert bob.delete(f"/tweets/{root['tweet_id']}/retweet").json()["retweets_count"] == 0
+    assert bob.delete(f"/tweets/{root['tweet_id']}/like").json()["likes_count"] == 0
+    assert alice.get(f"/tweets/{root['tweet_id']}").json()["replies_count"] == 1
+    assert bob.delete(f"/tweets/{root['tweet_id']}").status_code == 403
+    assert alice.delete(f"/tweets/{root['tweet_id']}").status_code == 200
+    assert bob.get(f"/tweets/{root['tweet_id']}").status_code == 404
+    assert bob.post(f"/tweets/{root['tweet_id']}/like").status_code == 404
+    user_tweets = alice.get(f"/users/{alice.username}/tweets").json()
+    assert root["tweet_id"] not in [t["tweet_id"] for t in user_tweets["tweets"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [({"content": ""}, "content_empty"), ({"content": "x" * 281}, "content_too_long"),
+     ({"content": "ok", "media_ids": ["nope"]}, "unknown_media"), ({"content": 7}, "validation_error")],
+)
+def test_invalid_tweets_are_400(runtime: LocalStack, body: dict[str, object], code: str) -> None:
+    user = runtime.user(uname())
+    response = user.post("/tweets", body)
+    assert (response.status_code, response.json()["error"]["code"]) == (400, code)
+
+
+def test_280_emoji_are_accepted(runtime: LocalStack) -> None:
+    assert runtime.user(uname()).tweet("🐦" * 280)["content"] == "🐦" * 280
+
+
+def test_idempotency_key_prevents_a_second_tweet(runtime: LocalStack) -> None:
+    user = runtime.user(uname())
+    headers = {"Idempotency-Key": "retry-me"}
+    first = user.post("/tweets", {"content": "exactly once"}, headers=headers)
+    second = user.post("/tweets", {"content": "exactly once"}, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["tweet_id"] == second.json()["tweet_id"]
+    assert user.get(f"/users/{user.username}").json()["tweet_count"] == 1
+
+
+def test_rate_limit_answers_429_with_retry_after(runtime: LocalStack) -> None:
+    user = runtime.user(uname())  # this runtime allows 40 tweets per window
+    statuses = [user.post("/tweets", {"content": f"n{i}"}).status_code for i in range(41)]
+    assert statuses[:40] == [201] * 40
+    limited = user.post("/tweets", {"content": "again"})
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+    assert limited.headers["X-RateLimit-Limit"] == "40"
+
+
+def test_home_timeline_pages_newest_first_without_gaps(runtime: LocalStack) -> None:
+    author, reader = runtime.user(uname("a")), runtime.user(uname("r"))
+    reader.follow(author.username)
+    reader.home()  # an active reader: fan-out writes into the materialized timeline
+    ids = [author.tweet(f"t{i}")["tweet_id"] for i in range(7)]
+    eventually(lambda: len(reader.home(count=50)["tweets"]) == 7)
+    page1 = reader.home(count=3)
+    author.tweet("arrives mid-scroll")
+    page2 = reader.home(count=3, cursor=page1["next_cursor"])
+    page3 = reader.home(count=3, cursor=page2["next_cursor"])
+    seen = [t["tweet_id"] for p in (page1, page2, page3) for t in p["tweets"]]
+    assert seen == list(reversed(ids)) and page3["has_more"] is False
+
+
+def test_celebrity_tweets_are_merged_on_read(celebrity_runtime: LocalStack) -> None:
+    celeb = celebrity_runtime.user(uname("c"))
+    fans = [celebrity_runtime.user(uname("f")) for _ in range(3)]
+    normal = celebrity_runtime.user(uname("n"))
+    for fan in fans:
+        fan.follow(celeb.username)
+    fans[0].follow(normal.username)
+    fans[0].home()
+    a = celeb.tweet("from the celebrity")
+    b = normal.tweet("from a normal account")
+    c = celeb.tweet("celebrity again")
+    timeline = eventually(lambda: [t["tweet_id"] for t in fans[0].home()["tweets"]] == [c["tweet_id"], b["tweet_id"],
+                                                                                         a["tweet_id"]])
+    assert timeline
+
+
+def test_long_poll_returns_when_a_tweet_arrives(runtime: LocalStack) -> None:
+    author, reader = runtime.user(uname("a")), runtime.user(uname("r"))
+    reader.follow(author.username)
+    first = author.tweet("before")
+    eventually(lambda: reader.home()["tweets"])
+    empty = reader.get("/timeline/poll", since_id=first["tweet_id"], timeout=1).json()
+    assert empty["tweets"] == []
+    import threading
+
+    threading.Timer(0.5, lambda: author.tweet("during the poll")).start()
+    result = reader.get("/timeline/poll", since_id=first["tweet_id"], timeout=10).json()
+    assert [t["content"] for t in result["tweets"]] == ["during the poll"]
+
+
+def test_search_finds_new_tweets_within_seconds(runtime: LocalStack) -> None:
+    author, reader = runtime.user(uname("a")), runtime.user(uname("r"))
+    marker = uuid.uuid4().hex[:8]
+    author.tweet(f"searchable zebra{marker} #e2esearch")
+    author.tweet(f"other zebra{marker} words")
+    found = eventually(lambda: reader.get("/search", q=f"zebra{marker} #e2esearch").json()["tweets"])
+    assert len(found) == 1
+    by_author = reader.get("/search", q=f"from:{author.username} zebra{marker}", type="top").json()
+    assert len(by_author["tweets"]) == 2 and by_author["search_metadata"]["result_type"] == "top"
+    assert reader.get("/search", q="since:2026-99-01").status_code == 400
+    assert reader.get("/search").status_code == 400
+    assert reader.get("/search", q="x", type="best").status_code == 400
+    users = reader.get("/search/users", q=author.username[:6]).json()["users"]
+    assert author.username in [u["username"] for u in users]
+
+
+def test_trends_show_a_burst_hashtag(runtime: LocalStack) -> None:
+    tag = f"burst{uuid.uuid4().hex[:6]}"
+    for i in range(3):
+        runtime.user(uname()).tweet(f"#{tag} number {i}")
+    reader = runtime.user(uname())
+
+    def trending() -> list[dict[str, object]]:
+        return [t for t in reader.get("/trends", count=30).json()["trends"] if t["hashtag"] == tag]
+
+    found = eventually(trending, timeout=15)
+    assert found[0]["tweet_count"] == 3
+
+
+def test_notifications_list_and_mark_read(runtime: LocalStack) -> None:
+    alice, bob = runtime.user(uname("a")), runtime.user(uname("b"))
+    bob.follow(alice.username)
+    tweet = alice.tweet("notice me")
+    bob.post(f"/tweets/{tweet['tweet_id']}/like")
+    bob.tweet(f"hey @{alice.username}")
+    listed = eventually(lambda: len(alice.get("/notifications").json()["notifications"]) == 3
+                        and alice.get("/notifications").json())
+    assert sorted(n["type"] for n in listed["notifications"]) == ["follow", "like", "mention"]
+    assert listed["unread_count"] == 3
+    assert alice.post("/notifications/read", {}).json() == {"marked": 3, "unread_count": 0}
+
+
+def test_media_upload_and_download(runtime: LocalStack) -> None:
+    user = runtime.user(uname())
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 56
+    ticket = user.post("/media", {"content_type": "image/png", "size": len(png)})
+    assert ticket.status_code == 201
+    upload = ticket.json()["upload"]
+    assert httpx.put(upload["url"], content=png, headers={"Content-Type": "image/jpeg"}).status_code == 400
+    assert httpx.put(upload["url"] + "x", content=png, headers=upload["headers"]).status_code == 403
+    assert httpx.put(upload["url"], content=png, headers=upload["headers"]).status_code == 200
+    tweet = user.tweet("with a picture", media_ids=[ticket.json()["media_id"]])
+    fetched = httpx.get(tweet["media_urls"][0])
+    assert fetched.content == png and fetched.headers["Content-Type"] == "image/png"
+    assert user.post("/media", {"content_type": "text/html", "size": 10}).status_code == 400
+    assert user.post("/media", {"content_type": "image/png", "size": 10**9}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/api/v1/nope", 404), ("GET", "/api/v1/tweets/abc", 404), ("GET", "/api/v1/tweets/99999", 404),
+     ("PUT", "/api/v1/tweets", 405), ("GET", "/api/v1/timeline/home?count=0", 400),
+     ("GET", "/api/v1/timeline/home?cursor=zz", 400), ("GET", "/api/v1/notifications?count=1000", 400)],
+)
+def test_bad_requests_get_json_errors(runtime: LocalStack, method: str, path: str, status: int) -> None:
+    user = runtime.user(uname())
+    response = user.http.request(method, runtime.url + path)
+    assert response.status_code == status
+    assert set(response.json()["error"]) == {"code", "message"}
+
+
+@pytest.mark.parametrize("header", [None, "Bearer nonsense", "Basic abc"])
+def test_protected_routes_need_a_valid_token(runtime: LocalStack, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    response = httpx.get(f"{runtime.api}/timeline/home", headers=headers)
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
+
+
+def test_malformed_json_is_400_not_500(runtime: LocalStack) -> None:
+    user: Client = runtime.user(uname())
+    response = user.http.post("/tweets", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "malformed_json")
+    huge = user.http.post("/tweets", content=b'{"content": "' + b"x" * 70_000 + b'"}')
+    assert huge.status_code == 413

@@ -1,0 +1,97 @@
+"""Every function runs on its sample events from events/ (placeholders filled with real records) and answers as
+API Gateway and the event source mapping expect."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chirp.container import Container
+from chirp.local.functions import invoke
+from chirp.local.samples import render
+from chirp.services.tweets import NewTweet
+from support.stack import pusher, signup
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+EXPECTED_STATUS = {
+    "health/health": 200, "health/openapi": 200, "auth/signup": 201, "auth/login": 200,
+    "users/get_profile": 200, "users/follow": 200, "users/unfollow": 200, "users/followers": 200,
+    "users/following": 200, "users/user_tweets": 200, "tweets/create_tweet": 201, "tweets/get_tweet": 200,
+    "tweets/delete_tweet": 403, "tweets/replies": 200, "tweets/like": 200, "tweets/unlike": 200,
+    "tweets/retweet": 200, "tweets/unretweet": 200, "timeline/home": 200, "timeline/poll": 200,
+    "search/search_tweets": 200, "search/search_users": 200, "trends/trends": 200,
+    "notifications/list_notifications": 200, "notifications/mark_read": 200, "media/create_upload": 201,
+    "realtime/connect": 200, "realtime/default_ping": 200, "realtime/disconnect": 200,
+}
+SAMPLES = sorted(p.relative_to(EVENTS) for p in EVENTS.rglob("*.json"))
+
+
+def _values(stack: Container) -> dict[str, str]:
+    me, other = signup(stack, "sampler"), signup(stack, "other_user")
+    tweet = stack.tweets.create(other, NewTweet(content="a tweet the sampler did not write"))
+    return {"user_id": str(me.user_id), "username": me.username, "other_username": other.username,
+            "tweet_id": tweet["tweet_id"], "token": stack.tokens.issue(me)}
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=str)
+def test_sample_event_runs(stack: Container, sample: Path) -> None:
+    event = render(json.loads((EVENTS / sample).read_text()), _values(stack))
+    name = f"{sample.parent}/{sample.stem}"
+    if name == "auth/login":  # the login sample logs in the user the signup sample creates
+        stack.auth.signup(username="sample_user", email="sample@example.com", password="sample-password",
+                          display_name=None)
+    result: Any = invoke(str(sample.parent), event)
+    if sample.parent.name == "authorizer":
+        assert result["principalId"] == event_values_user_id(event)
+        assert result["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+        assert result["context"]["username"] == "sampler"
+    elif "Records" in event:
+        assert result == {"batchItemFailures": []}
+    else:
+        assert result["statusCode"] == EXPECTED_STATUS[name], result.get("body")
+        if "body" in result and result["statusCode"] >= 400:
+            assert set(json.loads(result["body"])["error"]) == {"code", "message"}
+    if name == "realtime/default_ping":
+        assert pusher(stack).sent["sampleConnA="] == [{"type": "pong"}]
+
+
+def event_values_user_id(event: dict[str, Any]) -> str:
+    from chirp.authorization import token_codec
+
+    token = event.get("authorizationToken", "").removeprefix("Bearer ") or event["queryStringParameters"]["token"]
+    return str(token_codec().verify(token).user_id)
+
+
+def test_the_authorizer_refuses_a_bad_token(stack: Container) -> None:
+    event = render(json.loads((EVENTS / "authorizer/token.json").read_text()), {"token": "forged"})
+    with pytest.raises(Exception, match="Unauthorized"):
+        invoke("authorizer", event)
+
+
+def test_a_protected_route_without_authorizer_context_is_401(stack: Container) -> None:
+    event = json.loads((EVENTS / "timeline/home.json").read_text())
+    event["requestContext"]["authorizer"] = None
+    result = invoke("timeline", event)
+    assert result["statusCode"] == 401
+
+
+@pytest.mark.parametrize("body", ["{", "[]", '{"content": 5}', '{"content": "x", "reply_to": "abc"}', "null"])
+def test_malformed_bodies_are_400_json(stack: Container, body: str) -> None:
+    event = render(json.loads((EVENTS / "tweets/create_tweet.json").read_text()), _values(stack))
+    event["body"] = body
+    result = invoke("tweets", event)
+    assert result["statusCode"] == 400
+    assert json.loads(result["body"])["error"]["code"] in ("malformed_json", "validation_error")
+
+
+def test_a_poison_record_is_reported_as_a_partial_failure(stack: Container) -> None:
+    values = _values(stack)
+    event = render(json.loads((EVENTS / "fanout/kinesis_tweet_created.json").read_text()), values)
+    good = event["Records"][0]
+    poison = json.loads(json.dumps(good))
+    poison["kinesis"]["data"] = "bm90IGpzb24="  # "not json"
+    poison["kinesis"]["sequenceNumber"] = "49600000000000000000000000000000000000000000000000000000002"
+    event["Records"] = [good, poison]
+    result = invoke("fanout", event)
+    assert result == {"batchItemFailures": [{"itemIdentifier": poison["kinesis"]["sequenceNumber"]}]}
