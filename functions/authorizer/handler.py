@@ -4,6 +4,7 @@ Allows every route of the API on success so that API Gateway can cache the decis
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from chirp.authorization import authorize
 
 

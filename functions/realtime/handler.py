@@ -4,6 +4,7 @@ unregisters it, $default answers {"action": "ping"} with {"type": "pong"}."""
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from chirp.websocket import dispatch
 
 

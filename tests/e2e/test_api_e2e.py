@@ -37,11 +37,13 @@ def test_signup_login_and_duplicates(runtime: LocalStack) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{"username": "bad name", "email": "a@b.io", "password": "password-123"},
-     {"username": "okname", "email": "not-an-email", "password": "password-123"},
-     {"username": "okname", "email": "a@b.io", "password": "short"},
-     {"username": 5, "email": "a@b.io", "password": "password-123"},
-     {"email": "a@b.io", "password": "password-123"}],
+    [
+        {"username": "bad name", "email": "a@b.io", "password": "password-123"},
+        {"username": "okname", "email": "not-an-email", "password": "password-123"},
+        {"username": "okname", "email": "a@b.io", "password": "short"},
+        {"username": 5, "email": "a@b.io", "password": "password-123"},
+        {"email": "a@b.io", "password": "password-123"},
+    ],
 )
 def test_invalid_signups_are_400(runtime: LocalStack, body: dict[str, object]) -> None:
     response = httpx.post(f"{runtime.api}/auth/signup", json=body)
@@ -62,8 +64,11 @@ def test_profiles_follow_and_lists(runtime: LocalStack) -> None:
     assert [u["username"] for u in first["users"] + second["users"]] == [carol.username, bob.username]
     assert second["has_more"] is False
     assert [u["username"] for u in bob.get(f"/users/{bob.username}/following").json()["users"]] == [alice.username]
-    assert bob.delete(f"/users/{alice.username}/follow").json() == {"username": alice.username, "following": False,
-                                                                     "follower_count": 1}
+    assert bob.delete(f"/users/{alice.username}/follow").json() == {
+        "username": alice.username,
+        "following": False,
+        "follower_count": 1,
+    }
     assert bob.post(f"/users/{bob.username}/follow").status_code == 400
     assert bob.get("/users/nobody_here_x").status_code == 404
 
@@ -94,8 +99,12 @@ def test_post_read_thread_engage_delete(runtime: LocalStack) -> None:
 
 @pytest.mark.parametrize(
     ("body", "code"),
-    [({"content": ""}, "content_empty"), ({"content": "x" * 281}, "content_too_long"),
-     ({"content": "ok", "media_ids": ["nope"]}, "unknown_media"), ({"content": 7}, "validation_error")],
+    [
+        ({"content": ""}, "content_empty"),
+        ({"content": "x" * 281}, "content_too_long"),
+        ({"content": "ok", "media_ids": ["nope"]}, "unknown_media"),
+        ({"content": 7}, "validation_error"),
+    ],
 )
 def test_invalid_tweets_are_400(runtime: LocalStack, body: dict[str, object], code: str) -> None:
     user = runtime.user(uname())
@@ -151,8 +160,9 @@ def test_celebrity_tweets_are_merged_on_read(celebrity_runtime: LocalStack) -> N
     a = celeb.tweet("from the celebrity")
     b = normal.tweet("from a normal account")
     c = celeb.tweet("celebrity again")
-    timeline = eventually(lambda: [t["tweet_id"] for t in fans[0].home()["tweets"]] == [c["tweet_id"], b["tweet_id"],
-                                                                                         a["tweet_id"]])
+    timeline = eventually(
+        lambda: [t["tweet_id"] for t in fans[0].home()["tweets"]] == [c["tweet_id"], b["tweet_id"], a["tweet_id"]]
+    )
     assert timeline
 
 
@@ -205,8 +215,9 @@ def test_notifications_list_and_mark_read(runtime: LocalStack) -> None:
     tweet = alice.tweet("notice me")
     bob.post(f"/tweets/{tweet['tweet_id']}/like")
     bob.tweet(f"hey @{alice.username}")
-    listed = eventually(lambda: len(alice.get("/notifications").json()["notifications"]) == 3
-                        and alice.get("/notifications").json())
+    listed = eventually(
+        lambda: len(alice.get("/notifications").json()["notifications"]) == 3 and alice.get("/notifications").json()
+    )
     assert sorted(n["type"] for n in listed["notifications"]) == ["follow", "like", "mention"]
     assert listed["unread_count"] == 3
     assert alice.post("/notifications/read", {}).json() == {"marked": 3, "unread_count": 0}
@@ -230,9 +241,15 @@ def test_media_upload_and_download(runtime: LocalStack) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path", "status"),
-    [("GET", "/api/v1/nope", 404), ("GET", "/api/v1/tweets/abc", 404), ("GET", "/api/v1/tweets/99999", 404),
-     ("PUT", "/api/v1/tweets", 405), ("GET", "/api/v1/timeline/home?count=0", 400),
-     ("GET", "/api/v1/timeline/home?cursor=zz", 400), ("GET", "/api/v1/notifications?count=1000", 400)],
+    [
+        ("GET", "/api/v1/nope", 404),
+        ("GET", "/api/v1/tweets/abc", 404),
+        ("GET", "/api/v1/tweets/99999", 404),
+        ("PUT", "/api/v1/tweets", 405),
+        ("GET", "/api/v1/timeline/home?count=0", 400),
+        ("GET", "/api/v1/timeline/home?cursor=zz", 400),
+        ("GET", "/api/v1/notifications?count=1000", 400),
+    ],
 )
 def test_bad_requests_get_json_errors(runtime: LocalStack, method: str, path: str, status: int) -> None:
     user = runtime.user(uname())

@@ -34,7 +34,8 @@ def test_everything_acknowledged_survives_restart_and_sigkill(fresh_data_dir: Pa
         assert contents == ["acknowledged then killed", "before the restart #durable"]
         assert bob.get("/users/alice").json()["tweet_count"] == 2
         # the stream picks up where its checkpoints were: the post made before the kill is searchable
-        eventually(lambda: [t["tweet_id"] for t in bob.get("/search", q="killed").json()["tweets"]]
-                   == [second["tweet_id"]])
+        eventually(
+            lambda: [t["tweet_id"] for t in bob.get("/search", q="killed").json()["tweets"]] == [second["tweet_id"]]
+        )
     finally:
         stack.stop()

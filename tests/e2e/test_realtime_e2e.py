@@ -65,8 +65,13 @@ def test_notifications_arrive_live(runtime: LocalStack) -> None:
 
 
 def test_management_endpoint_speaks_the_api_gateway_protocol(runtime: LocalStack) -> None:
-    client = boto3.client("apigatewaymanagementapi", endpoint_url=f"http://127.0.0.1:{runtime.ws_port}/local",
-                          region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    client = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=f"http://127.0.0.1:{runtime.ws_port}/local",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
     with pytest.raises(ClientError) as err:
         client.post_to_connection(ConnectionId="nobody", Data=b"{}")
     assert err.value.response["Error"]["Code"] == "GoneException"

@@ -15,14 +15,35 @@ from support.stack import pusher, signup
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EXPECTED_STATUS = {
-    "health/health": 200, "health/openapi": 200, "auth/signup": 201, "auth/login": 200,
-    "users/get_profile": 200, "users/follow": 200, "users/unfollow": 200, "users/followers": 200,
-    "users/following": 200, "users/user_tweets": 200, "tweets/create_tweet": 201, "tweets/get_tweet": 200,
-    "tweets/delete_tweet": 403, "tweets/replies": 200, "tweets/like": 200, "tweets/unlike": 200,
-    "tweets/retweet": 200, "tweets/unretweet": 200, "timeline/home": 200, "timeline/poll": 200,
-    "search/search_tweets": 200, "search/search_users": 200, "trends/trends": 200,
-    "notifications/list_notifications": 200, "notifications/mark_read": 200, "media/create_upload": 201,
-    "realtime/connect": 200, "realtime/default_ping": 200, "realtime/disconnect": 200,
+    "health/health": 200,
+    "health/openapi": 200,
+    "auth/signup": 201,
+    "auth/login": 200,
+    "users/get_profile": 200,
+    "users/follow": 200,
+    "users/unfollow": 200,
+    "users/followers": 200,
+    "users/following": 200,
+    "users/user_tweets": 200,
+    "tweets/create_tweet": 201,
+    "tweets/get_tweet": 200,
+    "tweets/delete_tweet": 403,
+    "tweets/replies": 200,
+    "tweets/like": 200,
+    "tweets/unlike": 200,
+    "tweets/retweet": 200,
+    "tweets/unretweet": 200,
+    "timeline/home": 200,
+    "timeline/poll": 200,
+    "search/search_tweets": 200,
+    "search/search_users": 200,
+    "trends/trends": 200,
+    "notifications/list_notifications": 200,
+    "notifications/mark_read": 200,
+    "media/create_upload": 201,
+    "realtime/connect": 200,
+    "realtime/default_ping": 200,
+    "realtime/disconnect": 200,
 }
 SAMPLES = sorted(p.relative_to(EVENTS) for p in EVENTS.rglob("*.json"))
 
@@ -30,8 +51,13 @@ SAMPLES = sorted(p.relative_to(EVENTS) for p in EVENTS.rglob("*.json"))
 def _values(stack: Container) -> dict[str, str]:
     me, other = signup(stack, "sampler"), signup(stack, "other_user")
     tweet = stack.tweets.create(other, NewTweet(content="a tweet the sampler did not write"))
-    return {"user_id": str(me.user_id), "username": me.username, "other_username": other.username,
-            "tweet_id": tweet["tweet_id"], "token": stack.tokens.issue(me)}
+    return {
+        "user_id": str(me.user_id),
+        "username": me.username,
+        "other_username": other.username,
+        "tweet_id": tweet["tweet_id"],
+        "token": stack.tokens.issue(me),
+    }
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=str)
@@ -39,8 +65,9 @@ def test_sample_event_runs(stack: Container, sample: Path) -> None:
     event = render(json.loads((EVENTS / sample).read_text()), _values(stack))
     name = f"{sample.parent}/{sample.stem}"
     if name == "auth/login":  # the login sample logs in the user the signup sample creates
-        stack.auth.signup(username="sample_user", email="sample@example.com", password="sample-password",
-                          display_name=None)
+        stack.auth.signup(
+            username="sample_user", email="sample@example.com", password="sample-password", display_name=None
+        )
     result: Any = invoke(str(sample.parent), event)
     if sample.parent.name == "authorizer":
         assert result["principalId"] == event_values_user_id(event)

@@ -55,12 +55,19 @@ def _search(c: Container, viewer: Principal, q: str, kind: str = "recent") -> li
 
 def test_search_operators(stack: Container) -> None:
     alice, bob = signup(stack, "alice"), signup(stack, "bob")
-    for author, text in [(alice, "Machine learning is fun #AI"), (bob, "learning machine parts"),
-                         (bob, "deep learning with @alice #ai"), (alice, "cooking dinner tonight")]:
+    for author, text in [
+        (alice, "Machine learning is fun #AI"),
+        (bob, "learning machine parts"),
+        (bob, "deep learning with @alice #ai"),
+        (alice, "cooking dinner tonight"),
+    ]:
         stack.tweets.create(author, NewTweet(content=text))
     drain(stack)
-    assert set(_search(stack, alice, "learning")) == {"Machine learning is fun #AI", "learning machine parts",
-                                                      "deep learning with @alice #ai"}
+    assert set(_search(stack, alice, "learning")) == {
+        "Machine learning is fun #AI",
+        "learning machine parts",
+        "deep learning with @alice #ai",
+    }
     assert _search(stack, alice, '"machine learning"') == ["Machine learning is fun #AI"]
     assert set(_search(stack, alice, "#ai")) == {"Machine learning is fun #AI", "deep learning with @alice #ai"}
     assert _search(stack, alice, "@alice") == ["deep learning with @alice #ai"]

@@ -56,7 +56,11 @@ def test_likes_and_retweets_are_idempotent_and_counts_exact(stack: Container) ->
     stack.tweets.set_retweet(bob, tweet_id, on=True)
     view = stack.tweets.get(bob, tweet_id)
     assert (view["likes_count"], view["retweets_count"], view["liked_by_user"], view["retweeted_by_user"]) == (
-        2, 1, True, True)
+        2,
+        1,
+        True,
+        True,
+    )
     stack.tweets.set_like(bob, tweet_id, on=False)
     stack.tweets.set_like(bob, tweet_id, on=False)
     assert stack.tweets.get(carol, tweet_id)["likes_count"] == 1

@@ -55,9 +55,25 @@ class LocalStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "chirp.cli", "run", "--port", str(self.port), "--ws-port", str(self.ws_port),
-             "--data-dir", str(self.data_dir), "--web-root", str(REPO / "web")],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "chirp.cli",
+                "run",
+                "--port",
+                str(self.port),
+                "--ws-port",
+                str(self.ws_port),
+                "--data-dir",
+                str(self.data_dir),
+                "--web-root",
+                str(REPO / "web"),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -87,8 +103,10 @@ class LocalStack:
         return Client(self, token)
 
     def user(self, username: str, password: str = "password-123") -> Client:
-        response = httpx.post(f"{self.api}/auth/signup", json={"username": username, "email": f"{username}@e2e.test",
-                                                               "password": password})
+        response = httpx.post(
+            f"{self.api}/auth/signup",
+            json={"username": username, "email": f"{username}@e2e.test", "password": password},
+        )
         assert response.status_code == 201, response.text
         body = response.json()
         return Client(self, body["token"], user_id=body["user_id"], username=username)

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from chirp import wiring
-from chirp.authorization import token_codec
 from chirp.adapters.embedded.stream import SqliteEventStream
-from chirp.config import Settings
+from chirp.authorization import token_codec
+from chirp.config import Settings, get_settings
 from chirp.container import Container, build_embedded, set_container
 from chirp.local import events
 from chirp.local.functions import invoke
@@ -22,9 +22,11 @@ JWT_KEYS = "k1:" + "s" * 40
 
 def make_container(data_dir: Path, **overrides: Any) -> Container:
     os.environ["CHIRP_JWT_KEYS"] = JWT_KEYS  # the authorizer function reads its keys from the environment
+    get_settings.cache_clear()
     token_codec.cache_clear()
-    settings = Settings(data_dir=data_dir, jwt_keys=JWT_KEYS, ws_management_url="http://127.0.0.1:9/unused",
-                        **overrides)
+    settings = Settings(
+        data_dir=data_dir, jwt_keys=JWT_KEYS, ws_management_url="http://127.0.0.1:9/unused", **overrides
+    )
     container = build_embedded(settings)
     container.stores.pusher = RecordingPusher()
     set_container(container)
@@ -38,8 +40,9 @@ def pusher(container: Container) -> RecordingPusher:
 
 
 def signup(container: Container, username: str) -> Principal:
-    result = container.auth.signup(username=username, email=f"{username}@example.com", password="password-123",
-                                   display_name=None)
+    result = container.auth.signup(
+        username=username, email=f"{username}@example.com", password="password-123", display_name=None
+    )
     return Principal(user_id=int(result["user_id"]), username=username)
 
 
@@ -58,11 +61,14 @@ def drain(container: Container, consumers: list[str] | None = None) -> int:
                 records = stream.read(shard, after=after, limit=100)
                 if not records:
                     break
-                batch = events.kinesis_event([
-                    events.KinesisInput(events.sequence_number(r.seq), r.partition_key, r.data.encode(),
-                                        r.arrival_ms / 1000)
-                    for r in records
-                ])
+                batch = events.kinesis_event(
+                    [
+                        events.KinesisInput(
+                            events.sequence_number(r.seq), r.partition_key, r.data.encode(), r.arrival_ms / 1000
+                        )
+                        for r in records
+                    ]
+                )
                 result = invoke(fn.name, batch)
                 assert result == {"batchItemFailures": []}, f"{fn.name} failed: {result}"
                 stream.set_checkpoint(fn.name, shard, records[-1].seq)

@@ -25,8 +25,19 @@ def test_an_unterminated_quote_is_a_phrase_to_the_end() -> None:
     assert parse_query('"open phrase here').phrases == [["open", "phrase", "here"]]
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "-onlyexcluded", "since:2026-13-01 word", "from:not-a-user",
-                                 "word since:2026-02-01 until:2026-01-01", "x" * 501, '""'])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "   ",
+        "-onlyexcluded",
+        "since:2026-13-01 word",
+        "from:not-a-user",
+        "word since:2026-02-01 until:2026-01-01",
+        "x" * 501,
+        '""',
+    ],
+)
 def test_invalid_queries_are_400s(raw: str) -> None:
     with pytest.raises(ValidationFailed):
         parse_query(raw)

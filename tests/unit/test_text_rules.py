@@ -46,8 +46,10 @@ def test_mentions_are_lowercased_and_not_taken_from_emails() -> None:
 
 
 def test_urls_lose_trailing_punctuation() -> None:
-    assert extract_urls("read https://chirp.dev/a?b=1. or (http://x.io/y)") == ["https://chirp.dev/a?b=1",
-                                                                                "http://x.io/y"]
+    assert extract_urls("read https://chirp.dev/a?b=1. or (http://x.io/y)") == [
+        "https://chirp.dev/a?b=1",
+        "http://x.io/y",
+    ]
 
 
 @pytest.mark.parametrize("name", ["", "a" * 16, "bad name", "émile", "semi;colon"])

@@ -3,6 +3,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from chirp.capacity import Inputs, PriceTable, Scenario, load_inputs, load_prices, load_scenario
 
 REPO = Path(__file__).resolve().parents[3]

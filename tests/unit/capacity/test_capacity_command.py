@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from chirp.capacity import load_inputs
 from chirp.capacity.__main__ import main
 from chirp.capacity.command import register

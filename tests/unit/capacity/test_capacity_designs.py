@@ -4,6 +4,7 @@ import copy
 from typing import Any
 
 import pytest
+
 from chirp.capacity import Inputs, Plan, PriceTable, plan
 from chirp.capacity.scenario import parse_scenario
 

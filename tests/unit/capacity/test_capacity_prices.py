@@ -1,6 +1,7 @@
 """The committed price table is sourced and dated, and tiered prices are applied band by band."""
 
 import pytest
+
 from chirp.capacity import PriceTable
 from chirp.capacity.prices import parse_prices
 

@@ -1,6 +1,7 @@
 """The design document's capacity estimate, recomputed from the seed scenario's inputs."""
 
 import pytest
+
 from chirp.capacity import Inputs, PriceTable, Scenario, plan
 from chirp.capacity.traffic import derive_traffic
 
