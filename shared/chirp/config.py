@@ -48,6 +48,28 @@ class Settings(BaseSettings):
     # Stream (embedded)
     stream_shards: int = Field(default=2, gt=0)
 
+    # Production adapters (backend "servers" on loopback, or "aws")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = False
+    cassandra_hosts: str = "127.0.0.1"
+    cassandra_port: int = 9042
+    cassandra_keyspace: str = "chirp"
+    cassandra_local_dc: str = "datacenter1"
+    cassandra_sigv4: bool = False  # Amazon Keyspaces: TLS + SigV4 (cassandra-sigv4), port 9142
+    cassandra_replication_factor: int = Field(default=1, gt=0)
+    neptune_url: str = "ws://127.0.0.1:8182/gremlin"
+    opensearch_url: str = "http://127.0.0.1:9200"
+    opensearch_index_prefix: str = "tweets"
+    media_bucket: str = "chirp-media"
+    s3_endpoint_url: str = ""
+    stream_name: str = "chirp-events"
+    kinesis_endpoint_url: str = ""
+    aws_region: str = "us-east-1"
+
+    @property
+    def cassandra_host_list(self) -> list[str]:
+        return [h.strip() for h in self.cassandra_hosts.split(",") if h.strip()]
+
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]

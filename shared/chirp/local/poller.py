@@ -91,10 +91,11 @@ class StreamPoller:
         if trigger.max_batching_window_s and len(records) < state.batch_limit and not state.attempts:
             await asyncio.sleep(min(trigger.max_batching_window_s, 1.0))
             records = await asyncio.to_thread(self._source.read, shard, after=after, limit=state.batch_limit)
+        by_sequence = {r.sequence_number or events.sequence_number(r.seq): r.seq for r in records}
         event = events.kinesis_event(
             [
                 events.KinesisInput(
-                    sequence_number=events.sequence_number(r.seq),
+                    sequence_number=r.sequence_number or events.sequence_number(r.seq),
                     partition_key=r.partition_key,
                     data=r.data.encode(),
                     arrival_s=r.arrival_ms / 1000,
@@ -106,7 +107,7 @@ class StreamPoller:
         self.invocations += 1
         try:
             result = await self._invoke(fn.name, event)
-            failed = _failed_sequence_numbers(result)
+            failed = _failed(result, by_sequence)
             error = "reported as a batch item failure"
         except Exception as exc:  # the whole invocation failed: retry, bisecting the batch
             failed = {records[0].seq}
@@ -136,8 +137,13 @@ class StreamPoller:
         return True
 
 
-def _failed_sequence_numbers(result: Any) -> set[int]:
+def _failed(result: Any, by_sequence: dict[str, int]) -> set[int]:
+    """The failed records' positions; an identifier that names no record of the batch fails the whole batch (what
+    Lambda does with an invalid batchItemFailures response)."""
     if not isinstance(result, dict):
         return set()
     failures = result.get("batchItemFailures") or []
-    return {events.parse_sequence_number(str(f["itemIdentifier"])) for f in failures if f.get("itemIdentifier")}
+    identifiers = [str(f.get("itemIdentifier", "")) for f in failures]
+    if any(i not in by_sequence for i in identifiers):
+        return {min(by_sequence.values())}
+    return {by_sequence[i] for i in identifiers}

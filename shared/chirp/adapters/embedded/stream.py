@@ -33,6 +33,7 @@ class StoredRecord:
     partition_key: str
     data: str
     arrival_ms: int
+    sequence_number: str = ""  # the stream's own sequence number string, when it has one (Kinesis)
 
 
 @dataclass(frozen=True, slots=True)

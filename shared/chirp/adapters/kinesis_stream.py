@@ -1,0 +1,104 @@
+"""The event stream on Kinesis: put_records with the author as partition key (one author's events stay ordered on
+one shard), retrying only the entries Kinesis rejected. ``KinesisShardReader`` reads a shard the way an event
+source mapping does, for the local runtime's poller."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chirp.adapters.embedded.stream import SqliteEventStream, StoredRecord
+from chirp.model import Event
+from chirp.ports import StoreUnavailable
+
+MAX_RECORDS_PER_CALL = 500
+
+
+class KinesisEventStream:
+    def __init__(self, client: Any, stream_name: str, *, attempts: int = 4) -> None:
+        self._kinesis = client
+        self._stream = stream_name
+        self._attempts = attempts
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def publish(self, events: Sequence[Event]) -> None:
+        for start in range(0, len(events), MAX_RECORDS_PER_CALL):
+            self._put(
+                [
+                    {"Data": e.model_dump_json().encode(), "PartitionKey": e.partition_key}
+                    for e in events[start : start + MAX_RECORDS_PER_CALL]
+                ]
+            )
+        for listener in list(self._listeners):
+            listener()
+
+    def _put(self, entries: list[dict[str, Any]]) -> None:
+        pending = entries
+        for attempt in range(self._attempts):
+            try:
+                response = self._kinesis.put_records(StreamName=self._stream, Records=pending)
+            except (ClientError, BotoCoreError) as exc:
+                if attempt == self._attempts - 1:
+                    raise StoreUnavailable(f"kinesis: {exc}") from exc
+            else:
+                if not response.get("FailedRecordCount"):
+                    return
+                pending = [
+                    entry for entry, result in zip(pending, response["Records"], strict=True) if result.get("ErrorCode")
+                ]
+            time.sleep(0.05 * 2**attempt)
+        raise StoreUnavailable(f"kinesis: {len(pending)} records still rejected after {self._attempts} attempts")
+
+
+class KinesisShardReader:
+    """A StreamSource for the poller over a real Kinesis stream. Checkpoints and dead letters are kept in a local
+    SQLite table (on AWS the event source mapping keeps checkpoints, and dead letters go to SQS)."""
+
+    def __init__(self, client: Any, stream_name: str, state: SqliteEventStream) -> None:
+        self._kinesis = client
+        self._stream = stream_name
+        self._state = state
+        shards = client.list_shards(StreamName=stream_name)["Shards"]
+        self._shard_ids = [s["ShardId"] for s in shards]
+        self.shards = len(self._shard_ids)
+
+    def read(self, shard: int, *, after: int, limit: int) -> list[StoredRecord]:
+        shard_id = self._shard_ids[shard]
+        if after:
+            iterator = self._kinesis.get_shard_iterator(
+                StreamName=self._stream,
+                ShardId=shard_id,
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                StartingSequenceNumber=str(after),
+            )["ShardIterator"]
+        else:
+            iterator = self._kinesis.get_shard_iterator(
+                StreamName=self._stream, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        records = self._kinesis.get_records(ShardIterator=iterator, Limit=limit)["Records"]
+        return [
+            StoredRecord(
+                seq=int(r["SequenceNumber"]),
+                shard=shard,
+                partition_key=r["PartitionKey"],
+                data=bytes(r["Data"]).decode(),
+                arrival_ms=int(r["ApproximateArrivalTimestamp"].timestamp() * 1000),
+                sequence_number=r["SequenceNumber"],
+            )
+            for r in records
+        ]
+
+    def checkpoint(self, consumer: str, shard: int) -> int:
+        return self._state.checkpoint(consumer, shard)
+
+    def set_checkpoint(self, consumer: str, shard: int, seq: int) -> None:
+        self._state.set_checkpoint(consumer, shard, seq)
+
+    def dead_letter(self, consumer: str, record: StoredRecord, error: str) -> None:
+        self._state.dead_letter(consumer, record, error)
