@@ -14,7 +14,11 @@ def signup() -> Any:
     body = app.body(SignupRequest)
     return created(
         get_container().auth.signup(
-            username=body.username, email=body.email, password=body.password, display_name=body.display_name
+            username=body.username,
+            email=body.email,
+            password=body.password,
+            display_name=body.display_name,
+            source_ip=app.source_ip(),
         )
     )
 
@@ -22,7 +26,7 @@ def signup() -> Any:
 @app.operation("login")
 def login() -> dict[str, Any]:
     body = app.body(LoginRequest)
-    return get_container().auth.login(username=body.username, password=body.password)
+    return get_container().auth.login(username=body.username, password=body.password, source_ip=app.source_ip())
 
 
 app.bind()

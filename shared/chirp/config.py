@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # Limits
     tweet_rate_limit: int = Field(default=300, gt=0)
     tweet_rate_window_s: int = Field(default=3 * 3600, gt=0)
+    signup_limit_per_ip: int = Field(default=100, gt=0)  # per hour
+    login_limit_per_user: int = Field(default=20, gt=0)  # per 15 minutes
+    login_limit_per_ip: int = Field(default=300, gt=0)  # per 15 minutes
     idempotency_ttl_s: int = Field(default=24 * 3600, gt=0)
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     media_max_bytes: int = Field(default=15 * 1024 * 1024, gt=0)

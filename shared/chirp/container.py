@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from chirp.config import Settings, get_settings
 from chirp.ports import Pusher
@@ -39,7 +40,7 @@ class Container:
 
     @cached_property
     def auth(self) -> AuthService:
-        return AuthService(self.stores, self.tokens)
+        return AuthService(self.stores, self.tokens, self.settings)
 
     @cached_property
     def tweets(self) -> TweetService:
@@ -132,6 +133,68 @@ def build_embedded(settings: Settings) -> Container:
     return Container(settings=settings, stores=stores, tokens=tokens)
 
 
+def _aws_client(service: str, settings: Settings, endpoint_url: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=5, max_pool_connections=50
+    )
+    client: Any = boto3.client(  # type: ignore[call-overload]
+        service, region_name=settings.aws_region, endpoint_url=endpoint_url or None, config=config
+    )
+    return client
+
+
+def build_servers(settings: Settings) -> Container:
+    """Production adapters: Keyspaces (CQL), ElastiCache (Redis), Neptune (Gremlin), OpenSearch, S3, Kinesis and the
+    API Gateway management API — on AWS, or on their stand-ins on loopback."""
+    from chirp.adapters.keyspaces import KeyspacesBackend
+    from chirp.adapters.kinesis_stream import KinesisEventStream
+    from chirp.adapters.neptune import NeptuneGraphStore
+    from chirp.adapters.opensearch_index import OpenSearchIndex
+    from chirp.adapters.redis_cache.client import connect as redis_connect
+    from chirp.adapters.redis_cache.connections import RedisConnectionRegistry
+    from chirp.adapters.redis_cache.limits import RedisIdempotencyStore, RedisRateLimiter
+    from chirp.adapters.redis_cache.timelines import RedisTimelineStore
+    from chirp.adapters.redis_cache.trends import RedisTrendStore
+    from chirp.adapters.s3_objects import S3ObjectStore
+
+    records = KeyspacesBackend.connect(settings)
+    redis = redis_connect(settings.redis_url, cluster=settings.redis_cluster)
+    tokens = TokenCodec.from_spec(settings.jwt_keys, settings.token_ttl_s, data_dir=settings.data_dir)
+    stores = Stores(
+        users=records.users,
+        tweets=records.tweets,
+        engagement=records.engagement,
+        graph=NeptuneGraphStore(settings.neptune_url),
+        timelines=RedisTimelineStore(
+            redis, cap=settings.timeline_cap, ttl_s=settings.active_days * 86400, cluster=settings.redis_cluster
+        ),
+        connections=RedisConnectionRegistry(redis),
+        pusher=_pusher(settings),
+        stream=KinesisEventStream(
+            _aws_client("kinesis", settings, settings.kinesis_endpoint_url), settings.stream_name
+        ),
+        search=OpenSearchIndex(settings.opensearch_url, prefix=settings.opensearch_index_prefix),
+        trends=RedisTrendStore(redis),
+        rate_limits=RedisRateLimiter(redis),
+        idempotency=RedisIdempotencyStore(redis),
+        notifications=records.notifications,
+        media=records.media,
+        objects=S3ObjectStore(
+            _aws_client("s3", settings, settings.s3_endpoint_url),
+            bucket=settings.media_bucket,
+            public_base_url=settings.media_url_base,
+        ),
+    )
+    return Container(settings=settings, stores=stores, tokens=tokens)
+
+
+def build(settings: Settings) -> Container:
+    return build_embedded(settings) if settings.backend == "embedded" else build_servers(settings)
+
+
 _container: Container | None = None
 _lock = threading.Lock()
 
@@ -142,10 +205,7 @@ def get_container() -> Container:
     if _container is None:
         with _lock:
             if _container is None:
-                settings = get_settings()
-                if settings.backend != "embedded":
-                    raise ValueError(f"backend {settings.backend!r} is not available in this build")
-                _container = build_embedded(settings)
+                _container = build(get_settings())
     return _container
 
 

@@ -159,6 +159,10 @@ class RestApp:
     def count(self) -> int:
         return self.query_int("count", default=20, low=1, high=100)
 
+    def source_ip(self) -> str:
+        identity = (self.event.raw_event.get("requestContext") or {}).get("identity") or {}
+        return str(identity.get("sourceIp") or "")
+
     def header(self, name: str) -> str | None:
         headers = self.event.raw_event.get("headers") or {}
         for key, value in headers.items():

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from chirp.container import Container
-from chirp.errors import Forbidden, NotFound, RateLimited, ValidationFailed
+from chirp.errors import Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed
 from chirp.services.tweets import NewTweet
 from support.stack import drain, make_container, signup
 
@@ -122,3 +122,27 @@ def test_quote_and_reply_notify_their_authors_once(stack: Container) -> None:
     drain(stack)  # re-delivery of nothing new is harmless
     kinds = sorted(n["type"] for n in stack.notifications.list(alice, before=None, count=50)["notifications"])
     assert kinds == ["follow", "like", "quote", "reply"]
+
+
+def test_login_attempts_are_limited_per_user(tmp_path: Path) -> None:
+    c = make_container(tmp_path / "d", login_limit_per_user=3)
+    signup(c, "alice")
+    for _ in range(3):
+        with pytest.raises(Unauthorized):
+            c.auth.login(username="alice", password="wrong-password", source_ip="10.0.0.1")
+    with pytest.raises(RateLimited) as err:
+        c.auth.login(username="alice", password="password-123", source_ip="10.0.0.2")
+    assert int(err.value.headers["Retry-After"]) > 0 and err.value.headers["X-RateLimit-Limit"] == "3"
+
+
+def test_signups_are_limited_per_address(tmp_path: Path) -> None:
+    c = make_container(tmp_path / "d", signup_limit_per_ip=2)
+    for name in ("one", "two"):
+        c.auth.signup(
+            username=name, email=f"{name}@x.io", password="password-123", display_name=None, source_ip="1.2.3.4"
+        )
+    with pytest.raises(RateLimited):
+        c.auth.signup(
+            username="three", email="three@x.io", password="password-123", display_name=None, source_ip="1.2.3.4"
+        )
+    c.auth.signup(username="four", email="four@x.io", password="password-123", display_name=None, source_ip="5.6.7.8")

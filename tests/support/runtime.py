@@ -49,7 +49,7 @@ class LocalStack:
         return f"ws://127.0.0.1:{self.ws_port}"
 
     def start(self) -> LocalStack:
-        env = {**os.environ, "CHIRP_STREAM_SHARDS": "2", **self.env}
+        env = {**os.environ, "CHIRP_STREAM_SHARDS": "2", "CHIRP_SIGNUP_LIMIT_PER_IP": "100000", **self.env}
         env.pop("CHIRP_JWT_KEYS", None) if "CHIRP_JWT_KEYS" not in self.env else None
         env.pop("CHIRP_PUBLIC_URL", None)
         self.data_dir.mkdir(parents=True, exist_ok=True)

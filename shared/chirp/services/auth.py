@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chirp.errors import Conflict, Unauthorized, ValidationFailed
+from chirp.config import Settings
+from chirp.errors import Conflict, RateLimited, Unauthorized, ValidationFailed
 from chirp.ids import new_id
 from chirp.model import Event, EventType, UserRecord, now_ms
 from chirp.passwords import hash_password, verify_password
@@ -17,16 +18,34 @@ from chirp.tokens import Principal, TokenCodec
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 MIN_PASSWORD, MAX_PASSWORD = 8, 128
 MAX_DISPLAY_NAME = 50
+LOGIN_WINDOW_S = 15 * 60
 # A hash to compare against when the user does not exist, so timing does not reveal which usernames exist.
 _DUMMY_HASH = hash_password("not-a-real-password")
 
 
 class AuthService:
-    def __init__(self, stores: Stores, tokens: TokenCodec) -> None:
+    def __init__(self, stores: Stores, tokens: TokenCodec, settings: Settings) -> None:
         self._s = stores
         self._tokens = tokens
+        self._settings = settings
 
-    def signup(self, *, username: str, email: str, password: str, display_name: str | None) -> dict[str, Any]:
+    def _limit(self, key: str, limit: int, window_s: int, what: str) -> None:
+        decision = self._s.rate_limits.hit(key, limit=limit, window_s=window_s, now_ms=now_ms())
+        if not decision.allowed:
+            raise RateLimited(
+                f"too many {what}; retry later",
+                retry_after=decision.retry_after,
+                limit=decision.limit,
+                reset_epoch=decision.reset_epoch,
+            )
+
+    def signup(
+        self, *, username: str, email: str, password: str, display_name: str | None, source_ip: str = ""
+    ) -> dict[str, Any]:
+        if source_ip:
+            self._limit(
+                f"signup-ip:{source_ip}", self._settings.signup_limit_per_ip, 3600, "sign-ups from this address"
+            )
         username = validate_username(username)
         email = email.strip().lower()
         if len(email) > 254 or not _EMAIL_RE.fullmatch(email):
@@ -72,8 +91,12 @@ class AuthService:
             "expires_in": self._tokens.ttl_s,
         }
 
-    def login(self, *, username: str, password: str) -> dict[str, Any]:
-        user = self._s.users.get_by_username(username.strip().lstrip("@"))
+    def login(self, *, username: str, password: str, source_ip: str = "") -> dict[str, Any]:
+        name = username.strip().lstrip("@").lower()
+        if source_ip:
+            self._limit(f"login-ip:{source_ip}", self._settings.login_limit_per_ip, LOGIN_WINDOW_S, "log-in attempts")
+        self._limit(f"login-user:{name}", self._settings.login_limit_per_user, LOGIN_WINDOW_S, "log-in attempts")
+        user = self._s.users.get_by_username(name)
         if not verify_password(password, user.password_hash if user else _DUMMY_HASH) or user is None:
             raise Unauthorized("wrong username or password", code="invalid_credentials")
         token = self._tokens.issue(Principal(user.user_id, user.username))
