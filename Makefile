@@ -14,7 +14,7 @@ PORT ?= 3000
 WS_PORT ?= 3001
 BACKEND ?= embedded
 
-.PHONY: help install run test lint typecheck unit e2e seed invoke capacity format clean
+.PHONY: help install browser-deps run test lint typecheck unit e2e seed invoke capacity format clean
 
 help:
 	@echo "make run      - run the local stack (PORT=$(PORT) WS_PORT=$(WS_PORT) BACKEND=$(BACKEND))"
@@ -29,8 +29,12 @@ $(VENV)/.installed: pyproject.toml uv.lock
 
 install: $(VENV)/.installed
 
+# Debian packages the browser tests need (the stand-in servers install themselves: tests/servers/harness.py).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
 run: install
-	$(PY) -m chirp.cli run --port $(PORT) --ws-port $(WS_PORT) --backend $(BACKEND)
+	$(PY) -m chirp.cli run --port $(PORT) --ws-port $(WS_PORT) --backend $(BACKEND) $(if $(filter servers,$(BACKEND)),--start-servers)
 
 seed: install
 	$(PY) -m chirp.cli seed --url http://127.0.0.1:$(PORT)
@@ -52,7 +56,7 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: lint typecheck
+test: lint typecheck browser-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 clean:
