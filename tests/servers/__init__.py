@@ -1,0 +1,1 @@
+"""Real-server harness for the production adapters' tests (see README.md)."""
