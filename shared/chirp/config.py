@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     cassandra_local_dc: str = "datacenter1"
     cassandra_sigv4: bool = False  # Amazon Keyspaces: TLS + SigV4 (cassandra-sigv4), port 9142
     cassandra_replication_factor: int = Field(default=1, gt=0)
+    cassandra_ca_bundle: str = ""  # CA bundle for Keyspaces TLS (Starfield/Amazon roots); empty: the system store
     neptune_url: str = "ws://127.0.0.1:8182/gremlin"
     opensearch_url: str = "http://127.0.0.1:9200"
     opensearch_index_prefix: str = "tweets"

@@ -1,0 +1,109 @@
+"""Production adapters for the durable records on Amazon Keyspaces (CQL, ``cassandra-driver``): users, tweets,
+engagement, notifications and media metadata. The schema is ``chirp.schema``; locally the same adapters run against
+Apache Cassandra (``Settings.cassandra_sigv4`` off), on Keyspaces with TLS + SigV4 (on)."""
+
+from __future__ import annotations
+
+import time
+
+from cassandra.cluster import Cluster, Session  # type: ignore[import-untyped]
+
+from chirp.adapters.keyspaces.connection import cluster_options, open_session, translate_errors
+from chirp.adapters.keyspaces.engagement import KeyspacesEngagementStore
+from chirp.adapters.keyspaces.media import KeyspacesMediaCatalog
+from chirp.adapters.keyspaces.notifications import KeyspacesNotificationStore
+from chirp.adapters.keyspaces.tweets import KeyspacesTweetStore
+from chirp.adapters.keyspaces.users import KeyspacesUserStore
+from chirp.config import Settings
+from chirp.ports import StoreUnavailable
+from chirp.schema import TABLES, ddl, valid_identifier
+
+DDL_TIMEOUT_S = 60.0
+KEYSPACES_ACTIVE_WAIT_S = 300.0
+
+__all__ = [
+    "KeyspacesBackend",
+    "KeyspacesEngagementStore",
+    "KeyspacesMediaCatalog",
+    "KeyspacesNotificationStore",
+    "KeyspacesTweetStore",
+    "KeyspacesUserStore",
+    "cluster_options",
+    "connect",
+    "create_schema",
+]
+
+
+class KeyspacesBackend:
+    """One cluster connection and the record stores built on it."""
+
+    def __init__(self, cluster: Cluster, session: Session, keyspace: str) -> None:
+        if not valid_identifier(keyspace):
+            raise ValueError(f"invalid keyspace name: {keyspace!r}")
+        self.cluster = cluster
+        self.session = session
+        self.keyspace = keyspace
+        self.users = KeyspacesUserStore(session, keyspace)
+        self.tweets = KeyspacesTweetStore(session, keyspace)
+        self.engagement = KeyspacesEngagementStore(session, keyspace)
+        self.notifications = KeyspacesNotificationStore(session, keyspace)
+        self.media = KeyspacesMediaCatalog(session, keyspace)
+
+    @classmethod
+    def connect(cls, settings: Settings, *, ensure_schema: bool | None = None) -> KeyspacesBackend:
+        """``connect(settings)``: see there."""
+        return connect(settings, ensure_schema=ensure_schema)
+
+    def close(self) -> None:
+        self.cluster.shutdown()
+
+
+def connect(settings: Settings, *, ensure_schema: bool | None = None) -> KeyspacesBackend:
+    """Connect with ``cluster_options(settings)``. With ``ensure_schema`` also create the keyspace and tables
+    (idempotent); by default only for the "servers" backend on Cassandra (on AWS the CDK app owns the tables)."""
+    if ensure_schema is None:
+        ensure_schema = settings.backend == "servers" and not settings.cassandra_sigv4
+    if not valid_identifier(settings.cassandra_keyspace):
+        raise ValueError(f"invalid keyspace name: {settings.cassandra_keyspace!r}")
+    cluster, session = open_session(settings)
+    try:
+        if ensure_schema:
+            create_schema(
+                session,
+                settings.cassandra_keyspace,
+                settings.cassandra_replication_factor,
+                keyspaces=settings.cassandra_sigv4,
+            )
+        return KeyspacesBackend(cluster, session, settings.cassandra_keyspace)
+    except BaseException:
+        cluster.shutdown()
+        raise
+
+
+def create_schema(session: Session, keyspace: str, replication_factor: int, *, keyspaces: bool = False) -> None:
+    """Run ``chirp.schema.ddl`` (CREATE ... IF NOT EXISTS, so idempotent) and wait until every node agrees on the
+    schema; on Amazon Keyspaces, where tables are created asynchronously, wait until every table is ACTIVE."""
+    if not valid_identifier(keyspace):
+        raise ValueError(f"invalid keyspace name: {keyspace!r}")
+    with translate_errors():
+        for statement in ddl(keyspace, replication_factor, keyspaces=keyspaces):
+            session.execute(statement, timeout=DDL_TIMEOUT_S)
+        if not session.cluster.control_connection.wait_for_schema_agreement(wait_time=DDL_TIMEOUT_S):
+            raise StoreUnavailable("schema agreement not reached")
+        if keyspaces:
+            _wait_until_active(session, keyspace)
+
+
+def _wait_until_active(session: Session, keyspace: str) -> None:
+    names = {t.name for t in TABLES}
+    deadline = time.monotonic() + KEYSPACES_ACTIVE_WAIT_S
+    while True:
+        rows = session.execute(
+            "SELECT table_name, status FROM system_schema_mcs.tables WHERE keyspace_name = %s", (keyspace,)
+        )
+        active = {row.table_name for row in rows if row.status == "ACTIVE"}
+        if names <= active:
+            return
+        if time.monotonic() > deadline:
+            raise StoreUnavailable(f"Keyspaces tables not ACTIVE: {sorted(names - active)}")
+        time.sleep(2.0)

@@ -1,0 +1,191 @@
+"""TweetStore on Keyspaces: tweets by id (LWT against duplicate ids), per-author month buckets, replies per parent
+and a per-author counter."""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+from collections.abc import Sequence
+from typing import Any
+
+from cassandra.cluster import Session  # type: ignore[import-untyped]
+
+from chirp.adapters.keyspaces.connection import Statements, applied, batch, execute, read_many
+from chirp.model import TweetRecord
+from chirp.ports import DuplicateKey, StoreUnavailable
+from chirp.schema import bucket_of, bucket_start_id, next_bucket
+
+MAX_ID = 2**63 - 1
+
+CQL: dict[str, str] = {
+    "insert": "INSERT INTO {ks}.tweets (tweet_id, user_id, username, content, created_at_ms, hashtags, mentions, urls,"
+    " media_urls, reply_to, reply_to_user_id, quote_tweet, quote_user_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+    "get": "SELECT tweet_id, user_id, username, content, created_at_ms, hashtags, mentions, urls, media_urls,"
+    " reply_to, reply_to_user_id, quote_tweet, quote_user_id FROM {ks}.tweets WHERE tweet_id = ?",
+    "delete": "DELETE FROM {ks}.tweets WHERE tweet_id = ? IF EXISTS",
+    "index_author": "INSERT INTO {ks}.tweets_by_author (user_id, bucket, tweet_id) VALUES (?, ?, ?)",
+    "unindex_author": "DELETE FROM {ks}.tweets_by_author WHERE user_id = ? AND bucket = ? AND tweet_id = ?",
+    "add_bucket": "INSERT INTO {ks}.author_buckets (user_id, bucket) VALUES (?, ?)",
+    "index_reply": "INSERT INTO {ks}.tweet_replies (parent_id, tweet_id) VALUES (?, ?)",
+    "unindex_reply": "DELETE FROM {ks}.tweet_replies WHERE parent_id = ? AND tweet_id = ?",
+    "count_up": "UPDATE {ks}.author_tweet_counts SET tweets = tweets + 1 WHERE user_id = ?",
+    "count_down": "UPDATE {ks}.author_tweet_counts SET tweets = tweets - 1 WHERE user_id = ?",
+    "count": "SELECT tweets FROM {ks}.author_tweet_counts WHERE user_id = ?",
+    "buckets": "SELECT bucket FROM {ks}.author_buckets WHERE user_id = ? AND bucket >= ? AND bucket <= ?",
+    "bucket_ids": "SELECT tweet_id FROM {ks}.tweets_by_author WHERE user_id = ? AND bucket = ? AND tweet_id > ?"
+    " AND tweet_id < ? LIMIT ?",
+    "replies": "SELECT tweet_id FROM {ks}.tweet_replies WHERE parent_id = ? AND tweet_id > ? LIMIT ?",
+}
+
+
+class KeyspacesTweetStore:
+    def __init__(self, session: Session, keyspace: str) -> None:
+        self._session = session
+        self._q = Statements(session, keyspace, CQL)
+
+    def create(self, tweet: TweetRecord) -> None:
+        t = tweet
+        row = (
+            t.tweet_id,
+            t.user_id,
+            t.username,
+            t.content,
+            t.created_at_ms,
+            list(t.hashtags),
+            list(t.mentions),
+            list(t.urls),
+            list(t.media_urls),
+            t.reply_to,
+            t.reply_to_user_id,
+            t.quote_tweet,
+            t.quote_user_id,
+        )
+        if not applied(self._session, self._q["insert"], row):
+            raise DuplicateKey("tweet_id")
+        bucket = bucket_of(t.tweet_id)
+        writes: list[tuple[Any, Sequence[Any]]] = [
+            (self._q["index_author"], (t.user_id, bucket, t.tweet_id)),
+            (self._q["add_bucket"], (t.user_id, bucket)),
+        ]
+        if t.reply_to is not None:
+            writes.append((self._q["index_reply"], (t.reply_to, t.tweet_id)))
+        try:
+            batch(self._session, writes)
+        except StoreUnavailable:
+            # Un-claim the id so that a retry can create the tweet; index rows the batch may have written point at
+            # a missing tweet, which readers skip. Best effort: the outage is what the caller hears about.
+            with contextlib.suppress(StoreUnavailable):
+                applied(self._session, self._q["delete"], (t.tweet_id,))
+            raise
+        execute(self._session, self._q["count_up"], (t.user_id,))
+
+    def get(self, tweet_id: int) -> TweetRecord | None:
+        return self.get_many([tweet_id]).get(tweet_id)
+
+    def get_many(self, tweet_ids: Sequence[int]) -> dict[int, TweetRecord]:
+        ids = list(dict.fromkeys(tweet_ids))
+        found: dict[int, TweetRecord] = {}
+        for rows in read_many(self._session, self._q["get"], [(tweet_id,) for tweet_id in ids]):
+            for row in rows:
+                found[row.tweet_id] = _tweet(row)
+        return found
+
+    def delete(self, tweet: TweetRecord) -> bool:
+        """True when this call removed the tweet (DELETE ... IF EXISTS: the counter moves once however many
+        deletes race); the index rows go with it."""
+        if not applied(self._session, self._q["delete"], (tweet.tweet_id,)):
+            return False
+        writes: list[tuple[Any, Sequence[Any]]] = [
+            (self._q["unindex_author"], (tweet.user_id, bucket_of(tweet.tweet_id), tweet.tweet_id))
+        ]
+        if tweet.reply_to is not None:
+            writes.append((self._q["unindex_reply"], (tweet.reply_to, tweet.tweet_id)))
+        batch(self._session, writes)
+        execute(self._session, self._q["count_down"], (tweet.user_id,))
+        return True
+
+    def author_tweet_ids(self, author_id: int, *, before: int | None, limit: int) -> list[int]:
+        return self.recent_ids_by_authors([author_id], limit=limit, before=before)
+
+    def recent_ids_by_authors(
+        self, author_ids: Sequence[int], *, limit: int, before: int | None = None, after: int | None = None
+    ) -> list[int]:
+        """Walks each author's month buckets newest first, all authors concurrently, one bucket per author per
+        round; an author stops when it has ``limit`` ids, runs out of buckets, or its next bucket cannot hold an
+        id above the ``limit``-th best found so far."""
+        if limit <= 0:
+            return []
+        hi = MAX_ID if before is None else min(before, MAX_ID)
+        lo = 0 if after is None else max(after, 0)
+        if hi <= lo + 1:
+            return []
+        authors = list(dict.fromkeys(author_ids))
+        hi_bucket, lo_bucket = bucket_of(hi - 1), bucket_of(lo + 1)
+        bucket_rows = read_many(self._session, self._q["buckets"], [(a, lo_bucket, hi_bucket) for a in authors])
+        pending: dict[int, list[int]] = {
+            author: [row.bucket for row in rows]  # newest first (clustering order)
+            for author, rows in zip(authors, bucket_rows, strict=True)
+            if rows
+        }
+        found: dict[int, list[int]] = {author: [] for author in pending}
+        best: list[int] = []  # min-heap of the best ``limit`` ids so far
+        while pending:
+            threshold = best[0] if len(best) >= limit else None
+            round_authors = [
+                author
+                for author, buckets in pending.items()
+                # ids in the next bucket are all below the start of the bucket after it
+                if threshold is None or _bucket_upper_id(buckets[0]) > threshold
+            ]
+            if not round_authors:
+                break
+            params = [(author, pending[author][0], lo, hi, limit - len(found[author])) for author in round_authors]
+            for author, rows in zip(
+                round_authors, read_many(self._session, self._q["bucket_ids"], params), strict=True
+            ):
+                pending[author].pop(0)
+                for row in rows:
+                    found[author].append(row.tweet_id)
+                    if len(best) < limit:
+                        heapq.heappush(best, row.tweet_id)
+                    elif row.tweet_id > best[0]:
+                        heapq.heapreplace(best, row.tweet_id)
+                if not pending[author] or len(found[author]) >= limit:
+                    del pending[author]
+            for author in [a for a in pending if a not in round_authors]:
+                del pending[author]
+        return sorted(best, reverse=True)
+
+    def reply_ids(self, parent_id: int, *, after: int | None, limit: int) -> list[int]:
+        if limit <= 0:
+            return []
+        rows = execute(self._session, self._q["replies"], (parent_id, after or 0, limit))
+        return [row.tweet_id for row in rows]
+
+    def count_by_author(self, author_id: int) -> int:
+        rows = execute(self._session, self._q["count"], (author_id,))
+        return int(rows[0].tweets or 0) if rows else 0
+
+
+def _bucket_upper_id(bucket: int) -> int:
+    """An exclusive upper bound of the ids in a month bucket (the first id of the next month)."""
+    return bucket_start_id(next_bucket(bucket))
+
+
+def _tweet(row: Any) -> TweetRecord:
+    return TweetRecord(
+        tweet_id=row.tweet_id,
+        user_id=row.user_id,
+        username=row.username,
+        content=row.content,
+        created_at_ms=row.created_at_ms,
+        hashtags=list(row.hashtags or []),
+        mentions=list(row.mentions or []),
+        urls=list(row.urls or []),
+        media_urls=list(row.media_urls or []),
+        reply_to=row.reply_to,
+        reply_to_user_id=row.reply_to_user_id,
+        quote_tweet=row.quote_tweet,
+        quote_user_id=row.quote_user_id,
+    )

@@ -1,0 +1,90 @@
+"""UserStore on Keyspaces: users by id, plus LWT claims that keep usernames and emails unique (case-insensitive)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+from cassandra.cluster import Session  # type: ignore[import-untyped]
+
+from chirp.adapters.keyspaces.connection import Statements, applied, execute, read_many
+from chirp.model import UserRecord
+from chirp.ports import DuplicateKey, StoreUnavailable
+
+CQL: dict[str, str] = {
+    "claim_username": "INSERT INTO {ks}.users_by_username (username_key, user_id) VALUES (?, ?) IF NOT EXISTS",
+    "release_username": "DELETE FROM {ks}.users_by_username WHERE username_key = ? IF user_id = ?",
+    "claim_email": "INSERT INTO {ks}.users_by_email (email_key, user_id) VALUES (?, ?) IF NOT EXISTS",
+    "release_email": "DELETE FROM {ks}.users_by_email WHERE email_key = ? IF user_id = ?",
+    "insert": "INSERT INTO {ks}.users (user_id, username, email, display_name, password_hash, bio, created_at_ms)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+    "get": "SELECT user_id, username, email, display_name, password_hash, bio, created_at_ms FROM {ks}.users"
+    " WHERE user_id = ?",
+    "by_username": "SELECT user_id FROM {ks}.users_by_username WHERE username_key = ?",
+}
+
+
+class KeyspacesUserStore:
+    def __init__(self, session: Session, keyspace: str) -> None:
+        self._session = session
+        self._q = Statements(session, keyspace, CQL)
+
+    def create(self, user: UserRecord) -> None:
+        """Claim the username, then the email, then insert the row; a refused step releases the earlier claims.
+        DuplicateKey as the embedded store raises it: 'username' when the username is taken, else 'email'."""
+        username_key, email_key = user.username_key, user.email.lower()
+        if not applied(self._session, self._q["claim_username"], (username_key, user.user_id)):
+            raise DuplicateKey("username")
+        claims = [("release_username", username_key)]
+        try:
+            if not applied(self._session, self._q["claim_email"], (email_key, user.user_id)):
+                raise DuplicateKey("email")
+            claims.append(("release_email", email_key))
+            row = (
+                user.user_id,
+                user.username,
+                email_key,
+                user.display_name,
+                user.password_hash,
+                user.bio,
+                user.created_at_ms,
+            )
+            if not applied(self._session, self._q["insert"], row):
+                raise DuplicateKey("email")  # the embedded store reports a taken user id as 'email', too
+        except (DuplicateKey, StoreUnavailable):
+            self._release(claims, user.user_id)
+            raise
+
+    def _release(self, claims: list[tuple[str, str]], user_id: int) -> None:
+        for statement, key in reversed(claims):
+            with contextlib.suppress(StoreUnavailable):  # best effort: the original error is the one to report
+                applied(self._session, self._q[statement], (key, user_id))
+
+    def get(self, user_id: int) -> UserRecord | None:
+        rows = execute(self._session, self._q["get"], (user_id,))
+        return _user(rows[0]) if rows else None
+
+    def get_many(self, user_ids: Sequence[int]) -> dict[int, UserRecord]:
+        ids = list(dict.fromkeys(user_ids))
+        found: dict[int, UserRecord] = {}
+        for rows in read_many(self._session, self._q["get"], [(user_id,) for user_id in ids]):
+            for row in rows:
+                found[row.user_id] = _user(row)
+        return found
+
+    def get_by_username(self, username: str) -> UserRecord | None:
+        rows = execute(self._session, self._q["by_username"], (username.lower(),))
+        return self.get(rows[0].user_id) if rows else None
+
+
+def _user(row: Any) -> UserRecord:
+    return UserRecord(
+        user_id=row.user_id,
+        username=row.username,
+        email=row.email,
+        display_name=row.display_name,
+        password_hash=row.password_hash,
+        created_at_ms=row.created_at_ms,
+        bio=row.bio or "",
+    )
