@@ -1,0 +1,266 @@
+"""GraphStore contract: the embedded SQLite adapter and the Neptune adapter (on TinkerPop Gremlin Server +
+TinkerGraph) must behave the same. Every test draws fresh user ids, so tests share one graph server safely."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chirp.adapters.embedded.graph import SqliteGraphStore
+from chirp.adapters.neptune import NeptuneGraphStore
+from chirp.ports import GraphStore, StoreUnavailable
+
+NewIds = Callable[[int], list[int]]
+
+
+@pytest.fixture
+def graph(backend: str, server_set: Any, tmp_path: Path) -> Iterator[GraphStore]:
+    if backend == "embedded":
+        yield SqliteGraphStore(tmp_path / "graph.db")
+        return
+    store = NeptuneGraphStore(server_set.endpoint("gremlin").url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def new_ids() -> NewIds:
+    """Fresh user ids, above 2**31 (snowflake-sized: they must survive as longs) and unique per test."""
+    counter = itertools.count((secrets.randbits(30) << 30) + 2**40)
+
+    def take(n: int) -> list[int]:
+        return [next(counter) for _ in range(n)]
+
+    return take
+
+
+def all_pages(fetch: Callable[[str | None], Any]) -> list[int]:
+    items: list[int] = []
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        items.extend(page.items)
+        if page.next_cursor is None:
+            return items
+        cursor = page.next_cursor
+
+
+def test_follow_is_idempotent_and_counts_are_exact(graph: GraphStore, new_ids: NewIds) -> None:
+    alice, bob = new_ids(2)
+    assert graph.counts(alice) == (0, 0)
+    assert graph.follow(alice, bob, 1_000) is True
+    assert graph.follow(alice, bob, 2_000) is False  # re-delivery: no second edge, no second count
+    assert graph.counts(alice) == (0, 1)
+    assert graph.counts(bob) == (1, 0)
+    assert graph.followers_page(bob, cursor=None, limit=10).items == [alice]
+    assert graph.following_page(alice, cursor=None, limit=10).items == [bob]
+
+
+def test_unfollow_removes_the_edge_once(graph: GraphStore, new_ids: NewIds) -> None:
+    alice, bob, carol = new_ids(3)
+    assert graph.unfollow(alice, bob) is False  # never followed: nothing to remove, counts untouched
+    graph.follow(alice, bob, 1_000)
+    graph.follow(carol, bob, 1_001)
+    assert graph.unfollow(alice, bob) is True
+    assert graph.unfollow(alice, bob) is False
+    assert graph.counts(alice) == (0, 0)
+    assert graph.counts(bob) == (1, 0)
+    assert graph.followers_page(bob, cursor=None, limit=10).items == [carol]
+    assert graph.following_among(alice, [bob]) == set()
+    assert graph.following_page(alice, cursor=None, limit=10).items == []
+
+
+def test_refollow_after_unfollow_is_new_and_newest(graph: GraphStore, new_ids: NewIds) -> None:
+    star, a, b = new_ids(3)
+    graph.follow(a, star, 1_000)
+    graph.follow(b, star, 2_000)
+    graph.unfollow(a, star)
+    assert graph.follow(a, star, 3_000) is True
+    assert graph.followers_page(star, cursor=None, limit=10).items == [a, b]
+    assert graph.counts(star) == (2, 0)
+
+
+def test_counts_stay_exact_through_a_mix_of_follows_and_unfollows(graph: GraphStore, new_ids: NewIds) -> None:
+    star, *fans = new_ids(13)
+    for i, fan in enumerate(fans):
+        assert graph.follow(fan, star, 10_000 + i) is True
+        assert graph.follow(fan, star, 20_000 + i) is False
+    for fan in fans[:5]:
+        assert graph.unfollow(fan, star) is True
+    for fan in fans[:2]:
+        assert graph.follow(fan, star, 30_000) is True
+    assert graph.counts(star) == (9, 0)
+    assert all(graph.counts(fan) == (0, 1) for fan in fans[:2] + fans[5:])
+    assert all(graph.counts(fan) == (0, 0) for fan in fans[2:5])
+    assert sorted(all_pages(lambda c: graph.followers_page(star, cursor=c, limit=4))) == sorted(fans[:2] + fans[5:])
+
+
+def test_follower_counts_batch(graph: GraphStore, new_ids: NewIds) -> None:
+    a, b, c, nobody = new_ids(4)
+    graph.follow(a, b, 1)
+    graph.follow(c, b, 2)
+    graph.follow(b, a, 3)
+    graph.follow(c, a, 4)
+    graph.unfollow(c, a)
+    assert graph.follower_counts([a, b, c, nobody, b]) == {a: 1, b: 2, c: 0, nobody: 0}
+    assert graph.follower_counts([]) == {}
+
+
+def test_self_follow_counts_on_both_sides(graph: GraphStore, new_ids: NewIds) -> None:
+    (me,) = new_ids(1)
+    assert graph.follow(me, me, 1) is True
+    assert graph.counts(me) == (1, 1)
+    assert graph.unfollow(me, me) is True
+    assert graph.counts(me) == (0, 0)
+
+
+def test_followers_page_is_newest_first_across_pages(graph: GraphStore, new_ids: NewIds) -> None:
+    star, *fans = new_ids(8)
+    for i, fan in enumerate(fans):
+        graph.follow(fan, star, 1_000 + i)
+    newest_first = list(reversed(fans))
+    first = graph.followers_page(star, cursor=None, limit=3)
+    assert first.items == newest_first[:3]
+    assert first.has_more
+    second = graph.followers_page(star, cursor=first.next_cursor, limit=3)
+    assert second.items == newest_first[3:6]
+    third = graph.followers_page(star, cursor=second.next_cursor, limit=3)
+    assert third.items == newest_first[6:]
+    assert third.next_cursor is None
+
+
+def test_a_page_that_ends_exactly_at_the_last_item_has_no_cursor(graph: GraphStore, new_ids: NewIds) -> None:
+    star, a, b = new_ids(3)
+    graph.follow(a, star, 1)
+    graph.follow(b, star, 2)
+    page = graph.followers_page(star, cursor=None, limit=2)
+    assert page.items == [b, a]
+    assert page.next_cursor is None
+
+
+def test_paging_is_stable_while_follows_arrive_and_leave(graph: GraphStore, new_ids: NewIds) -> None:
+    star, *fans = new_ids(12)
+    early, late = fans[:8], fans[8:]
+    for i, fan in enumerate(early):
+        graph.follow(fan, star, 1_000 + i)
+    first = graph.followers_page(star, cursor=None, limit=3)
+    assert first.items == early[::-1][:3]
+    # Between pages: new follows arrive (newer than anything paged so far) and one not-yet-paged fan leaves.
+    for i, fan in enumerate(late):
+        graph.follow(fan, star, 2_000 + i)
+    graph.unfollow(early[0], star)
+    rest = all_pages(lambda c: graph.followers_page(star, cursor=c or first.next_cursor, limit=3))
+    assert rest == early[::-1][3:7]  # no duplicates of page one, nothing skipped, the new follows not mixed in
+    assert graph.followers_page(star, cursor=None, limit=3).items == late[::-1][:3]
+
+
+def test_follows_at_the_same_millisecond_page_without_loss_or_duplicates(graph: GraphStore, new_ids: NewIds) -> None:
+    star, *fans = new_ids(9)
+    for fan in fans:
+        graph.follow(fan, star, 5_000)
+    pages: list[list[int]] = []
+    cursor: str | None = None
+    while True:
+        page = graph.followers_page(star, cursor=cursor, limit=3)
+        pages.append(page.items)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    seen = [fan for items in pages for fan in items]
+    assert sorted(seen) == sorted(fans)
+    assert [len(items) for items in pages] == [3, 3, 2]
+
+
+def test_following_page_and_following_ids_are_newest_first(graph: GraphStore, new_ids: NewIds) -> None:
+    me, *stars = new_ids(6)
+    for i, star in enumerate(stars):
+        graph.follow(me, star, 100 + i)
+    assert all_pages(lambda c: graph.following_page(me, cursor=c, limit=2)) == stars[::-1]
+    assert graph.following_ids(me, limit=3) == stars[::-1][:3]
+    assert graph.following_ids(me, limit=100) == stars[::-1]
+    graph.unfollow(me, stars[-1])
+    assert graph.following_ids(me, limit=1) == [stars[-2]]
+
+
+def test_empty_pages_and_unknown_users(graph: GraphStore, new_ids: NewIds) -> None:
+    (ghost,) = new_ids(1)
+    for page in (
+        graph.followers_page(ghost, cursor=None, limit=10),
+        graph.following_page(ghost, cursor=None, limit=10),
+    ):
+        assert page.items == []
+        assert page.next_cursor is None
+    assert graph.following_ids(ghost, limit=10) == []
+    assert graph.following_among(ghost, []) == set()
+    assert graph.followees_with_min_followers(ghost, 0, limit=10) == []
+    assert graph.counts(ghost) == (0, 0)
+
+
+def test_an_unreadable_cursor_starts_from_the_top(graph: GraphStore, new_ids: NewIds) -> None:
+    star, a, b = new_ids(3)
+    graph.follow(a, star, 1)
+    graph.follow(b, star, 2)
+    assert graph.followers_page(star, cursor="not-a-cursor", limit=10).items == [b, a]
+
+
+def test_following_among(graph: GraphStore, new_ids: NewIds) -> None:
+    me, a, b, c, d = new_ids(5)
+    graph.follow(me, a, 1)
+    graph.follow(me, c, 2)
+    graph.follow(b, me, 3)  # the other direction does not count
+    assert graph.following_among(me, [a, b, c, d, a]) == {a, c}
+    assert graph.following_among(me, [b, d]) == set()
+    assert graph.following_among(a, [me]) == set()
+
+
+def test_following_among_many_candidates(graph: GraphStore, new_ids: NewIds) -> None:
+    me, *others = new_ids(451)
+    followed = others[::7]
+    for i, other in enumerate(followed):
+        graph.follow(me, other, i)
+    assert graph.following_among(me, others) == set(followed)
+
+
+def test_followees_with_min_followers(graph: GraphStore, new_ids: NewIds) -> None:
+    me, small, mid, big, fan1, fan2, fan3 = new_ids(7)
+    graph.follow(me, big, 10)
+    graph.follow(me, small, 11)
+    graph.follow(me, mid, 12)
+    for fan in (fan1, fan2, fan3):
+        graph.follow(fan, big, 20)
+    graph.follow(fan1, mid, 21)
+    # followers: big 4, mid 2, small 1 -- newest follow of ``me`` first
+    assert graph.followees_with_min_followers(me, 2, limit=10) == [mid, big]
+    assert graph.followees_with_min_followers(me, 1, limit=10) == [mid, small, big]
+    assert graph.followees_with_min_followers(me, 1, limit=2) == [mid, small]
+    assert graph.followees_with_min_followers(me, 4, limit=10) == [big]
+    assert graph.followees_with_min_followers(me, 5, limit=10) == []
+    graph.unfollow(fan2, big)
+    assert graph.followees_with_min_followers(me, 4, limit=10) == []
+    assert graph.followees_with_min_followers(fan1, 2, limit=10) == [mid, big]
+
+
+def _closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_neptune_unreachable_raises_store_unavailable() -> None:
+    """Adapter-specific (no embedded twin): a graph server that is not there is StoreUnavailable, not a crash."""
+    store = NeptuneGraphStore(f"ws://127.0.0.1:{_closed_port()}/gremlin", timeout_s=5)
+    try:
+        with pytest.raises(StoreUnavailable):
+            store.follow(1, 2, 3)
+        with pytest.raises(StoreUnavailable):
+            store.counts(1)
+    finally:
+        store.close()

@@ -1,0 +1,426 @@
+"""SearchIndex contract: the embedded SQLite FTS5 adapter and the OpenSearch adapter (on a real OpenSearch node) must
+behave the same. Each test gets its own index prefix on the shared server; ``settle`` forces the refresh that
+OpenSearch otherwise does within 1 s (the embedded index is searchable at once)."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import socket
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chirp.adapters.embedded.search import SqliteSearchIndex
+from chirp.adapters.opensearch_index import OpenSearchIndex
+from chirp.ids import CHIRP_EPOCH_MS, TIME_SHIFT
+from chirp.model import SearchHit, TweetRecord, UserRecord
+from chirp.ports import SearchIndex, StoreUnavailable
+from chirp.query import parse_query
+from chirp.text import parse_tweet_text
+
+_sequence = itertools.count(secrets.randbits(8))
+
+
+@pytest.fixture
+def index(backend: str, server_set: Any, tmp_path: Path) -> Iterator[SearchIndex]:
+    if backend == "embedded":
+        yield SqliteSearchIndex(tmp_path / "search.db")
+        return
+    search = OpenSearchIndex(server_set.endpoint("opensearch").url, prefix=f"ct{secrets.token_hex(6)}")
+    search.ensure_setup()
+    try:
+        yield search
+    finally:
+        search.close()
+
+
+def settle(index: SearchIndex) -> None:
+    refresh = getattr(index, "refresh", None)
+    if refresh is not None:
+        refresh()
+
+
+def tid(when: datetime) -> int:
+    """A tweet id minted at ``when`` (UTC); ids minted later are larger."""
+    ms = int(when.timestamp() * 1000)
+    return ((ms - CHIRP_EPOCH_MS) << TIME_SHIFT) | (next(_sequence) & 0x3FFFFF)
+
+
+def at(day: str, hour: int = 12, minute: int = 0) -> datetime:
+    y, m, d = (int(p) for p in day.split("-"))
+    return datetime(y, m, d, hour, minute, tzinfo=UTC)
+
+
+def tweet(tweet_id: int, content: str, *, username: str = "alice", user_id: int = 1) -> TweetRecord:
+    text = parse_tweet_text(content)
+    return TweetRecord(
+        tweet_id=tweet_id,
+        user_id=user_id,
+        username=username,
+        content=text.content,
+        created_at_ms=(tweet_id >> TIME_SHIFT) + CHIRP_EPOCH_MS,
+        hashtags=text.hashtags,
+        mentions=text.mentions,
+        urls=text.urls,
+    )
+
+
+Search = Callable[..., list[int]]
+
+
+@pytest.fixture
+def search(index: SearchIndex) -> Search:
+    def run(raw: str, *, limit: int = 50, before: int | None = None, order: str = "recent") -> list[int]:
+        return [hit.tweet_id for hit in index.search(parse_query(raw), limit=limit, before=before, order=order)]
+
+    return run
+
+
+def load(index: SearchIndex, *tweets: TweetRecord) -> list[int]:
+    index.index_tweets(list(tweets))
+    settle(index)
+    return [t.tweet_id for t in tweets]
+
+
+# --------------------------------------------------------------------------------------------------------- words
+
+
+def test_words_must_all_match_newest_first(index: SearchIndex, search: Search) -> None:
+    a, b, c, d = load(
+        index,
+        tweet(tid(at("2025-03-01")), "The quick brown fox"),
+        tweet(tid(at("2025-03-02")), "a quick reply"),
+        tweet(tid(at("2025-03-03")), "Quick! brown bread"),
+        tweet(tid(at("2025-03-04")), "nothing to see"),
+    )
+    assert search("quick") == [c, b, a]
+    assert search("QUICK brown") == [c, a]
+    assert search("quick missing") == []
+    assert search("see") == [d]
+
+
+def test_words_match_whole_tokens_split_on_punctuation(index: SearchIndex, search: Search) -> None:
+    a, b = load(
+        index,
+        tweet(tid(at("2025-03-01")), "don't panic, it's fine"),
+        tweet(tid(at("2025-03-02")), "well-known snake_case words"),
+    )
+    assert search("don") == [a]
+    assert search("panic") == [a]
+    assert search("pan") == []  # no prefix matching
+    assert search("known") == [b]
+    assert search("snake") == [b]
+    assert search("case") == [b]
+
+
+def test_phrases_match_adjacent_words_in_order(index: SearchIndex, search: Search) -> None:
+    a, b, _ = load(
+        index,
+        tweet(tid(at("2025-03-01")), "the quick brown fox"),
+        tweet(tid(at("2025-03-02")), "Quick, brown! and more"),
+        tweet(tid(at("2025-03-03")), "brown quick"),
+    )
+    assert search('"quick brown"') == [b, a]
+    assert search('"quick brown" fox') == [a]
+    assert search('"brown fox"') == [a]
+    assert search('"fox brown"') == []
+
+
+# --------------------------------------------------------------------------------------------------------- tags
+
+
+def test_hashtags_all_must_be_present_and_are_exact(index: SearchIndex, search: Search) -> None:
+    a, b, c = load(
+        index,
+        tweet(tid(at("2025-03-01")), "launch day #Python #AWS"),
+        tweet(tid(at("2025-03-02")), "more #python"),
+        tweet(tid(at("2025-03-03")), "#pythonic is not #python's tag"),
+    )
+    assert search("#python") == [c, b, a]
+    assert search("#PYTHON #aws") == [a]
+    assert search("#pythonic") == [c]
+    assert search("#pyth") == []
+    assert search("python") == [c, b, a]  # the word in the text matches too ("#python's" has the word python)
+
+
+def test_mentions_all_must_be_present(index: SearchIndex, search: Search) -> None:
+    a, b, _ = load(
+        index,
+        tweet(tid(at("2025-03-01")), "hi @Bob and @carol"),
+        tweet(tid(at("2025-03-02")), "hey @bob"),
+        tweet(tid(at("2025-03-03")), "bob without the at"),
+    )
+    assert search("@bob") == [b, a]
+    assert search("@BOB @carol") == [a]
+    assert search("@dave") == []
+
+
+def test_from_users_is_any_of_and_case_insensitive(index: SearchIndex, search: Search) -> None:
+    a, b, c = load(
+        index,
+        tweet(tid(at("2025-03-01")), "one", username="Alice", user_id=1),
+        tweet(tid(at("2025-03-02")), "two", username="bob", user_id=2),
+        tweet(tid(at("2025-03-03")), "three", username="carol", user_id=3),
+    )
+    assert search("from:alice") == [a]
+    assert search("from:ALICE from:bob") == [b, a]
+    assert search("from:bob two") == [b]
+    assert search("from:bob three") == []
+    assert search("from:dave") == []
+    assert c not in search("from:alice from:bob")
+
+
+# --------------------------------------------------------------------------------------------------------- time
+
+
+def test_since_is_inclusive_and_until_exclusive_across_months(index: SearchIndex, search: Search) -> None:
+    jan_end = tid(at("2025-01-31", 23, 59))
+    feb_first = tid(datetime(2025, 2, 1, tzinfo=UTC))  # exactly midnight
+    feb_mid = tid(at("2025-02-15"))
+    mar_first = tid(datetime(2025, 3, 1, tzinfo=UTC))
+    apr = tid(at("2025-04-10"))
+    load(index, *(tweet(i, "release notes") for i in (jan_end, feb_first, feb_mid, mar_first, apr)))
+    assert search("release since:2025-02-01") == [apr, mar_first, feb_mid, feb_first]
+    assert search("release until:2025-03-01") == [feb_mid, feb_first, jan_end]
+    assert search("release since:2025-02-01 until:2025-03-01") == [feb_mid, feb_first]
+    assert search("release since:2025-05-01") == []
+    assert search("release until:2024-06-01") == []
+
+
+# --------------------------------------------------------------------------------------------------------- exclusion
+
+
+def test_excluded_words_phrases_and_hashtags(index: SearchIndex, search: Search) -> None:
+    a, b, c, d = load(
+        index,
+        tweet(tid(at("2025-03-01")), "coffee with milk"),
+        tweet(tid(at("2025-03-02")), "coffee black #morning"),
+        tweet(tid(at("2025-03-03")), "coffee, milk later"),
+        tweet(tid(at("2025-03-04")), "coffee with sugar"),
+    )
+    assert search("coffee -milk") == [d, b]
+    assert search("coffee -milk -sugar") == [b]  # any excluded word excludes
+    assert search('coffee -"with milk"') == [d, c, b]
+    assert search("coffee -#morning") == [d, c, a]
+    assert search("coffee -MILK -#Morning") == [d]
+
+
+# --------------------------------------------------------------------------------------------------------- order
+
+
+def test_recent_pages_with_before(index: SearchIndex, search: Search) -> None:
+    ids = load(index, *(tweet(tid(at("2025-03-01", 10, i)), f"paging item {i}") for i in range(7)))
+    newest_first = ids[::-1]
+    first = search("paging", limit=3)
+    assert first == newest_first[:3]
+    second = search("paging", limit=3, before=first[-1])
+    assert second == newest_first[3:6]
+    third = search("paging", limit=3, before=second[-1])
+    assert third == newest_first[6:]
+    assert search("paging", limit=3, before=third[-1]) == []
+    assert search("paging", limit=3, before=newest_first[0] + 1) == newest_first[:3]
+
+
+def test_relevance_orders_by_text_score(index: SearchIndex) -> None:
+    weak = tweet(tid(at("2025-03-03")), "a long tweet that mentions rust only once among many other words here")
+    strong = tweet(tid(at("2025-03-01")), "rust rust rust")
+    twin_old = tweet(tid(at("2025-03-02", 8)), "rust and go")
+    twin_new = tweet(tid(at("2025-03-02", 9)), "rust and go")
+    load(index, weak, strong, twin_old, twin_new)
+    hits = index.search(parse_query("rust"), limit=10, before=None, order="relevance")
+    assert [h.tweet_id for h in hits] == [strong.tweet_id, twin_new.tweet_id, twin_old.tweet_id, weak.tweet_id]
+    assert all(h.text_score > 0 for h in hits)
+    assert hits[0].text_score > hits[1].text_score == hits[2].text_score > hits[3].text_score
+    recent = index.search(parse_query("rust"), limit=10, before=None, order="recent")
+    assert [h.tweet_id for h in recent] == [weak.tweet_id, twin_new.tweet_id, twin_old.tweet_id, strong.tweet_id]
+    assert all(h.text_score > 0 for h in recent)
+
+
+def test_relevance_without_text_is_recent_with_zero_scores(index: SearchIndex) -> None:
+    a, b = load(index, tweet(tid(at("2025-03-01")), "x #tag"), tweet(tid(at("2025-03-02")), "y y y #tag"))
+    hits = index.search(parse_query("#tag"), limit=10, before=None, order="relevance")
+    assert hits == [SearchHit(tweet_id=b, text_score=0.0), SearchHit(tweet_id=a, text_score=0.0)]
+
+
+def test_limit_is_respected(index: SearchIndex, search: Search) -> None:
+    ids = load(index, *(tweet(tid(at("2025-03-01", 9, i)), "many") for i in range(12)))
+    assert search("many", limit=5) == ids[::-1][:5]
+    assert search("many", limit=5, order="relevance") == ids[::-1][:5]  # equal scores: newest first
+
+
+# --------------------------------------------------------------------------------------------------------- writes
+
+
+def test_indexing_is_idempotent(index: SearchIndex, search: Search) -> None:
+    original = tweet(tid(at("2025-03-01")), "hello idempotent world")
+    index.index_tweets([original])
+    index.index_tweets([original])  # re-delivery
+    index.index_tweets([original, original])  # twice in one batch
+    settle(index)
+    assert index.tweet_count() == 1
+    assert search("idempotent") == [original.tweet_id]
+    edited = tweet(original.tweet_id, "hello replaced words #fresh")
+    load(index, edited)
+    assert index.tweet_count() == 1
+    assert search("idempotent") == []
+    assert search("replaced #fresh") == [original.tweet_id]
+
+
+def test_deleted_tweets_are_gone(index: SearchIndex, search: Search) -> None:
+    a, b, c = load(
+        index,
+        tweet(tid(at("2025-01-15")), "ephemeral one #gone"),
+        tweet(tid(at("2025-02-15")), "ephemeral two #gone"),
+        tweet(tid(at("2025-03-15")), "ephemeral three"),
+    )
+    assert index.tweet_count() == 3
+    index.delete_tweets([a, c])
+    index.delete_tweets([a, tid(at("2025-06-01")), tid(at("2031-01-01"))])  # already gone / never indexed
+    index.delete_tweets([])
+    settle(index)
+    assert search("ephemeral") == [b]
+    assert search("#gone") == [b]
+    assert index.tweet_count() == 1
+    index.delete_tweets([b])
+    settle(index)
+    assert search("ephemeral") == []
+    assert index.tweet_count() == 0
+
+
+def test_empty_index(index: SearchIndex, search: Search) -> None:
+    assert index.tweet_count() == 0
+    assert search("anything") == []
+    assert search("#tag @someone from:nobody") == []
+    assert index.search_users("al", limit=10) == []
+    index.index_tweets([])
+    index.index_users([])
+    assert index.tweet_count() == 0
+
+
+def test_tweet_count_counts_documents(index: SearchIndex) -> None:
+    load(index, *(tweet(tid(at(f"2025-0{m}-10")), f"month {m}") for m in range(1, 6)))
+    assert index.tweet_count() == 5
+
+
+# --------------------------------------------------------------------------------------------------------- unicode
+
+
+def test_accents_and_case_fold(index: SearchIndex, search: Search) -> None:
+    a, b, c = load(
+        index,
+        tweet(tid(at("2025-03-01")), "Déjà vu at the Café"),
+        tweet(tid(at("2025-03-02")), "cafe au lait, naïve ÉCOLE"),
+        tweet(tid(at("2025-03-03")), "Über München"),
+    )
+    assert search("cafe") == [b, a]
+    assert search("CAFÉ") == [b, a]
+    assert search("deja") == [a]
+    assert search('"déjà vu"') == [a]
+    assert search("école naive") == [b]
+    assert search("uber munchen") == [c]
+    assert search("ÜBER") == [c]
+
+
+def test_emoji_and_non_latin_scripts(index: SearchIndex, search: Search) -> None:
+    a, b, c = load(
+        index,
+        tweet(tid(at("2025-03-01")), "party🎉time 🚀 launch"),
+        tweet(tid(at("2025-03-02")), "東京タワー 見学 #旅行"),
+        tweet(tid(at("2025-03-03")), "Привет мир 👋"),
+    )
+    assert search("party") == [a]
+    assert search("time launch") == [a]
+    assert search("東京タワー") == [b]
+    assert search("#旅行") == [b]
+    assert search("привет МИР") == [c]
+    assert search("мир -party") == [c]
+
+
+# --------------------------------------------------------------------------------------------------------- users
+
+
+def user(user_id: int, username: str, display_name: str) -> UserRecord:
+    return UserRecord(
+        user_id=user_id,
+        username=username,
+        email=f"{username}@example.com",
+        display_name=display_name,
+        password_hash="x",
+        created_at_ms=0,
+    )
+
+
+def users_settled(index: SearchIndex, *users: UserRecord) -> None:
+    index.index_users(list(users))
+    settle(index)
+
+
+def test_search_users_by_username_or_display_name_prefix(index: SearchIndex) -> None:
+    users_settled(
+        index,
+        user(1, "alexander", "Alex the Great"),
+        user(2, "Alex", "Someone Else"),
+        user(3, "al", "Al Bundy"),
+        user(4, "bob", "Álvaro Alto"),
+        user(5, "zed", "Zed alpha"),
+    )
+    assert index.search_users("alex", limit=10) == [2, 1]  # exact username first, then shorter, then alphabetical
+    assert index.search_users("AL", limit=10) == [3, 2, 1]
+    assert index.search_users("@al", limit=2) == [3, 2]
+    assert index.search_users("álv", limit=10) == [4]  # display names match case-insensitively, accents kept
+    assert index.search_users("someone e", limit=10) == [2]
+    assert index.search_users("alpha", limit=10) == []  # a prefix of the whole display name, not of a word
+    assert index.search_users("  ", limit=10) == []
+    assert index.search_users("nobody", limit=10) == []
+
+
+def test_reindexing_a_user_replaces_the_names(index: SearchIndex) -> None:
+    users_settled(index, user(7, "oldname", "Old Display"))
+    users_settled(index, user(7, "newname", "Fresh Display"), user(7, "newname", "Fresh Display"))
+    assert index.search_users("old", limit=10) == []
+    assert index.search_users("new", limit=10) == [7]
+    assert index.search_users("fresh", limit=10) == [7]
+
+
+# --------------------------------------------------------------------------------------------------------- failures
+
+
+def _closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_opensearch_unreachable_raises_store_unavailable() -> None:
+    """Adapter-specific (no embedded twin): a cluster that is not there is StoreUnavailable, not a crash."""
+    search = OpenSearchIndex(f"http://127.0.0.1:{_closed_port()}", prefix="unreachable", timeout_s=2)
+    with pytest.raises(StoreUnavailable):
+        search.index_tweets([tweet(tid(at("2025-03-01")), "lost")])
+    with pytest.raises(StoreUnavailable):
+        search.search(parse_query("lost"), limit=10, before=None, order="recent")
+    with pytest.raises(StoreUnavailable):
+        search.tweet_count()
+
+
+def test_opensearch_before_any_setup_reads_as_empty(servers: Any) -> None:
+    """Adapter-specific: reads on a prefix whose alias and indices do not exist yet are empty, not errors; the first
+    write sets the prefix up."""
+    search = OpenSearchIndex(servers.endpoint("opensearch").url, prefix=f"ct{secrets.token_hex(6)}")
+    try:
+        assert search.tweet_count() == 0
+        assert search.search(parse_query("nothing"), limit=10, before=None, order="relevance") == []
+        assert search.search_users("no", limit=10) == []
+        search.delete_tweets([tid(at("2025-03-01"))])
+        first = tweet(tid(at("2025-03-01")), "first write")
+        search.index_tweets([first])
+        search.refresh()
+        assert search.tweet_count() == 1
+        assert [h.tweet_id for h in search.search(parse_query("first"), limit=10, before=None, order="recent")] == [
+            first.tweet_id
+        ]
+    finally:
+        search.close()
