@@ -14,7 +14,7 @@ PORT ?= 3000
 WS_PORT ?= 3001
 BACKEND ?= embedded
 
-.PHONY: help install browser-deps run test lint typecheck unit e2e seed invoke capacity format clean
+.PHONY: help install browser-deps servers-deps run test lint typecheck unit e2e seed invoke capacity format clean
 
 help:
 	@echo "make run      - run the local stack (PORT=$(PORT) WS_PORT=$(WS_PORT) BACKEND=$(BACKEND))"
@@ -56,7 +56,11 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: lint typecheck browser-deps
+# The stand-in servers for the production adapters (apt, Maven Central, npm); cached under ~/.cache/chirp-servers.
+servers-deps: install
+	$(PY) tests/servers/harness.py install --all
+
+test: lint typecheck browser-deps servers-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 clean:

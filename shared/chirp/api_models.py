@@ -1,8 +1,19 @@
-"""Request bodies of the REST API. Strict: a number where a string belongs is a 400, not a coercion."""
+"""Request bodies of the REST API. Strict: a number where a string belongs is a 400, not a coercion. Constraints here
+are also the OpenAPI document's; tweet content is checked by the text rules (code points after trimming) so its
+limits appear only in the document."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from chirp.ids import ID_PATTERN
+
+USERNAME_PATTERN = r"^[A-Za-z0-9_]{1,15}$"
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$"
+MEDIA_ID_PATTERN = r"^[0-9a-f]{32}$"
+ContentType = Literal["image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4"]
 
 
 class _Body(BaseModel):
@@ -10,10 +21,10 @@ class _Body(BaseModel):
 
 
 class SignupRequest(_Body):
-    username: StrictStr = Field(max_length=64)
-    email: StrictStr = Field(max_length=254)
-    password: StrictStr = Field(max_length=256)
-    display_name: StrictStr | None = Field(default=None, max_length=200)
+    username: StrictStr = Field(pattern=USERNAME_PATTERN)
+    email: StrictStr = Field(max_length=254, pattern=EMAIL_PATTERN)
+    password: StrictStr = Field(min_length=8, max_length=128)
+    display_name: StrictStr | None = Field(default=None, max_length=50, pattern=r"\S")
 
 
 class LoginRequest(_Body):
@@ -22,16 +33,21 @@ class LoginRequest(_Body):
 
 
 class CreateTweetRequest(_Body):
-    content: StrictStr = Field(max_length=4000)
-    media_ids: list[StrictStr] = Field(default_factory=list, max_length=10)
-    reply_to: StrictStr | None = None
-    quote_tweet: StrictStr | None = None
+    content: StrictStr = Field(
+        max_length=4000,
+        json_schema_extra={"minLength": 1, "maxLength": 280, "pattern": r"[^\s\u0000-\u001f\u007f-\u009f]"},
+    )
+    media_ids: list[StrictStr] = Field(
+        default_factory=list, max_length=4, json_schema_extra={"items": {"type": "string", "pattern": MEDIA_ID_PATTERN}}
+    )
+    reply_to: StrictStr | None = Field(default=None, pattern=ID_PATTERN)
+    quote_tweet: StrictStr | None = Field(default=None, pattern=ID_PATTERN)
 
 
 class MediaUploadRequest(_Body):
-    content_type: StrictStr = Field(max_length=100)
-    size: StrictInt
+    content_type: ContentType
+    size: StrictInt = Field(ge=1, le=15 * 1024 * 1024)
 
 
 class MarkReadRequest(_Body):
-    up_to: StrictStr | None = None
+    up_to: StrictStr | None = Field(default=None, pattern=ID_PATTERN)

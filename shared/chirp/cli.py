@@ -14,9 +14,9 @@ from pathlib import Path
 def _run(args: argparse.Namespace) -> int:
     from chirp.local.runtime import RuntimeOptions, run
 
-    if args.backend != "embedded":
-        print(f"backend {args.backend!r} is not available yet; use --backend embedded", file=sys.stderr)
-        return 2
+    os.environ["CHIRP_BACKEND"] = args.backend
+    if args.backend == "servers" and args.start_servers:
+        _start_servers(Path(args.data_dir))
     web_root = Path(args.web_root) if args.web_root else None
     run(
         RuntimeOptions(
@@ -28,6 +28,30 @@ def _run(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _start_servers(data_dir: Path) -> None:
+    """Install and start every stand-in server (tests/servers/harness.py) and point the settings at them; they stop
+    when this process exits."""
+    import atexit
+    import importlib.util
+
+    from chirp.local.functions import functions_dir
+    from chirp.local.servers_env import servers_environment
+
+    path = functions_dir().parent / "tests" / "servers" / "harness.py"
+    spec = importlib.util.spec_from_file_location("chirp_servers_harness", path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(path)
+    harness = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = harness
+    spec.loader.exec_module(harness)
+    harness.install()
+    server_set = harness.ServerSet()
+    endpoints = server_set.start()
+    atexit.register(server_set.stop)
+    os.environ.update(servers_environment(endpoints))
+    print(json.dumps({name: ep.url for name, ep in endpoints.items()}), flush=True)
 
 
 def _invoke(args: argparse.Namespace) -> int:
@@ -93,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", default=os.environ.get("CHIRP_BACKEND", "embedded"))
     run.add_argument("--data-dir", default=os.environ.get("CHIRP_DATA_DIR", ".chirp"))
     run.add_argument("--web-root", default=os.environ.get("CHIRP_WEB_ROOT", "web"))
+    run.add_argument("--start-servers", action="store_true", help="with --backend servers: start the stand-ins")
     run.set_defaults(func=_run)
 
     inv = sub.add_parser("invoke", help="run one function on a sample event (embedded backend)")

@@ -7,6 +7,7 @@ The worker is random per process (a Lambda container); stores reject a duplicate
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import threading
 import time
@@ -62,13 +63,15 @@ def new_id() -> int:
     return _default.next_id()
 
 
+# Positive decimal ids below 9e18 (< 2**63), no leading zeros; the OpenAPI document uses the same pattern.
+ID_PATTERN = r"^(?:[1-9][0-9]{0,17}|[1-8][0-9]{18})$"
+_ID_RE = re.compile(ID_PATTERN)
+
+
 def parse_id(raw: str | None, *, field: str = "id") -> int:
-    """Parse a client-supplied id; raises ValidationFailed for anything but a positive decimal integer."""
+    """Parse a client-supplied id; raises ValidationFailed for anything but a positive decimal id."""
     from chirp.errors import ValidationFailed
 
-    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 19:
-        raise ValidationFailed(f"{field} must be a decimal id")
-    value = int(raw)
-    if value <= 0 or value >= 1 << 63:
-        raise ValidationFailed(f"{field} must be a decimal id")
-    return value
+    if raw is None or not _ID_RE.fullmatch(raw):
+        raise ValidationFailed(f"{field} must be a decimal id", code="invalid_id")
+    return int(raw)

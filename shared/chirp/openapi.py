@@ -13,10 +13,12 @@ from pydantic import BaseModel
 
 from chirp import __version__, wiring
 from chirp.api_models import CreateTweetRequest, LoginRequest, MarkReadRequest, MediaUploadRequest, SignupRequest
+from chirp.ids import ID_PATTERN
 
 _S = "string"
 _ID = {"type": _S, "pattern": "^[0-9]{1,19}$"}
 _NULL_ID = {"type": [_S, "null"], "pattern": "^[0-9]{1,19}$"}
+_IN_ID = {"type": _S, "pattern": ID_PATTERN}
 _CURSOR = {"type": [_S, "null"]}
 
 
@@ -156,6 +158,7 @@ SCHEMAS: dict[str, Any] = {
 }
 
 _PAGING = ["cursor", "count"]
+_GRAPH_PAGING = ["page_cursor", "count"]
 # operation -> (success status, response schema, query parameters, request model)
 OPERATIONS: dict[str, tuple[int, str, list[str], type[BaseModel] | None]] = {
     "health": (200, "Health", [], None),
@@ -165,8 +168,8 @@ OPERATIONS: dict[str, tuple[int, str, list[str], type[BaseModel] | None]] = {
     "get_profile": (200, "Profile", [], None),
     "follow": (200, "Relationship", [], None),
     "unfollow": (200, "Relationship", [], None),
-    "followers": (200, "UserPage", _PAGING, None),
-    "following": (200, "UserPage", _PAGING, None),
+    "followers": (200, "UserPage", _GRAPH_PAGING, None),
+    "following": (200, "UserPage", _GRAPH_PAGING, None),
     "user_tweets": (200, "TweetPage", _PAGING, None),
     "create_tweet": (201, "Tweet", [], CreateTweetRequest),
     "get_tweet": (200, "Tweet", [], None),
@@ -179,17 +182,28 @@ OPERATIONS: dict[str, tuple[int, str, list[str], type[BaseModel] | None]] = {
     "home": (200, "TweetPage", _PAGING, None),
     "poll": (200, "Poll", ["since_id", "timeout", "count"], None),
     "search_tweets": (200, "SearchResult", ["q", "type", "cursor", "count"], None),
-    "search_users": (200, "UserList", ["q", "count"], None),
-    "trends": (200, "Trends", ["count"], None),
+    "search_users": (200, "UserList", ["user_q", "count"], None),
+    "trends": (200, "Trends", ["trends_count"], None),
     "list_notifications": (200, "NotificationPage", _PAGING, None),
     "mark_read": (200, "MarkRead", [], MarkReadRequest),
     "create_upload": (201, "MediaUpload", [], MediaUploadRequest),
 }
 
 _PARAMETERS: dict[str, dict[str, Any]] = {
-    "cursor": {"schema": {"type": _S}, "description": "next_cursor of the previous page"},
+    "cursor": {"schema": _IN_ID, "description": "next_cursor of the previous page"},
+    "page_cursor": {
+        "name": "cursor",
+        "schema": {"type": _S, "maxLength": 200},
+        "description": "next_cursor of the previous page (opaque)",
+    },
     "count": {"schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-    "since_id": {"schema": _ID},
+    "trends_count": {"name": "count", "schema": {"type": "integer", "minimum": 1, "maximum": 30}},
+    "user_q": {
+        "name": "q",
+        "schema": {"type": _S, "minLength": 1, "maxLength": 50, "pattern": "[^@\\s]"},
+        "required": True,
+    },
+    "since_id": {"schema": _IN_ID},
     "timeout": {"schema": {"type": "integer", "minimum": 0, "maximum": 20}, "description": "seconds to wait"},
     "q": {"schema": {"type": _S, "minLength": 1, "maxLength": 500}, "required": True},
     "type": {"schema": {"type": _S, "enum": ["recent", "top"]}},
@@ -230,6 +244,9 @@ def _operation(route: wiring.Route, function: str) -> dict[str, Any]:
         {"name": name, "in": "path", "required": True, "schema": {"type": _S}} for name in _path_params(route.path)
     ]
     params += [{"name": name, "in": "query", "required": False, **_PARAMETERS[name]} for name in query]
+    for param in params:
+        if param["in"] == "path" and param["name"] == "tweet_id":
+            param["schema"] = _IN_ID
     if route.operation == "create_tweet":
         params.append(
             {

@@ -64,7 +64,7 @@ class RestGateway:
         self._auth_cache: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=max(self._max_body * 2, 16 * 1024 * 1024))
+        app = web.Application(client_max_size=max(self._max_body * 2, 16 * 1024 * 1024), middlewares=[json_http_errors])
         app.router.add_route("PUT", "/_upload/{key:.+}", self._upload)
         app.router.add_route("GET", "/media/{key:.+}", self._media)
         app.router.add_route("GET", "/config.json", self._config)
@@ -195,6 +195,20 @@ class RestGateway:
             if not target.is_file():
                 return json_error(404, "not_found", f"no route for {request.path}")
         return web.FileResponse(target, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+@web.middleware
+async def json_http_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """aiohttp's own errors (unroutable paths, oversized bodies) in Chirp's error shape, like API Gateway's gateway
+    responses."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status, "bad_request")
+        return json_error(exc.status, code, exc.reason)
 
 
 def _allows(policy: Any) -> bool:

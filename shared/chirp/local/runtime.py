@@ -18,11 +18,13 @@ from aiohttp import web
 from chirp import wiring
 from chirp.adapters.embedded.objects import FileObjectStore
 from chirp.adapters.embedded.stream import SqliteEventStream
+from chirp.adapters.kinesis_stream import KinesisShardReader
 from chirp.config import Settings, get_settings
-from chirp.container import build_embedded, set_container
+from chirp.container import _aws_client, build, set_container
 from chirp.local.functions import invoke as invoke_function
 from chirp.local.functions import load_handler
-from chirp.local.poller import StreamPoller
+from chirp.local.poller import StreamPoller, StreamSource
+from chirp.local.provision import provision
 from chirp.local.rest_gateway import RestGateway
 from chirp.local.ws_gateway import WebSocketGateway
 
@@ -62,14 +64,23 @@ class LocalRuntime:
         configure_environment(options)
         self.options = options
         self.settings: Settings = get_settings()
-        container = build_embedded(self.settings)
+        container = build(self.settings)
         set_container(container)
         self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="lambda")
         stream = container.stores.stream
-        assert isinstance(stream, SqliteEventStream)
+        source: StreamSource
+        if isinstance(stream, SqliteEventStream):
+            source = stream
+        else:
+            provision(container, self.settings)
+            kinesis = _aws_client("kinesis", self.settings, self.settings.kinesis_endpoint_url)
+            mapping_state = SqliteEventStream(options.data_dir / f"mapping-{self.settings.stream_name}.db", shards=1)
+            source = KinesisShardReader(kinesis, self.settings.stream_name, mapping_state)
         objects = container.stores.objects
-        self.poller = StreamPoller(stream, self.invoke)
-        stream.add_listener(self.poller.notify)
+        self.poller = StreamPoller(source, self.invoke)
+        add_listener = getattr(stream, "add_listener", None)
+        if add_listener is not None:
+            add_listener(self.poller.notify)
         for fn in wiring.FUNCTIONS:
             load_handler(fn.name)  # import every handler now: a broken one fails at start, not at first request
         ws_url = f"ws://{options.host}:{options.ws_port}"
