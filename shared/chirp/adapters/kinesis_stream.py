@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chirp.adapters.embedded.stream import SqliteEventStream, StoredRecord
-from chirp.model import Event
+from chirp.adapters.embedded.sqlite import Database
+from chirp.adapters.embedded.stream import StoredRecord
+from chirp.model import Event, now_ms
 from chirp.ports import StoreUnavailable
 
 MAX_RECORDS_PER_CALL = 500
@@ -56,11 +58,52 @@ class KinesisEventStream:
         raise StoreUnavailable(f"kinesis: {len(pending)} records still rejected after {self._attempts} attempts")
 
 
+MAPPING_SCHEMA = """
+CREATE TABLE IF NOT EXISTS checkpoints (
+    consumer TEXT NOT NULL, shard INTEGER NOT NULL, sequence_number TEXT NOT NULL, PRIMARY KEY (consumer, shard));
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, consumer TEXT NOT NULL, shard INTEGER NOT NULL, sequence_number TEXT NOT NULL,
+    partition_key TEXT NOT NULL, data TEXT NOT NULL, error TEXT NOT NULL, failed_at_ms INTEGER NOT NULL);
+"""
+
+
+class MappingState:
+    """What an event source mapping remembers: per consumer and shard, the last processed sequence number (Kinesis
+    sequence numbers are up to 128-bit decimals, kept as text), and the dead letters (SQS on AWS)."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = Database(path, MAPPING_SCHEMA)
+
+    def checkpoint(self, consumer: str, shard: int) -> int:
+        row = self._db.one(
+            "SELECT sequence_number FROM checkpoints WHERE consumer = ? AND shard = ?", (consumer, shard)
+        )
+        return int(row[0]) if row else 0
+
+    def set_checkpoint(self, consumer: str, shard: int, seq: int) -> None:
+        if seq <= self.checkpoint(consumer, shard):
+            return
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO checkpoints (consumer, shard, sequence_number) VALUES (?,?,?)"
+                " ON CONFLICT(consumer, shard) DO UPDATE SET sequence_number = excluded.sequence_number",
+                (consumer, shard, str(seq)),
+            )
+
+    def dead_letter(self, consumer: str, record: StoredRecord, error: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO dead_letters (consumer, shard, sequence_number, partition_key, data, error, failed_at_ms)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (consumer, record.shard, str(record.seq), record.partition_key, record.data, error[:2000], now_ms()),
+            )
+
+
 class KinesisShardReader:
     """A StreamSource for the poller over a real Kinesis stream. Checkpoints and dead letters are kept in a local
-    SQLite table (on AWS the event source mapping keeps checkpoints, and dead letters go to SQS)."""
+    SQLite file (on AWS the event source mapping keeps checkpoints, and dead letters go to SQS)."""
 
-    def __init__(self, client: Any, stream_name: str, state: SqliteEventStream) -> None:
+    def __init__(self, client: Any, stream_name: str, state: MappingState) -> None:
         self._kinesis = client
         self._stream = stream_name
         self._state = state

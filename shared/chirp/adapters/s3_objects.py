@@ -40,5 +40,15 @@ class S3ObjectStore:
             raise StoreUnavailable(f"s3: {exc}") from exc
         return int(meta["ContentLength"]), str(meta.get("ContentType", "application/octet-stream"))
 
+    def read(self, key: str) -> tuple[bytes, str] | None:
+        """The object's bytes and content type (what the CDN fetches from the bucket)."""
+        try:
+            obj = self._s3.get_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return obj["Body"].read(), str(obj.get("ContentType", "application/octet-stream"))
+
     def public_url(self, key: str) -> str:
         return f"{self._public}/{key}"

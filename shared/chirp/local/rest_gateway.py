@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -22,6 +22,12 @@ from chirp.http import error_body
 from chirp.local import events
 
 Invoke = Callable[[str, dict[str, Any]], Awaitable[Any]]
+
+
+class MediaSource(Protocol):
+    def read(self, key: str) -> tuple[bytes, str] | None: ...
+
+
 AUTHORIZER_CACHE_S = 300
 JSON = "application/json"
 
@@ -50,7 +56,7 @@ class RestGateway:
         self,
         invoke: Invoke,
         *,
-        objects: FileObjectStore | None,
+        objects: MediaSource | None,
         web_root: Path | None,
         client_config: dict[str, str],
         max_body_bytes: int,
@@ -144,7 +150,7 @@ class RestGateway:
         return to_http(result)
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:
-        if self._objects is None:
+        if not isinstance(self._objects, FileObjectStore):
             return json_error(404, "not_found", "uploads are served by object storage")
         key = request.match_info["key"]
         q = request.query
@@ -166,6 +172,7 @@ class RestGateway:
         return web.Response(status=200, headers={"ETag": f'"{len(data)}"'})
 
     async def _media(self, request: web.Request) -> web.StreamResponse:
+        """Stands in for the CDN in front of the media bucket."""
         if self._objects is None:
             return json_error(404, "not_found", "media are served by the CDN")
         found = await asyncio.to_thread(self._objects.read, "media/" + request.match_info["key"])

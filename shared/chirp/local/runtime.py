@@ -18,7 +18,8 @@ from aiohttp import web
 from chirp import wiring
 from chirp.adapters.embedded.objects import FileObjectStore
 from chirp.adapters.embedded.stream import SqliteEventStream
-from chirp.adapters.kinesis_stream import KinesisShardReader
+from chirp.adapters.kinesis_stream import KinesisShardReader, MappingState
+from chirp.adapters.s3_objects import S3ObjectStore
 from chirp.config import Settings, get_settings
 from chirp.container import _aws_client, build, set_container
 from chirp.local.functions import invoke as invoke_function
@@ -74,7 +75,7 @@ class LocalRuntime:
         else:
             provision(container, self.settings)
             kinesis = _aws_client("kinesis", self.settings, self.settings.kinesis_endpoint_url)
-            mapping_state = SqliteEventStream(options.data_dir / f"mapping-{self.settings.stream_name}.db", shards=1)
+            mapping_state = MappingState(options.data_dir / f"mapping-{self.settings.stream_name}.db")
             source = KinesisShardReader(kinesis, self.settings.stream_name, mapping_state)
         objects = container.stores.objects
         self.poller = StreamPoller(source, self.invoke)
@@ -86,7 +87,7 @@ class LocalRuntime:
         ws_url = f"ws://{options.host}:{options.ws_port}"
         self.rest = RestGateway(
             self.invoke,
-            objects=objects if isinstance(objects, FileObjectStore) else None,
+            objects=objects if isinstance(objects, FileObjectStore | S3ObjectStore) else None,
             web_root=options.web_root,
             client_config={"api_url": f"http://{options.host}:{options.port}/api/v1", "ws_url": ws_url},
             max_body_bytes=self.settings.max_body_bytes,

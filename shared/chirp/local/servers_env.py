@@ -36,7 +36,6 @@ def servers_environment(endpoints: Mapping[str, Any], *, namespace: str = "chirp
     if "moto" in endpoints:
         env["CHIRP_S3_ENDPOINT_URL"] = endpoints["moto"].url
         env["CHIRP_MEDIA_BUCKET"] = f"{namespace}-media"
-        env["CHIRP_MEDIA_BASE_URL"] = f"{endpoints['moto'].url}/{namespace}-media"
     if "kinesis" in endpoints:
         env["CHIRP_KINESIS_ENDPOINT_URL"] = endpoints["kinesis"].url
         env["CHIRP_STREAM_NAME"] = f"{namespace}-events"
