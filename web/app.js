@@ -17,12 +17,12 @@ import { notificationsView } from "./js/views/notifications.js";
 
 const PUBLIC_ROUTES = new Set(["login", "signup"]);
 
-/** The generated config.json: {api_url, ws_url} from the local runtime, {apiBaseUrl, webSocketUrl} from the CDK app. */
+/** The generated config.json ({api_url, ws_url, media_url}), served by the local runtime and deployed by the CDK app. */
 async function loadConfig() {
   const response = await fetch("config.json", { cache: "no-store" });
   if (!response.ok) throw new Error(`config.json: ${response.status}`);
   const raw = await response.json();
-  const config = { api_url: raw.api_url ?? raw.apiBaseUrl, ws_url: raw.ws_url ?? raw.webSocketUrl };
+  const config = { api_url: raw.api_url, ws_url: raw.ws_url };
   if (!config.api_url || !config.ws_url) throw new Error("config.json lacks the API or WebSocket URL");
   return config;
 }

@@ -220,3 +220,8 @@ def stream_consumers() -> list[Function]:
 
 def websocket_function() -> Function:
     return next(fn for fn in FUNCTIONS if fn.ws_routes)
+
+
+def client_config(*, api_url: str, ws_url: str, media_url: str) -> dict[str, str]:
+    """The web client's /config.json, written by the local runtime and by the CDK app alike."""
+    return {"api_url": api_url, "ws_url": ws_url, "media_url": media_url}

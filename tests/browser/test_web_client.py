@@ -472,25 +472,3 @@ def test_mobile_layout(chirp: Chirp, browsers: Browsers) -> None:
     expect(page.get_by_role("heading", name="Explore")).to_be_visible()
     expect(page.get_by_role("region", name="Trends")).to_be_visible()
     screenshot(page, "mobile-explore")
-
-
-def test_reads_the_config_json_the_cdk_app_deploys(chirp: Chirp, browsers: Browsers) -> None:
-    # Given the config.json shape the CDK app writes next to the client on S3 (other key names than the local one)
-    local = chirp.http.get(f"{chirp.base_url}/config.json").json()
-    deployed = {
-        "restUrl": chirp.base_url + "/",
-        "apiBaseUrl": local["api_url"],
-        "webSocketUrl": local["ws_url"],
-        "mediaBaseUrl": chirp.base_url,
-    }
-    alice = chirp.signup("alice")
-    page = browsers.page()
-    page.route("**/config.json", lambda route: route.fulfill(json=deployed))
-
-    # When Alice logs in, Then the client finds the API and the WebSocket from it
-    page.goto("/#/login")
-    page.get_by_label("Username").fill(alice.username)
-    page.get_by_label("Password").fill(alice.password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Home", level=1)).to_be_visible()
-    expect(page.locator(".live-status")).to_have_text("Live")

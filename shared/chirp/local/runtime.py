@@ -89,7 +89,11 @@ class LocalRuntime:
             self.invoke,
             objects=objects if isinstance(objects, FileObjectStore | S3ObjectStore) else None,
             web_root=options.web_root,
-            client_config={"api_url": f"http://{options.host}:{options.port}/api/v1", "ws_url": ws_url},
+            client_config=wiring.client_config(
+                api_url=f"http://{options.host}:{options.port}/api/v1",
+                ws_url=ws_url,
+                media_url=self.settings.media_url_base,
+            ),
             max_body_bytes=self.settings.max_body_bytes,
         )
         self.ws = WebSocketGateway(self.invoke)

@@ -1,0 +1,293 @@
+"""The REST API, generated from the wiring table's routes: a cached Lambda TOKEN authorizer, request validation
+(required parameters and body models taken from Chirp's OpenAPI document), stage throttling and a usage plan,
+JSON access logs, CORS for the web client, and gateway responses in Chirp's error shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from chirp import wiring
+from chirp.openapi import openapi_document
+from chirp_cdk.settings import DeploymentSettings
+
+ALLOWED_HEADERS = ["Content-Type", "Authorization", "Idempotency-Key", "X-Amz-Date", "X-Amz-Security-Token"]
+BEARER_REGEX = r"^Bearer [-0-9a-zA-Z._~+/]+=*$"
+
+# (response type, status, Chirp error code, message: None = API Gateway's own message)
+GATEWAY_RESPONSES: tuple[tuple[apigw.ResponseType, str, str, str | None], ...] = (
+    (apigw.ResponseType.UNAUTHORIZED, "401", "unauthorized", "missing, invalid or expired token"),
+    (apigw.ResponseType.ACCESS_DENIED, "403", "forbidden", None),
+    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "not_found", "no such route"),
+    (apigw.ResponseType.BAD_REQUEST_BODY, "400", "validation_error", None),
+    (apigw.ResponseType.BAD_REQUEST_PARAMETERS, "400", "validation_error", None),
+    (apigw.ResponseType.REQUEST_TOO_LARGE, "413", "payload_too_large", None),
+    (apigw.ResponseType.THROTTLED, "429", "rate_limited", None),
+    (apigw.ResponseType.QUOTA_EXCEEDED, "429", "rate_limited", None),
+    (apigw.ResponseType.DEFAULT_4_XX, "", "bad_request", None),
+    (apigw.ResponseType.DEFAULT_5_XX, "", "internal", None),
+)
+
+# JSON Schema keywords API Gateway models (draft 4) understand and that mean the same thing there.
+_SCHEMA_KEYWORDS = ("type", "required", "maxLength", "minLength", "maxItems", "minItems", "minimum", "maximum", "enum")
+
+
+def error_template(code: str, message: str | None) -> str:
+    """A gateway response body in Chirp's error shape; $context.error.messageString is already JSON-quoted."""
+    text = json.dumps(message) if message is not None else "$context.error.messageString"
+    return '{"error":{"code":"' + code + '","message":' + text + "}}"
+
+
+def draft4_schema(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    """The part of a pydantic JSON schema that API Gateway can check: types, required keys and bounds. The
+    function still validates everything (patterns, formats), so the gateway only rejects what is surely wrong."""
+    if "$ref" in schema:
+        return draft4_schema(components[schema["$ref"].rsplit("/", 1)[-1]], components)
+    if "anyOf" in schema:
+        types = [s["type"] for s in schema["anyOf"] if isinstance(s.get("type"), str)]
+        if len(types) == len(schema["anyOf"]):
+            return {"type": types}
+        return {}
+    out: dict[str, Any] = {key: schema[key] for key in _SCHEMA_KEYWORDS if key in schema}
+    if "properties" in schema:
+        out["properties"] = {k: draft4_schema(v, components) for k, v in schema["properties"].items()}
+    if isinstance(schema.get("items"), dict):
+        out["items"] = draft4_schema(schema["items"], components)
+    return out
+
+
+class ChirpRestApi(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: DeploymentSettings,
+        functions: dict[str, lambda_.Function],
+        cors_origins: list[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+        )
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name=f"{settings.prefix}-rest",
+            description="Chirp REST API (routes from chirp.wiring)",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            deploy_options=apigw.StageOptions(
+                stage_name=settings.stage_name,
+                throttling_rate_limit=settings.api_rate_limit,
+                throttling_burst_limit=settings.api_burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=True,  # per-method latency for the dashboard and alarms
+                tracing_enabled=True,
+            ),
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=cors_origins,
+                allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                allow_headers=ALLOWED_HEADERS,
+                expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
+                max_age=Duration.hours(1),
+            ),
+            min_compression_size=None,
+        )
+        self.stage = self.api.deployment_stage
+        self.authorizer = apigw.TokenAuthorizer(
+            self,
+            "TokenAuthorizer",
+            handler=functions[wiring.authorizer_function().name],
+            identity_source=apigw.IdentitySource.header("Authorization"),
+            validation_regex=BEARER_REGEX,
+            results_cache_ttl=Duration.minutes(5),
+        )
+        self.validator = apigw.RequestValidator(
+            self,
+            "Validator",
+            rest_api=self.api,
+            validate_request_body=True,
+            validate_request_parameters=True,
+        )
+        self._routes(functions)
+        self._gateway_responses(cors_origins[0])
+        self.usage_plan = self.api.add_usage_plan(
+            "UsagePlan",
+            name=f"{settings.prefix}-default",
+            description="Default throttle for all callers of the Chirp REST API",
+            throttle=apigw.ThrottleSettings(rate_limit=settings.api_rate_limit, burst_limit=settings.api_burst_limit),
+            quota=apigw.QuotaSettings(limit=50_000_000, period=apigw.Period.DAY),
+        )
+        self.usage_plan.add_api_stage(stage=self.stage)
+        self._waf()
+
+    def _routes(self, functions: dict[str, lambda_.Function]) -> None:
+        document = openapi_document()
+        components = document["components"]["schemas"]
+        integrations = {name: apigw.LambdaIntegration(fn, allow_test_invoke=False) for name, fn in functions.items()}
+        self.methods: dict[str, apigw.Method] = {}
+        self.public_methods: dict[str, apigw.Method] = {}
+        for fn, route in wiring.all_routes():
+            operation = document["paths"][route.path][route.method.lower()]
+            params = {
+                f"method.request.{_location(p['in'])}.{p['name']}": bool(p.get("required"))
+                for p in operation.get("parameters", [])
+            }
+            models: dict[str, apigw.IModel] = {}
+            body = operation.get("requestBody")
+            if body and body.get("required"):
+                schema = body["content"]["application/json"]["schema"]
+                model_name = schema["$ref"].rsplit("/", 1)[-1] if "$ref" in schema else f"{route.operation}Body"
+                models["application/json"] = self._model(model_name, draft4_schema(schema, components))
+            resource = self.api.root.resource_for_path(route.path)
+            self.methods[route.operation] = resource.add_method(
+                route.method,
+                integrations[fn.name],
+                operation_name=route.operation,
+                authorization_type=apigw.AuthorizationType.CUSTOM if route.auth else apigw.AuthorizationType.NONE,
+                authorizer=self.authorizer if route.auth else None,
+                request_validator=self.validator,
+                request_parameters=params or None,
+                request_models=models or None,
+            )
+            if not route.auth:
+                self.public_methods[route.operation] = self.methods[route.operation]
+
+    def _model(self, name: str, schema: dict[str, Any]) -> apigw.Model:
+        existing = self.node.try_find_child(f"Model{name}")
+        if isinstance(existing, apigw.Model):
+            return existing
+        return apigw.Model(
+            self,
+            f"Model{name}",
+            rest_api=self.api,
+            content_type="application/json",
+            model_name=name,
+            schema=_json_schema(schema, name),
+        )
+
+    def _gateway_responses(self, origin: str) -> None:
+        headers = {
+            "Access-Control-Allow-Origin": f"'{origin}'",
+            "Access-Control-Allow-Headers": "'" + ",".join(ALLOWED_HEADERS) + "'",
+            "Content-Type": "'application/json'",
+        }
+        for response_type, status, code, message in GATEWAY_RESPONSES:
+            self.api.add_gateway_response(
+                f"Gateway{_short(response_type)}",
+                type=response_type,
+                status_code=status or None,
+                response_headers=headers,
+                templates={"application/json": error_template(code, message)},
+            )
+
+    def _waf(self) -> None:
+        rules = [
+            _managed_rule("common", 1, "AWSManagedRulesCommonRuleSet"),
+            _managed_rule("bad-inputs", 2, "AWSManagedRulesKnownBadInputsRuleSet"),
+            wafv2.CfnWebACL.RuleProperty(
+                name="rate-per-ip",
+                priority=3,
+                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(limit=3000, aggregate_key_type="IP")
+                ),
+                visibility_config=_visibility("rate-per-ip"),
+            ),
+        ]
+        self.web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            rules=rules,
+            visibility_config=_visibility("chirp-rest"),
+        )
+        wafv2.CfnWebACLAssociation(
+            self, "WebAclAssociation", resource_arn=self.stage.stage_arn, web_acl_arn=self.web_acl.attr_arn
+        )
+
+
+def _location(where: str) -> str:
+    return {"path": "path", "query": "querystring", "header": "header"}[where]
+
+
+def _short(response_type: apigw.ResponseType) -> str:
+    return "".join(part.title() for part in response_type.response_type.split("_"))
+
+
+def _json_schema(schema: dict[str, Any], title: str) -> apigw.JsonSchema:
+    def convert(node: dict[str, Any]) -> apigw.JsonSchema:
+        kwargs: dict[str, Any] = {}
+        if "type" in node:
+            types = node["type"] if isinstance(node["type"], list) else [node["type"]]
+            converted = [apigw.JsonSchemaType[t.upper()] for t in types]
+            kwargs["type"] = converted if len(converted) > 1 else converted[0]
+        for key, arg in (
+            ("required", "required"),
+            ("maxLength", "max_length"),
+            ("minLength", "min_length"),
+            ("maxItems", "max_items"),
+            ("minItems", "min_items"),
+            ("minimum", "minimum"),
+            ("maximum", "maximum"),
+            ("enum", "enum"),
+        ):
+            if key in node:
+                kwargs[arg] = node[key]
+        if "properties" in node:
+            kwargs["properties"] = {k: convert(v) for k, v in node["properties"].items()}
+        if "items" in node:
+            kwargs["items"] = convert(node["items"])
+        return apigw.JsonSchema(**kwargs)
+
+    root = convert(schema)
+    return apigw.JsonSchema(
+        schema=apigw.JsonSchemaVersion.DRAFT4,
+        title=title,
+        type=root.type,
+        required=root.required,
+        properties=root.properties,
+    )
+
+
+def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    return wafv2.CfnWebACL.VisibilityConfigProperty(
+        cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+    )
+
+
+def _managed_rule(name: str, priority: int, group: str) -> wafv2.CfnWebACL.RuleProperty:
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                vendor_name="AWS", name=group
+            )
+        ),
+        visibility_config=_visibility(name),
+    )

@@ -1,0 +1,88 @@
+"""Deployment settings read from CDK context (cdk.json or ``-c key=value``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from constructs import Node
+
+Backend = Literal["aws", "local"]
+StreamKind = Literal["kinesis", "msk"]
+
+LOCAL_ENDPOINT_KEYS = ("redis_url", "cassandra_hosts", "neptune_url", "opensearch_url")
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentSettings:
+    """What varies between deployments. Everything else comes from ``chirp.wiring``."""
+
+    backend: Backend = "aws"
+    stream: StreamKind = "kinesis"
+    prefix: str = "Chirp"
+    stage_name: str = "prod"
+    # Extra browser origins allowed by CORS besides the CloudFront URL (e.g. a dev server).
+    extra_cors_origins: tuple[str, ...] = ()
+    # Endpoints the functions use when backend=local (services run outside AWS, e.g. on an emulator's host).
+    local_endpoints: dict[str, str] = field(default_factory=dict)
+    # CHIRP_BACKEND given to the functions when backend=local.
+    local_function_backend: str = "servers"
+    alarm_email: str | None = None
+    api_rate_limit: int = 1000
+    api_burst_limit: int = 2000
+    nat_gateways: int = 2
+    log_retention_days: int = 30
+
+    @property
+    def is_aws(self) -> bool:
+        return self.backend == "aws"
+
+    def stack_name(self, part: str) -> str:
+        return f"{self.prefix}{part}"
+
+
+def _parse(value: Any) -> Any:
+    """Context given with -c arrives as a string; cdk.json values arrive typed."""
+    if isinstance(value, str) and value[:1] in "{[":
+        return json.loads(value)
+    return value
+
+
+def settings_from_context(node: Node) -> DeploymentSettings:
+    def get(key: str, default: Any) -> Any:
+        value = node.try_get_context(key)
+        return default if value is None else _parse(value)
+
+    backend = str(get("backend", "aws"))
+    if backend not in ("aws", "local"):
+        raise ValueError(f"context backend must be aws or local, not {backend!r}")
+    stream = str(get("stream", "kinesis"))
+    if stream not in ("kinesis", "msk"):
+        raise ValueError(f"context stream must be kinesis or msk, not {stream!r}")
+    if backend == "local" and stream == "msk":
+        raise ValueError("stream=msk needs backend=aws (MSK Serverless lives in the VPC)")
+    endpoints = get("local_endpoints", {})
+    if not isinstance(endpoints, dict):
+        raise ValueError("context local_endpoints must be an object")
+    unknown = set(endpoints) - set(LOCAL_ENDPOINT_KEYS)
+    if unknown:
+        raise ValueError(f"unknown local_endpoints keys: {sorted(unknown)}; known: {LOCAL_ENDPOINT_KEYS}")
+    origins = get("cors_origins", [])
+    if isinstance(origins, str):
+        origins = [o.strip() for o in origins.split(",") if o.strip()]
+    email = get("alarm_email", None)
+    return DeploymentSettings(
+        backend=backend,  # type: ignore[arg-type]
+        stream=stream,  # type: ignore[arg-type]
+        prefix=str(get("prefix", "Chirp")),
+        stage_name=str(get("stage_name", "prod")),
+        extra_cors_origins=tuple(str(o) for o in origins),
+        local_endpoints={str(k): str(v) for k, v in endpoints.items()},
+        local_function_backend=str(get("local_function_backend", "servers")),
+        alarm_email=str(email) if email else None,
+        api_rate_limit=int(get("api_rate_limit", 1000)),
+        api_burst_limit=int(get("api_burst_limit", 2000)),
+        nat_gateways=int(get("nat_gateways", 2)),
+        log_retention_days=int(get("log_retention_days", 30)),
+    )
