@@ -4,15 +4,16 @@ limits appear only in the document."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, WithJsonSchema, field_validator
 
 from chirp.ids import ID_PATTERN
+from chirp.text import EMAIL_PATTERN
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_]{1,15}$"
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$"
 MEDIA_ID_PATTERN = r"^[0-9a-f]{32}$"
+MAX_MEDIA = 15 * 1024 * 1024
 ContentType = Literal["image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4"]
 
 
@@ -46,7 +47,17 @@ class CreateTweetRequest(_Body):
 
 class MediaUploadRequest(_Body):
     content_type: ContentType
-    size: StrictInt = Field(ge=1, le=15 * 1024 * 1024)
+    size: Annotated[StrictInt | StrictFloat, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_MEDIA})]
+
+    @field_validator("size")
+    @classmethod
+    def _whole_bytes(cls, value: int | float) -> int:
+        """JSON has one number type: 1024.0 is the integer 1024 (JSON Schema agrees); 1024.5 is not."""
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError("size must be a whole number of bytes")
+        if not 1 <= value <= MAX_MEDIA:
+            raise ValueError(f"size must be between 1 and {MAX_MEDIA} bytes")
+        return int(value)
 
 
 class MarkReadRequest(_Body):

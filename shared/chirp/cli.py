@@ -77,11 +77,28 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _dlq(args: argparse.Namespace) -> int:
+    """Dead letters of the local runtime's event source mappings: the embedded stream's table, or (servers
+    backend) the mapping state kept beside the Kinesis stream. Replay puts each record back on the stream
+    byte for byte, with its partition key, so every consumer sees it again (they are idempotent)."""
     from chirp.adapters.embedded.stream import SqliteEventStream
-    from chirp.model import Event
+    from chirp.adapters.kinesis_stream import KinesisEventStream, MappingState
+    from chirp.config import get_settings
+    from chirp.container import _aws_client
 
-    stream = SqliteEventStream(Path(args.data_dir) / "stream.db", shards=int(os.environ.get("CHIRP_STREAM_SHARDS", 2)))
-    letters = stream.dead_letters()
+    os.environ["CHIRP_DATA_DIR"] = args.data_dir
+    get_settings.cache_clear()
+    settings = get_settings()
+    data_dir = Path(args.data_dir)
+    box: SqliteEventStream | MappingState
+    target: SqliteEventStream | KinesisEventStream
+    if settings.backend == "embedded":
+        box = target = SqliteEventStream(data_dir / "stream.db", shards=settings.stream_shards)
+    else:
+        box = MappingState(data_dir / f"mapping-{settings.stream_name}.db")
+        target = KinesisEventStream(
+            _aws_client("kinesis", settings, settings.kinesis_endpoint_url), settings.stream_name
+        )
+    letters = box.dead_letters()
     if args.action == "list":
         for letter in letters:
             print(
@@ -89,20 +106,21 @@ def _dlq(args: argparse.Namespace) -> int:
                     {
                         "id": letter.id,
                         "consumer": letter.consumer,
-                        "seq": letter.record.seq,
+                        "sequence": letter.record.seq,
+                        "partition_key": letter.record.partition_key,
                         "error": letter.error,
-                        "data": letter.record.data,
+                        "data": letter.record.data.encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
                     }
                 )
             )
         return 0
-    replayed = 0
+    replayed: set[int] = set()  # several consumers may have dead-lettered the same record: put it back once
     for letter in letters:
-        event = Event.model_validate_json(letter.record.data)  # a record that still does not parse stays put
-        stream.publish([event])
-        stream.mark_replayed(letter.id)
-        replayed += 1
-    print(f"replayed {replayed} dead letter(s) onto the stream")
+        if letter.record.seq not in replayed:
+            target.publish_raw(letter.record.partition_key, letter.record.data)
+            replayed.add(letter.record.seq)
+        box.mark_replayed(letter.id)
+    print(f"replayed {len(replayed)} record(s) from {len(letters)} dead letter(s) onto the stream")
     return 0
 
 

@@ -18,6 +18,8 @@ class Settings(BaseSettings):
 
     # Tokens. Keys are "kid:secret" pairs separated by commas; the first signs, all verify (rotation).
     jwt_keys: str = ""
+    # Deployed: a Secrets Manager secret holding JSON {"kid", "secret"}, read at cold start when jwt_keys is empty.
+    jwt_secret_arn: str = ""
     token_ttl_s: int = Field(default=24 * 3600, gt=0)
 
     # Feed semantics
@@ -69,6 +71,7 @@ class Settings(BaseSettings):
     stream_name: str = "chirp-events"
     kinesis_endpoint_url: str = ""
     aws_region: str = "us-east-1"
+    store_timeout_s: float = Field(default=3.0, gt=0)  # a store that does not answer in time is unavailable (503)
 
     @property
     def cassandra_host_list(self) -> list[str]:

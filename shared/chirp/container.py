@@ -146,6 +146,20 @@ def _aws_client(service: str, settings: Settings, endpoint_url: str) -> Any:
     return client
 
 
+def jwt_key_spec(settings: Settings) -> str:
+    """``CHIRP_JWT_KEYS``, or else the key in the secret ``CHIRP_JWT_SECRET_ARN`` names (JSON {"kid", "secret"}, as
+    the CDK app creates it) as "kid:secret"; empty when neither is set."""
+    if settings.jwt_keys or not settings.jwt_secret_arn:
+        return settings.jwt_keys
+    import json
+
+    value = _aws_client("secretsmanager", settings, "").get_secret_value(SecretId=settings.jwt_secret_arn)
+    secret = json.loads(value["SecretString"])
+    if not isinstance(secret, dict) or not secret.get("kid") or not secret.get("secret"):
+        raise ValueError('the CHIRP_JWT_SECRET_ARN secret must be JSON {"kid": ..., "secret": ...}')
+    return f"{secret['kid']}:{secret['secret']}"
+
+
 def build_servers(settings: Settings) -> Container:
     """Production adapters: Keyspaces (CQL), ElastiCache (Redis), Neptune (Gremlin), OpenSearch, S3, Kinesis and the
     API Gateway management API — on AWS, or on their stand-ins on loopback."""
@@ -162,12 +176,12 @@ def build_servers(settings: Settings) -> Container:
 
     records = KeyspacesBackend.connect(settings)
     redis = redis_connect(settings.redis_url, cluster=settings.redis_cluster)
-    tokens = TokenCodec.from_spec(settings.jwt_keys, settings.token_ttl_s, data_dir=settings.data_dir)
+    tokens = TokenCodec.from_spec(jwt_key_spec(settings), settings.token_ttl_s, data_dir=settings.data_dir)
     stores = Stores(
         users=records.users,
         tweets=records.tweets,
         engagement=records.engagement,
-        graph=NeptuneGraphStore(settings.neptune_url),
+        graph=NeptuneGraphStore(settings.neptune_url, timeout_s=settings.store_timeout_s),
         timelines=RedisTimelineStore(
             redis, cap=settings.timeline_cap, ttl_s=settings.active_days * 86400, cluster=settings.redis_cluster
         ),
@@ -176,7 +190,9 @@ def build_servers(settings: Settings) -> Container:
         stream=KinesisEventStream(
             _aws_client("kinesis", settings, settings.kinesis_endpoint_url), settings.stream_name
         ),
-        search=OpenSearchIndex(settings.opensearch_url, prefix=settings.opensearch_index_prefix),
+        search=OpenSearchIndex(
+            settings.opensearch_url, prefix=settings.opensearch_index_prefix, timeout_s=settings.store_timeout_s
+        ),
         trends=RedisTrendStore(redis),
         rate_limits=RedisRateLimiter(redis),
         idempotency=RedisIdempotencyStore(redis),

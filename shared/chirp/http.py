@@ -146,7 +146,7 @@ class RestApp:
 
     def query_int(self, name: str, *, default: int, low: int, high: int) -> int:
         raw = self.query(name)
-        if raw is None or raw == "":
+        if raw is None:
             return default
         if not raw.isascii() or not raw.lstrip("-").isdigit() or len(raw) > 10 or not low <= int(raw) <= high:
             raise ValidationFailed(f"{name} must be an integer between {low} and {high}", code=f"invalid_{name}")
@@ -154,7 +154,14 @@ class RestApp:
 
     def query_id(self, name: str) -> int | None:
         raw = self.query(name)
-        return parse_id(raw, field=name) if raw not in (None, "") else None
+        return parse_id(raw, field=name) if raw is not None else None
+
+    def page_cursor(self) -> str | None:
+        """An opaque cursor (graph pages); bounded so that garbage never reaches a store."""
+        raw = self.query("cursor")
+        if raw is not None and not 1 <= len(raw) <= 200:
+            raise ValidationFailed("cursor must be 1-200 characters", code="invalid_cursor")
+        return raw
 
     def count(self) -> int:
         return self.query_int("count", default=20, low=1, high=100)

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import Ki
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chirp.model import Event
+from chirp.ports import StoreUnavailable
 
 logger = Logger(service="chirp")
 
@@ -28,15 +29,25 @@ def encode_event(event: Event) -> str:
 
 def consume(event: dict[str, Any], context: LambdaContext, handle: Callable[[Event], None]) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
+    outages: list[StoreUnavailable] = []
 
     def record_handler(record: KinesisStreamRecord) -> None:
         decoded = decode_record(record.kinesis.data)
         logger.debug("event", extra={"type": decoded.type.value, "event_id": decoded.event_id})
-        handle(decoded)
+        try:
+            handle(decoded)
+        except StoreUnavailable as exc:
+            outages.append(exc)
+            raise
 
-    return dict(
+    response = dict(
         process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     )
+    if outages:
+        # Not a bad record: a store is down. Failing the whole invocation makes the batch retry (handlers are
+        # idempotent) instead of counting toward max retries and the dead-letter path.
+        raise outages[0]
+    return response
 
 
 def make_handler(handle: Callable[[Event], None]) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:

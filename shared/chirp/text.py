@@ -10,6 +10,9 @@ from chirp.errors import ValidationFailed
 
 MAX_TWEET_CODE_POINTS = 280
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+# Addresses are ASCII here (the same pattern is in the OpenAPI document, so client and server agree).
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+EMAIL_RE = re.compile(EMAIL_PATTERN)
 
 # A hashtag starts after a non-word character (or the start) and is made of Unicode word characters; it must hold
 # at least one non-digit (like Twitter: "#2024" is not a hashtag).

@@ -89,7 +89,7 @@ class Chirp:
             time.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chirp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chirp]:
     """The local runtime as a subprocess on free ports with a fresh data dir, serving web/."""
     data_dir = tmp_path_factory.mktemp("chirp-data")
@@ -143,13 +143,13 @@ def chirp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chirp]:
             process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from chirp import wiring
+from chirp import cli, wiring
 from chirp.adapters.embedded.stream import SqliteEventStream
 from chirp.local import events, poller
 from chirp.model import Event, EventType
+from chirp.ports import StoreUnavailable
 
 
 def _publish(stream: SqliteEventStream, texts: list[str]) -> None:
@@ -96,3 +97,42 @@ def test_checkpoints_survive_a_new_poller(tmp_path: Path, monkeypatch: Any) -> N
 
 def test_sequence_numbers_round_trip() -> None:
     assert events.parse_sequence_number(events.sequence_number(123456)) == 123456
+
+
+class FlakyStore(Consumer):
+    """A consumer whose store is down for the first few invocations."""
+
+    def __init__(self, outages: int) -> None:
+        super().__init__(poison=set())
+        self.outages = outages
+
+    async def __call__(self, function: str, event: dict[str, Any]) -> Any:
+        if function == "fanout" and self.outages > 0:
+            self.outages -= 1
+            raise StoreUnavailable("redis is down")
+        return await super().__call__(function, event)
+
+
+def test_an_unavailable_store_is_waited_out_not_dead_lettered(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(poller, "IDLE_POLL_S", 0.05)
+    monkeypatch.setattr(poller, "OUTAGE_BACKOFF_MAX_S", 0.2)
+    stream = SqliteEventStream(tmp_path / "s.db", shards=1)
+    _publish(stream, ["kept", "also kept"])
+    consumer = FlakyStore(outages=6)  # more failures than max_retries
+    asyncio.run(_run_until_idle(stream, consumer, 3.0))
+    assert consumer.seen == ["kept", "also kept"]
+    assert stream.dead_letters() == []
+
+
+def test_dead_letters_are_replayed_once_by_the_cli(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(poller, "IDLE_POLL_S", 0.05)
+    monkeypatch.setenv("CHIRP_BACKEND", "embedded")
+    stream = SqliteEventStream(tmp_path / "stream.db", shards=2)
+    _publish(stream, ["ok", "poison"])
+    asyncio.run(_run_until_idle(stream, Consumer(poison={"poison"}), 2.5))
+    assert len(stream.dead_letters()) == 1
+    before = stream.latest_seq()
+    assert cli.main(["dlq", "replay", "--data-dir", str(tmp_path)]) == 0
+    assert stream.dead_letters() == []
+    replayed = [r for shard in range(2) for r in stream.read(shard, after=before, limit=10)]
+    assert [json.loads(r.data)["data"]["text"] for r in replayed] == ["poison"]

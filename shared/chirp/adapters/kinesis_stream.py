@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chirp.adapters.embedded.sqlite import Database
-from chirp.adapters.embedded.stream import StoredRecord
+from chirp.adapters.embedded.stream import DeadLetter, StoredRecord
 from chirp.model import Event, now_ms
 from chirp.ports import StoreUnavailable
 
@@ -28,6 +28,10 @@ class KinesisEventStream:
 
     def add_listener(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
+
+    def publish_raw(self, partition_key: str, data: str) -> None:
+        """Put one record back exactly as it was (dead-letter replay)."""
+        self._put([{"Data": raw_bytes(data), "PartitionKey": partition_key}])
 
     def publish(self, events: Sequence[Event]) -> None:
         for start in range(0, len(events), MAX_RECORDS_PER_CALL):
@@ -63,7 +67,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     consumer TEXT NOT NULL, shard INTEGER NOT NULL, sequence_number TEXT NOT NULL, PRIMARY KEY (consumer, shard));
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY AUTOINCREMENT, consumer TEXT NOT NULL, shard INTEGER NOT NULL, sequence_number TEXT NOT NULL,
-    partition_key TEXT NOT NULL, data TEXT NOT NULL, error TEXT NOT NULL, failed_at_ms INTEGER NOT NULL);
+    partition_key TEXT NOT NULL, data BLOB NOT NULL, error TEXT NOT NULL, failed_at_ms INTEGER NOT NULL,
+    replayed INTEGER NOT NULL DEFAULT 0);
 """
 
 
@@ -95,8 +100,46 @@ class MappingState:
             conn.execute(
                 "INSERT INTO dead_letters (consumer, shard, sequence_number, partition_key, data, error, failed_at_ms)"
                 " VALUES (?,?,?,?,?,?,?)",
-                (consumer, record.shard, str(record.seq), record.partition_key, record.data, error[:2000], now_ms()),
+                (
+                    consumer,
+                    record.shard,
+                    str(record.seq),
+                    record.partition_key,
+                    raw_bytes(record.data),
+                    error[:2000],
+                    now_ms(),
+                ),
             )
+
+    def dead_letters(self, *, include_replayed: bool = False) -> list[DeadLetter]:
+        rows = self._db.query(
+            "SELECT id, consumer, shard, sequence_number, partition_key, data, error, failed_at_ms FROM dead_letters"
+            + ("" if include_replayed else " WHERE replayed = 0")
+            + " ORDER BY id"
+        )
+        return [
+            DeadLetter(
+                id=r[0],
+                consumer=r[1],
+                record=StoredRecord(int(r[3]), r[2], r[4], from_raw(r[5]), 0, r[3]),
+                error=r[6],
+                failed_at_ms=r[7],
+            )
+            for r in rows
+        ]
+
+    def mark_replayed(self, dead_letter_id: int) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("UPDATE dead_letters SET replayed = 1 WHERE id = ?", (dead_letter_id,))
+
+
+def raw_bytes(data: str) -> bytes:
+    """A record's exact bytes (records that are not UTF-8 travel as surrogate escapes)."""
+    return data.encode("utf-8", "surrogateescape")
+
+
+def from_raw(data: bytes | str) -> str:
+    return data if isinstance(data, str) else data.decode("utf-8", "surrogateescape")
 
 
 class KinesisShardReader:

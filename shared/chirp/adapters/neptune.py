@@ -182,6 +182,10 @@ class NeptuneGraphStore:
                 if not _is_connection_error(exc):
                     raise
                 failure = repr(exc)
+                if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+                    # A server that accepts but does not answer: waiting again would double the stall.
+                    self._drop_connection()
+                    raise StoreUnavailable(f"neptune timed out after {self._timeout_s}s at {self._url}") from exc
             # Outside the except block, so the failed connection's frames are released: gremlinpython transports
             # close their private event loop in __del__, which fails if the collector runs them inside another
             # transport's loop -- collect them here, on this thread, instead.

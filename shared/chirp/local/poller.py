@@ -16,10 +16,12 @@ from typing import Any, Protocol
 from chirp import wiring
 from chirp.adapters.embedded.stream import StoredRecord
 from chirp.local import events
+from chirp.ports import StoreUnavailable
 
 log = logging.getLogger("chirp.poller")
 Invoke = Callable[[str, dict[str, Any]], Awaitable[Any]]
 IDLE_POLL_S = 0.5
+OUTAGE_BACKOFF_MAX_S = 5.0
 
 
 class StreamSource(Protocol):
@@ -35,6 +37,7 @@ class StreamSource(Protocol):
 class ShardState:
     attempts: dict[int, int] = field(default_factory=dict)  # seq -> failed attempts
     batch_limit: int = 0
+    outage_s: float = 0.0  # current back-off while a store is unavailable
 
 
 class StreamPoller:
@@ -97,7 +100,7 @@ class StreamPoller:
                 events.KinesisInput(
                     sequence_number=r.sequence_number or events.sequence_number(r.seq),
                     partition_key=r.partition_key,
-                    data=r.data.encode(),
+                    data=r.data.encode("utf-8", "surrogateescape"),
                     arrival_s=r.arrival_ms / 1000,
                     shard_id=f"shardId-{shard:012d}",
                 )
@@ -109,10 +112,16 @@ class StreamPoller:
             result = await self._invoke(fn.name, event)
             failed = _failed(result, by_sequence)
             error = "reported as a batch item failure"
+        except StoreUnavailable as exc:  # a store is down: wait and retry the same batch, however long it takes
+            state.outage_s = min(max(0.2, state.outage_s * 2), OUTAGE_BACKOFF_MAX_S)
+            log.warning("%s/%s: store unavailable (%s); retrying in %.1fs", fn.name, shard, exc, state.outage_s)
+            await asyncio.sleep(state.outage_s)
+            return True
         except Exception as exc:  # the whole invocation failed: retry, bisecting the batch
             failed = {records[0].seq}
             error = f"invocation failed: {exc!r}"
             state.batch_limit = max(1, len(records) // 2) if trigger.bisect_on_error else state.batch_limit
+        state.outage_s = 0.0
         if not failed:
             await asyncio.to_thread(self._source.set_checkpoint, fn.name, shard, records[-1].seq)
             state.attempts.clear()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from chirp.config import Settings
@@ -12,10 +11,9 @@ from chirp.model import Event, EventType, UserRecord, now_ms
 from chirp.passwords import hash_password, verify_password
 from chirp.ports import DuplicateKey
 from chirp.services.stores import Stores
-from chirp.text import normalize, validate_username
+from chirp.text import EMAIL_RE, normalize, validate_username
 from chirp.tokens import Principal, TokenCodec
 
-_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 MIN_PASSWORD, MAX_PASSWORD = 8, 128
 MAX_DISPLAY_NAME = 50
 LOGIN_WINDOW_S = 15 * 60
@@ -48,7 +46,7 @@ class AuthService:
             )
         username = validate_username(username)
         email = email.strip().lower()
-        if len(email) > 254 or not _EMAIL_RE.fullmatch(email):
+        if len(email) > 254 or not EMAIL_RE.fullmatch(email):
             raise ValidationFailed("email is not a valid address", code="invalid_email")
         if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
             raise ValidationFailed(

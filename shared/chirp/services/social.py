@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chirp.errors import NotFound, ValidationFailed
+from chirp.errors import Forbidden, NotFound
 from chirp.model import Event, EventType, Page, UserRecord, now_ms
 from chirp.services.feed import FeedManager
 from chirp.services.realtime import RealtimeService
@@ -43,7 +43,7 @@ class SocialService:
     def follow(self, viewer: Principal, username: str) -> dict[str, Any]:
         followee = self.user(username)
         if followee.user_id == viewer.user_id:
-            raise ValidationFailed("you cannot follow yourself", code="cannot_follow_self")
+            raise Forbidden("you cannot follow yourself", code="cannot_follow_self")
         if self._s.graph.follow(viewer.user_id, followee.user_id, now_ms()):
             self._feed.on_follow(viewer.user_id, followee.user_id)
             if self._feed.is_celebrity(followee.user_id):

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from chirp.config import Settings
 from chirp.errors import Conflict, Forbidden, NotFound, RateLimited, ServiceUnavailable, ValidationFailed
 from chirp.ids import new_id
 from chirp.model import Event, EventType, TweetRecord, now_ms
-from chirp.ports import DuplicateKey
+from chirp.ports import DuplicateKey, StoreUnavailable
 from chirp.services.feed import FeedManager
 from chirp.services.stores import Stores
 from chirp.services.views import TweetHydrator
@@ -19,6 +21,7 @@ from chirp.text import parse_tweet_text
 from chirp.tokens import Principal
 
 MAX_MEDIA_PER_TWEET = 4
+logger = Logger(service="chirp")
 _PENDING = "pending"
 
 
@@ -58,7 +61,12 @@ class TweetService:
         except BaseException:
             self._s.idempotency.delete(key)
             raise
-        self._s.idempotency.put(key, created["tweet_id"], ttl)
+        try:
+            self._s.idempotency.put(key, created["tweet_id"], ttl)
+        except StoreUnavailable:
+            # The tweet was stored and published: report success. A retry meanwhile sees the key as in progress
+            # (409) until it expires, which is safer than a duplicate tweet.
+            logger.warning("idempotency record not finalized", extra={"tweet_id": created["tweet_id"]})
         return created
 
     def _create(self, author: Principal, new: NewTweet) -> dict[str, Any]:
@@ -130,9 +138,9 @@ class TweetService:
         for media_id in unique:
             media = found.get(media_id)
             if media is None or media.owner_id != author.user_id:
-                raise ValidationFailed(f"unknown media id {media_id!r}", code="unknown_media")
+                raise NotFound(f"unknown media id {media_id!r}", code="unknown_media")
             if self._s.objects.head(media.key) is None:
-                raise ValidationFailed(f"media {media_id!r} has not been uploaded", code="media_not_uploaded")
+                raise Conflict(f"media {media_id!r} has not been uploaded", code="media_not_uploaded")
             urls.append(self._s.objects.public_url(media.key))
         return urls
 

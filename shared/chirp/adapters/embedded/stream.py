@@ -73,6 +73,16 @@ class SqliteEventStream:
         for listener in list(self._listeners):
             listener()
 
+    def publish_raw(self, partition_key: str, data: str) -> None:
+        """Put one record back exactly as it was (dead-letter replay)."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO records (shard, partition_key, data, arrival_ms) VALUES (?,?,?,?)",
+                (shard_for(partition_key, self.shards), partition_key, data, now_ms()),
+            )
+        for listener in list(self._listeners):
+            listener()
+
     def read(self, shard: int, *, after: int, limit: int) -> list[StoredRecord]:
         rows = self._db.query(
             "SELECT seq, shard, partition_key, data, arrival_ms FROM records WHERE shard = ? AND seq > ?"
