@@ -12,7 +12,9 @@ app = RestApp("media")
 @app.operation("create_upload")
 def create_upload() -> Any:
     body = app.body(MediaUploadRequest)
-    return created(get_container().media.create_upload(app.principal(), content_type=body.content_type, size=body.size))
+    return created(
+        get_container().media.create_upload(app.principal(), content_type=body.content_type, size=int(body.size))
+    )
 
 
 app.bind()

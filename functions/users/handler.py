@@ -25,12 +25,12 @@ def unfollow(username: str) -> dict[str, Any]:
 
 @app.operation("followers")
 def followers(username: str) -> dict[str, Any]:
-    return get_container().social.followers(app.principal(), username, cursor=app.query("cursor"), count=app.count())
+    return get_container().social.followers(app.principal(), username, cursor=app.page_cursor(), count=app.count())
 
 
 @app.operation("following")
 def following(username: str) -> dict[str, Any]:
-    return get_container().social.following(app.principal(), username, cursor=app.query("cursor"), count=app.count())
+    return get_container().social.following(app.principal(), username, cursor=app.page_cursor(), count=app.count())
 
 
 @app.operation("user_tweets")

@@ -6,7 +6,6 @@ from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import APIGatewayAuthorizerResponse
 
 from chirp.config import get_settings
 from chirp.errors import Unauthorized
@@ -18,7 +17,8 @@ logger = Logger(service="chirp")
 @lru_cache(maxsize=1)
 def token_codec() -> TokenCodec:
     settings = get_settings()
-    return TokenCodec.from_spec(settings.jwt_keys, settings.token_ttl_s, data_dir=settings.data_dir)
+    local_dir = None if settings.backend == "aws" else settings.data_dir  # on AWS the keys come from the secret
+    return TokenCodec.from_spec(settings.jwt_keys, settings.token_ttl_s, data_dir=local_dir)
 
 
 def authorize(event: dict[str, Any]) -> dict[str, Any]:
@@ -37,14 +37,22 @@ def authorize(event: dict[str, Any]) -> dict[str, Any]:
         raise Exception("Unauthorized") from None
     arn = str(event.get("methodArn", "arn:aws:execute-api:local:000000000000:local/local/GET/"))
     parts = arn.split(":")
+    region, account = (parts[3], parts[4]) if len(parts) > 5 else ("local", "000000000000")
     api_id, stage = [*parts[5].split("/"), "local", "local"][:2] if len(parts) > 5 else ("local", "local")
-    response = APIGatewayAuthorizerResponse(
-        principal_id=str(principal.user_id),
-        region=parts[3] if len(parts) > 3 else "local",
-        aws_account_id=parts[4] if len(parts) > 4 else "000000000000",
-        api_id=api_id,
-        stage=stage,
-        context={"user_id": str(principal.user_id), "username": principal.username},
-    )
-    response.allow_all_routes()
-    return response.asdict()
+    # REST: .../stage/*/* (every method and path, so API Gateway can cache the decision per token).
+    # WebSocket: $connect is checked against .../stage/$connect, which has no method part.
+    routes = "*/*" if event.get("type") == "TOKEN" else "*"
+    return {
+        "principalId": str(principal.user_id),
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Allow",
+                    "Resource": [f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{routes}"],
+                }
+            ],
+        },
+        "context": {"user_id": str(principal.user_id), "username": principal.username},
+    }

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -73,9 +73,38 @@ class Settings(BaseSettings):
     aws_region: str = "us-east-1"
     store_timeout_s: float = Field(default=3.0, gt=0)  # a store that does not answer in time is unavailable (503)
 
+    @model_validator(mode="after")
+    def _jwt_keys_from_secret(self) -> Settings:
+        """Deployed functions get CHIRP_JWT_SECRET_ARN (JSON {"kid", "secret"}, created by the CDK app) instead of
+        CHIRP_JWT_KEYS: read it once, here, at cold start, as "kid:secret"."""
+        if self.jwt_keys or not self.jwt_secret_arn:
+            return self
+        import json
+
+        import boto3
+
+        parts = self.jwt_secret_arn.split(":")
+        region = parts[3] if len(parts) > 3 and parts[3] else self.aws_region
+        value = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=self.jwt_secret_arn)
+        secret = json.loads(value["SecretString"])
+        if not isinstance(secret, dict) or not secret.get("kid") or not secret.get("secret"):
+            raise ValueError('the CHIRP_JWT_SECRET_ARN secret must be JSON {"kid": ..., "secret": ...}')
+        self.jwt_keys = f"{secret['kid']}:{secret['secret']}"
+        return self
+
     @property
     def cassandra_host_list(self) -> list[str]:
-        return [h.strip() for h in self.cassandra_hosts.split(",") if h.strip()]
+        """Contact points without ports (a host may be written host:port; the port goes to cassandra_port)."""
+        return [
+            h.strip().rsplit(":", 1)[0] if _has_port(h) else h.strip()
+            for h in self.cassandra_hosts.split(",")
+            if h.strip()
+        ]
+
+    @property
+    def cassandra_effective_port(self) -> int:
+        ports = {int(h.strip().rsplit(":", 1)[1]) for h in self.cassandra_hosts.split(",") if _has_port(h)}
+        return ports.pop() if len(ports) == 1 else self.cassandra_port
 
     @property
     def cors_origin_list(self) -> list[str]:
@@ -89,3 +118,8 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def _has_port(host: str) -> bool:
+    head, sep, tail = host.strip().rpartition(":")
+    return bool(sep and head and tail.isdigit())

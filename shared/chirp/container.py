@@ -28,7 +28,13 @@ from chirp.tokens import TokenCodec
 class Container:
     settings: Settings
     stores: Stores
-    tokens: TokenCodec
+
+    @cached_property
+    def tokens(self) -> TokenCodec:
+        """Built on first use: only the functions that sign or check tokens need the keys. On AWS the keys must be
+        configured (the code directory is read-only, so there is no local key file to fall back to)."""
+        local_dir = None if self.settings.backend == "aws" else self.settings.data_dir
+        return TokenCodec.from_spec(self.settings.jwt_keys, self.settings.token_ttl_s, data_dir=local_dir)
 
     @cached_property
     def feed(self) -> FeedManager:
@@ -75,11 +81,21 @@ class Container:
         return MediaService(self.stores, self.settings)
 
 
+class _UnconfiguredPusher:
+    """For deployed functions that push nothing: the CDK app gives CHIRP_WS_MANAGEMENT_URL only to the functions whose
+    wiring ``uses`` has "ws_management", and the others must still start."""
+
+    def push(self, connection_id: str, message: dict[str, object]) -> bool:
+        raise ValueError("CHIRP_WS_MANAGEMENT_URL is required (the WebSocket API's @connections endpoint)")
+
+
 def _pusher(settings: Settings) -> Pusher:
     from chirp.adapters.apigw_push import ApiGatewayPusher
 
     if not settings.ws_management_url:
-        raise ValueError("CHIRP_WS_MANAGEMENT_URL is required (the WebSocket API's @connections endpoint)")
+        if settings.backend == "embedded":
+            raise ValueError("CHIRP_WS_MANAGEMENT_URL is required (the WebSocket API's @connections endpoint)")
+        return _UnconfiguredPusher()
     return ApiGatewayPusher(settings.ws_management_url)
 
 
@@ -130,7 +146,9 @@ def build_embedded(settings: Settings) -> Container:
         media=SqliteMediaCatalog(records),
         objects=objects,
     )
-    return Container(settings=settings, stores=stores, tokens=tokens)
+    container = Container(settings=settings, stores=stores)
+    container.__dict__["tokens"] = tokens  # the same codec that keys the upload URLs
+    return container
 
 
 def _aws_client(service: str, settings: Settings, endpoint_url: str) -> Any:
@@ -144,20 +162,6 @@ def _aws_client(service: str, settings: Settings, endpoint_url: str) -> Any:
         service, region_name=settings.aws_region, endpoint_url=endpoint_url or None, config=config
     )
     return client
-
-
-def jwt_key_spec(settings: Settings) -> str:
-    """``CHIRP_JWT_KEYS``, or else the key in the secret ``CHIRP_JWT_SECRET_ARN`` names (JSON {"kid", "secret"}, as
-    the CDK app creates it) as "kid:secret"; empty when neither is set."""
-    if settings.jwt_keys or not settings.jwt_secret_arn:
-        return settings.jwt_keys
-    import json
-
-    value = _aws_client("secretsmanager", settings, "").get_secret_value(SecretId=settings.jwt_secret_arn)
-    secret = json.loads(value["SecretString"])
-    if not isinstance(secret, dict) or not secret.get("kid") or not secret.get("secret"):
-        raise ValueError('the CHIRP_JWT_SECRET_ARN secret must be JSON {"kid": ..., "secret": ...}')
-    return f"{secret['kid']}:{secret['secret']}"
 
 
 def build_servers(settings: Settings) -> Container:
@@ -176,7 +180,6 @@ def build_servers(settings: Settings) -> Container:
 
     records = KeyspacesBackend.connect(settings)
     redis = redis_connect(settings.redis_url, cluster=settings.redis_cluster)
-    tokens = TokenCodec.from_spec(jwt_key_spec(settings), settings.token_ttl_s, data_dir=settings.data_dir)
     stores = Stores(
         users=records.users,
         tweets=records.tweets,
@@ -204,7 +207,7 @@ def build_servers(settings: Settings) -> Container:
             public_base_url=settings.media_url_base,
         ),
     )
-    return Container(settings=settings, stores=stores, tokens=tokens)
+    return Container(settings=settings, stores=stores)
 
 
 def build(settings: Settings) -> Container:

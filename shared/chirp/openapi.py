@@ -193,7 +193,7 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
     "cursor": {"schema": _IN_ID, "description": "next_cursor of the previous page"},
     "page_cursor": {
         "name": "cursor",
-        "schema": {"type": _S, "maxLength": 200},
+        "schema": {"type": _S, "minLength": 1, "maxLength": 200},
         "description": "next_cursor of the previous page (opaque)",
     },
     "count": {"schema": {"type": "integer", "minimum": 1, "maximum": 100}},

@@ -27,6 +27,7 @@ class SearchQuery:
     excluded_words: list[str] = field(default_factory=list)
     excluded_phrases: list[list[str]] = field(default_factory=list)
     excluded_hashtags: list[str] = field(default_factory=list)
+    unsearchable: bool = False
 
     @property
     def has_positive_terms(self) -> bool:
@@ -73,6 +74,10 @@ def parse_query(raw: str) -> SearchQuery:
                 (query.excluded_phrases if negated else query.phrases).append(words)
             continue
         _add_token(query, token)
+    operators = query.excluded_words or query.excluded_phrases or query.excluded_hashtags or query.since or query.until
+    if not query.has_positive_terms and normalize(raw) and not operators:
+        query.unsearchable = True  # only symbols or punctuation: nothing can match, which is an empty result
+        return query
     if not query.has_positive_terms:
         raise ValidationFailed(
             "query needs at least one word, phrase, #hashtag, @mention or from:", code="invalid_query"

@@ -72,7 +72,9 @@ def test_profiles_follow_and_lists(runtime: LocalStack) -> None:
         "following": False,
         "follower_count": 1,
     }
-    assert bob.post(f"/users/{bob.username}/follow").status_code == 400
+    assert bob.post(f"/users/{bob.username}/follow").status_code == 403
+    unknown = bob.post("/tweets", {"content": "pic", "media_ids": ["0" * 32]})
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "unknown_media")
     assert bob.get("/users/nobody_here_x").status_code == 404
 
 
@@ -194,6 +196,7 @@ def test_search_finds_new_tweets_within_seconds(runtime: LocalStack) -> None:
     assert len(by_author["tweets"]) == 2 and by_author["search_metadata"]["result_type"] == "top"
     assert reader.get("/search", q="since:2026-99-01").status_code == 400
     assert reader.get("/search").status_code == 400
+    assert reader.get("/search", q="!!!").json()["tweets"] == []  # symbols alone match nothing
     assert reader.get("/search", q="x", type="best").status_code == 400
     users = reader.get("/search/users", q=author.username[:6]).json()["users"]
     assert author.username in [u["username"] for u in users]

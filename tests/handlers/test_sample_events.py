@@ -122,3 +122,12 @@ def test_a_poison_record_is_reported_as_a_partial_failure(stack: Container) -> N
     event["Records"] = [good, poison]
     result = invoke("fanout", event)
     assert result == {"batchItemFailures": [{"itemIdentifier": poison["kinesis"]["sequenceNumber"]}]}
+
+
+def test_the_websocket_authorizer_allows_the_connect_route(stack: Container) -> None:
+    """API Gateway checks a WebSocket authorizer's policy against .../stage/$connect (no method part)."""
+    event = render(json.loads((EVENTS / "authorizer/request.json").read_text()), _values(stack))
+    policy = invoke("authorizer", event)
+    resources = policy["policyDocument"]["Statement"][0]["Resource"]
+    assert resources == ["arn:aws:execute-api:us-east-1:000000000000:chirpws/local/*"]
+    assert event["methodArn"].startswith(resources[0][:-1])

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from chirp.container import Container
-from chirp.errors import Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed
+from chirp.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed
 from chirp.services.tweets import NewTweet
 from support.stack import drain, make_container, signup
 
@@ -100,12 +100,12 @@ def test_replying_to_or_quoting_a_missing_tweet_is_404(stack: Container) -> None
 def test_media_must_belong_to_the_author_and_be_uploaded(stack: Container) -> None:
     alice, bob = signup(stack, "alice"), signup(stack, "bob")
     upload = stack.media.create_upload(alice, content_type="image/png", size=3)
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(Conflict) as err:
         stack.tweets.create(alice, NewTweet(content="pic", media_ids=[upload["media_id"]]))
     assert err.value.code == "media_not_uploaded"
     key = upload["media_url"].split("/", 3)[3]
     stack.stores.objects.store(key, b"png", "image/png")  # type: ignore[attr-defined]
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(NotFound):
         stack.tweets.create(bob, NewTweet(content="not mine", media_ids=[upload["media_id"]]))
     tweet = stack.tweets.create(alice, NewTweet(content="pic", media_ids=[upload["media_id"]]))
     assert tweet["media_urls"] == [upload["media_url"]]

@@ -436,3 +436,13 @@ def test_connecting_to_nothing_is_store_unavailable() -> None:
         port = probe.getsockname()[1]
     with pytest.raises(StoreUnavailable):
         keyspaces_pkg.connect(Settings(cassandra_hosts="127.0.0.1", cassandra_port=port))
+
+
+def test_hosts_may_carry_their_port() -> None:
+    from chirp.adapters.keyspaces.connection import contact_points, port_for
+    from chirp.config import Settings
+
+    settings = Settings(cassandra_hosts="cassandra.eu-west-1.amazonaws.com:9142", cassandra_sigv4=True)
+    assert contact_points(settings) == ["cassandra.eu-west-1.amazonaws.com"]
+    assert port_for(settings) == 9142
+    assert port_for(Settings(cassandra_hosts="10.0.0.1,10.0.0.2", cassandra_port=9043)) == 9043

@@ -35,7 +35,6 @@ def test_an_unterminated_quote_is_a_phrase_to_the_end() -> None:
         "from:not-a-user",
         "word since:2026-02-01 until:2026-01-01",
         "x" * 501,
-        '""',
     ],
 )
 def test_invalid_queries_are_400s(raw: str) -> None:
@@ -45,3 +44,8 @@ def test_invalid_queries_are_400s(raw: str) -> None:
 
 def test_punctuation_around_words_is_dropped() -> None:
     assert parse_query("hello, world!").words == ["hello", "world"]
+
+
+@pytest.mark.parametrize("raw", ['""', "!!!", "\U000f2169", "#"])
+def test_symbols_alone_are_a_query_that_matches_nothing(raw: str) -> None:
+    assert parse_query(raw).unsearchable is True

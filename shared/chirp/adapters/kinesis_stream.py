@@ -173,7 +173,7 @@ class KinesisShardReader:
                 seq=int(r["SequenceNumber"]),
                 shard=shard,
                 partition_key=r["PartitionKey"],
-                data=bytes(r["Data"]).decode(),
+                data=from_raw(bytes(r["Data"])),
                 arrival_ms=int(r["ApproximateArrivalTimestamp"].timestamp() * 1000),
                 sequence_number=r["SequenceNumber"],
             )

@@ -37,6 +37,7 @@ every (re)connect (sign the ``GET /gremlin`` websocket upgrade with service ``ne
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import gc
 import re
@@ -130,6 +131,7 @@ class NeptuneGraphStore:
         self._timeout_s = timeout_s
         self._retries = retries
         self._lock = threading.Lock()
+        self._calls = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="gremlin")
         self._connection: Any = None
         self._g: Any = None
 
@@ -161,6 +163,17 @@ class NeptuneGraphStore:
         self._drop_connection()
 
     def _run(self, build: Callable[[Any], R]) -> R:
+        """Run one traversal with a hard deadline: a server that accepts connections but never answers (or a
+        connect that stalls) is StoreUnavailable after ``timeout_s``, whatever the driver is doing meanwhile."""
+        future = self._calls.submit(self._run_once, build)
+        try:
+            return future.result(timeout=self._timeout_s + 0.5)
+        except concurrent.futures.TimeoutError:
+            # Closing a stuck connection may itself stall: let a daemon thread do it.
+            threading.Thread(target=self._drop_connection, daemon=True, name="gremlin-drop").start()
+            raise StoreUnavailable(f"neptune did not answer within {self._timeout_s}s at {self._url}") from None
+
+    def _run_once(self, build: Callable[[Any], R]) -> R:
         """Run one traversal (``build(g)`` submits it). Transport failures reconnect once, then raise
         StoreUnavailable; retryable server errors back off and retry."""
         reconnected = False

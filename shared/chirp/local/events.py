@@ -88,7 +88,7 @@ def token_authorizer_event(authorization: str | None, *, method: str, resource: 
 def request_authorizer_event(query: Mapping[str, str], headers: Mapping[str, str]) -> dict[str, Any]:
     return {
         "type": "REQUEST",
-        "methodArn": method_arn(WS_API_ID, "", "$connect").replace("/$connect", "$connect"),
+        "methodArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{WS_API_ID}/{STAGE}/$connect",
         "headers": dict(headers),
         "queryStringParameters": dict(query),
         "requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "apiId": WS_API_ID, "stage": STAGE},

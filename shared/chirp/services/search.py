@@ -8,7 +8,7 @@ from typing import Any
 
 from chirp.errors import ValidationFailed
 from chirp.ids import id_time_ms
-from chirp.model import TweetCounts
+from chirp.model import TweetCounts, TweetRecord
 from chirp.query import parse_query
 from chirp.services.search_ranking import top_score
 from chirp.services.social import SocialService
@@ -30,7 +30,11 @@ class SearchService:
         if kind not in ("recent", "top"):
             raise ValidationFailed("type must be 'recent' or 'top'", code="invalid_type")
         query = parse_query(q)
-        if kind == "recent":
+        records: list[TweetRecord] = []
+        next_cursor: str | None = None
+        if query.unsearchable:
+            pass  # nothing can match symbols alone
+        elif kind == "recent":
             before = _int_cursor(cursor)
             hits = self._s.search.search(query, limit=count + 1, before=before, order="recent")
             ids = [h.tweet_id for h in hits]
@@ -77,10 +81,10 @@ class SearchService:
         return [tweet_id for _, tweet_id in scored]
 
     def users(self, viewer: Principal, q: str, *, count: int) -> dict[str, Any]:
+        if len(q) > 50:
+            raise ValidationFailed("q must be at most 50 characters", code="invalid_query")
         prefix = q.strip().lstrip("@")
-        if not prefix or len(prefix) > 50:
-            raise ValidationFailed("q must be 1-50 characters", code="invalid_query")
-        ids = self._s.search.search_users(prefix, limit=count)
+        ids = self._s.search.search_users(prefix, limit=count) if prefix else []
         return {"users": self._social.user_list(viewer, ids)}
 
 

@@ -81,9 +81,10 @@ def contact_points(settings: Settings) -> list[str]:
 
 
 def port_for(settings: Settings) -> int:
-    if settings.cassandra_sigv4 and settings.cassandra_port == 9042:
+    port = settings.cassandra_effective_port
+    if settings.cassandra_sigv4 and port == 9042:
         return KEYSPACES_PORT
-    return settings.cassandra_port
+    return port
 
 
 def ca_bundle_path(settings: Settings) -> str | None:
