@@ -14,7 +14,7 @@ PORT ?= 3000
 WS_PORT ?= 3001
 BACKEND ?= embedded
 
-.PHONY: help install browser-deps servers-deps synth run test lint typecheck unit e2e seed invoke capacity format clean
+.PHONY: help install browser-deps servers-deps synth bench soak fuzz run test lint typecheck unit e2e seed invoke capacity format clean
 
 help:
 	@echo "make run      - run the local stack (PORT=$(PORT) WS_PORT=$(WS_PORT) BACKEND=$(BACKEND))"
@@ -41,6 +41,15 @@ seed: install
 
 invoke: install
 	$(PY) -m chirp.cli invoke $(FN) --event $(EVENT)
+
+bench: install servers-deps  ## benchmarks on both backends (QUICK=1: small data, < 3 min embedded)
+	$(PY) bench/run.py --backend both $(if $(QUICK),--quick)
+
+soak: install servers-deps  ## 10 minutes of steady mixed load on the servers backend
+	$(PY) bench/soak.py --minutes $(or $(MINUTES),10)
+
+fuzz: install servers-deps  ## the long Schemathesis pass: >= 5,000 requests per backend
+	CHIRP_FUZZ_EXAMPLES=200 CHIRP_FUZZ_BACKENDS=embedded,servers $(VENV)/bin/pytest -q -p no:cacheprovider tests/fuzz
 
 capacity: install
 	$(PY) -m chirp.cli capacity --scenario bench/capacity/scenarios/seed.yaml --out bench/capacity/reports

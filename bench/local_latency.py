@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from support.runtime import LocalStack, receive  # noqa: E402
+from support.runtime import LocalStack, receive
 
 
 def pct(samples: list[float], p: float) -> float:
@@ -22,8 +22,13 @@ def pct(samples: list[float], p: float) -> float:
 
 
 def summary(samples: list[float]) -> dict[str, float]:
-    return {"p50": pct(samples, 50), "p95": pct(samples, 95), "p99": pct(samples, 99),
-            "mean": round(statistics.mean(samples), 2), "n": len(samples)}
+    return {
+        "p50": pct(samples, 50),
+        "p95": pct(samples, 95),
+        "p99": pct(samples, 99),
+        "mean": round(statistics.mean(samples), 2),
+        "n": len(samples),
+    }
 
 
 def main() -> None:
@@ -53,8 +58,17 @@ def main() -> None:
                     home.append((time.perf_counter() - start) * 1000)
         finally:
             stack.stop()
-    print(json.dumps({"post_ms": summary(post), "home_timeline_ms": summary(home),
-                      "post_to_websocket_ms": summary(push), "followers": 51}, indent=2))
+    print(
+        json.dumps(
+            {
+                "post_ms": summary(post),
+                "home_timeline_ms": summary(home),
+                "post_to_websocket_ms": summary(push),
+                "followers": 51,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,184 @@
+"""Baselines measured in the same run, on the same Redis and data:
+
+- the physical limit: ``redis-benchmark`` pipelined ZADD and LPUSH (and unpipelined ZADD) on the bench's Redis;
+- fan-out strategies on Redis for the same followers and the same semantics (write only existing timelines, trim to
+  the cap): Mastodon's way (one round trip per follower), Chirp's per-chunk server-side script (the product path),
+  a plain pipeline of per-key commands (EXISTS round, then ZADD + ZREMRANGEBYRANK round, per 1,000 followers) and
+  Chirp's cluster path (one single-key script per follower, pipelined);
+- pure fan-out-on-read (merge every followee's recent tweets per request) vs Chirp's hybrid read, in-process on the
+  backend's own stores, for the same users."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+import redis
+from context import Bench, log
+from stats import summary
+
+from chirp.adapters.redis_cache.timelines import SENTINEL, RedisTimelineStore, member, timeline_key
+from chirp.ids import new_id
+
+FOLLOWERS = 10_000
+BASE = 9_500_000_000_000
+CHUNK = 1000
+
+
+def scratch_db(url: str, db: int) -> str:
+    """The same Redis server, another database (the runtime's timelines live in database 0)."""
+    parsed = urlparse(url)
+    return parsed._replace(path=f"/{db}").geturl()
+
+
+def redis_benchmark(url: str, requests: int, dbnum: int = 15) -> dict[str, Any]:
+    exe = shutil.which("redis-benchmark")
+    if exe is None:
+        return {"error": "redis-benchmark not installed"}
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "127.0.0.1", str(parsed.port or 6379)
+    results: dict[str, Any] = {}
+    runs = {
+        "zadd_pipelined_p64": ["-P", "64", "-t", "zadd"],
+        "lpush_pipelined_p64": ["-P", "64", "-t", "lpush"],
+        "zadd_one_key_per_timeline_p64": ["-P", "64", "ZADD", "bench:tl:__rand_int__", "0", "m:__rand_int__"],
+        "zadd_unpipelined": ["-P", "1", "-t", "zadd"],
+    }
+    for name, extra in runs.items():
+        n = requests if "unpipelined" not in name else max(20_000, requests // 20)
+        argv = [
+            exe,
+            "-h",
+            host,
+            "-p",
+            port,
+            "-n",
+            str(n),
+            "-r",
+            "100000",
+            "-c",
+            "50",
+            "--dbnum",
+            str(dbnum),
+            "--csv",
+            *extra,
+        ]
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=300).stdout
+        rows = [r for r in csv.reader(io.StringIO(out)) if r and r[0] != "test"]
+        if rows:
+            results[name] = {"requests_per_s": float(rows[-1][1]), "command": " ".join(argv[1:])}
+    redis.Redis.from_url(scratch_db(url, dbnum)).flushdb()
+    return results
+
+
+def _prepare(client: redis.Redis, users: Sequence[int]) -> None:
+    members = {SENTINEL: 0, **{member(new_id() - (1 << 30) * k): 0 for k in range(1, 21)}}
+    for start in range(0, len(users), CHUNK):
+        pipe = client.pipeline(transaction=False)
+        for u in users[start : start + CHUNK]:
+            pipe.delete(timeline_key(u))
+            pipe.zadd(timeline_key(u), members)
+        pipe.execute()
+
+
+def _mastodon(client: redis.Redis, users: Sequence[int], tweet_id: int, cap: int) -> int:
+    """One job for the whole fan-out, one round trip per follower (ZADD + trim). No existence check: Mastodon picks
+    active followers in its SQL query instead, so this does no more work per follower than Chirp's script."""
+    value = member(tweet_id)
+    written = 0
+    for u in users:
+        key = timeline_key(u)
+        pipe = client.pipeline(transaction=False)
+        pipe.zadd(key, {value: 0})
+        pipe.zremrangebyrank(key, 1, -(cap + 1))
+        pipe.execute()
+        written += 1
+    return written
+
+
+def _pipeline(client: redis.Redis, users: Sequence[int], tweet_id: int, cap: int) -> int:
+    value = member(tweet_id)
+    written = 0
+    for start in range(0, len(users), CHUNK):
+        keys = [timeline_key(u) for u in users[start : start + CHUNK]]
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.exists(key)
+        live = [k for k, e in zip(keys, pipe.execute(), strict=True) if e]
+        pipe = client.pipeline(transaction=False)
+        for key in live:
+            pipe.zadd(key, {value: 0})
+            pipe.zremrangebyrank(key, 1, -(cap + 1))
+        pipe.execute()
+        written += len(live)
+    return written
+
+
+def fanout_strategies(url: str, cap: int, repeats: int) -> dict[str, Any]:
+    client = redis.Redis.from_url(url)
+    users = [BASE + i for i in range(FOLLOWERS)]
+    _prepare(client, users)
+    script = RedisTimelineStore(client, cap=cap, ttl_s=86400, fan_out_chunk=CHUNK)
+    per_key = RedisTimelineStore(client, cap=cap, ttl_s=86400, cluster=True)
+    strategies: dict[str, Callable[[int], int]] = {
+        "chirp_chunk_script": lambda t: script.add_if_exists(users, t),
+        "pipeline_per_key_commands": lambda t: _pipeline(client, users, t, cap),
+        "pipeline_per_key_script": lambda t: per_key.add_if_exists(users, t),
+        "mastodon_round_trip_per_follower": lambda t: _mastodon(client, users, t, cap),
+    }
+    results: dict[str, Any] = {}
+    for name, fn in strategies.items():
+        rates = []
+        fn(new_id())  # warm-up
+        for _ in range(repeats):
+            started = time.perf_counter()
+            written = fn(new_id())
+            rates.append(written / (time.perf_counter() - started))
+        results[name] = {"inserts_per_s": round(statistics.median(rates)), "followers": FOLLOWERS, "repeats": repeats}
+        log(f"baseline {name}: {results[name]}")
+    sizes = {len(client.zrange(timeline_key(u), 0, -1)) for u in users[:10]}
+    for start in range(0, len(users), 5000):
+        client.delete(*[timeline_key(u) for u in users[start : start + 5000]])
+    fastest = max(
+        ("chirp_chunk_script", "pipeline_per_key_commands", "pipeline_per_key_script"),
+        key=lambda k: results[k]["inserts_per_s"],
+    )
+    return {"strategies": results, "fastest_batched": fastest, "timeline_sizes_after": sorted(sizes)}
+
+
+def fan_out_on_read(bench: Bench) -> dict[str, Any]:
+    """Hybrid (materialized timeline + celebrity merge) vs pure fan-out-on-read, ids of the first page of 20."""
+    container = bench.stack.container
+    assert container is not None
+    feed, graph, tweets = container.feed, container.stores.graph, container.stores.tweets
+    users = bench.data.typical_users[: bench.scale(200, 40)]
+    for u in users:
+        feed.home(u, before=None, after=None, count=20)  # materialize (warm)
+    hybrid, pure = [], []
+    for _ in range(2):
+        for u in users:
+            start = time.perf_counter()
+            a = feed.home(u, before=None, after=None, count=20).tweet_ids
+            hybrid.append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            followees = graph.following_ids(u, limit=5000)
+            b = tweets.recent_ids_by_authors([*followees, u], limit=20)
+            pure.append((time.perf_counter() - start) * 1000)
+            del a, b
+    h, p = summary(hybrid), summary(pure)
+    result = {
+        "users": len(users),
+        "hybrid_ms": h,
+        "fan_out_on_read_ms": p,
+        "p50_speedup": round(p["p50"] / h["p50"], 2) if h["p50"] else None,
+        "p95_speedup": round(p["p95"] / h["p95"], 2) if h["p95"] else None,
+    }
+    log(f"baseline fan-out-on-read {result}")
+    return result

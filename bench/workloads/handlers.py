@@ -1,0 +1,53 @@
+"""In-process handler time per request (the Lambda-billed part, no HTTP): the timeline and tweets functions invoked
+on API Gateway proxy events, on this process's container over the same stores. Feeds ``capacity_inputs``."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from context import Bench, log
+from stats import summary
+
+from chirp.container import set_container
+from chirp.local.events import rest_event
+from chirp.local.functions import invoke
+
+
+def _event(method: str, resource: str, user: Any, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    return rest_event(
+        method=method,
+        resource=resource,
+        path=resource,
+        query={"count": "20"} if method == "GET" else None,
+        headers={"Content-Type": "application/json"},
+        body=json.dumps(body) if body is not None else None,
+        authorizer={"principalId": str(user.user_id), "user_id": str(user.user_id), "username": user.username},
+    )
+
+
+def run(bench: Bench) -> dict[str, Any]:
+    set_container(bench.stack.container)
+    readers = [bench.users[u] for u in bench.data.typical_users[: bench.scale(100, 30)]]
+    for user in readers:  # materialize this process's timelines (embedded keeps them in-process)
+        invoke("timeline", _event("GET", "/api/v1/timeline/home", user))
+    reads = []
+    for _ in range(3):
+        for user in readers:
+            start = time.perf_counter()
+            result = invoke("timeline", _event("GET", "/api/v1/timeline/home", user))
+            reads.append((time.perf_counter() - start) * 1000)
+            assert result["statusCode"] == 200, result
+    writes = []
+    authors = readers[:20]
+    for i in range(bench.scale(200, 50)):
+        user = authors[i % len(authors)]
+        event = _event("POST", "/api/v1/tweets", user, {"content": f"handler timing {i} #tag{i % 5}"})
+        start = time.perf_counter()
+        result = invoke("tweets", event)
+        writes.append((time.perf_counter() - start) * 1000)
+        assert result["statusCode"] == 201, result
+    out = {"read_ms": summary(reads), "write_ms": summary(writes)}
+    log(f"handlers {out}")
+    return out

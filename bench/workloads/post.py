@@ -1,0 +1,75 @@
+"""Workload 1: POST /tweets latency at the API (sequential, one client at a time) and sustained tweets/s from
+concurrent clients. Every post also drives the stream consumers (fan-out, push, indexing, trends) in the runtime,
+as in production."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from context import Bench, log
+from stats import summary
+
+
+def _content(bench: Bench, i: int) -> str:
+    words = bench.rng.sample(["coffee", "launch", "latency", "python", "river", "storm", "music", "rocket"], 5)
+    return f"bench post {i} " + " ".join(words) + f" #tag{i % 7}"
+
+
+def run(bench: Bench) -> dict[str, Any]:
+    authors = bench.data.typical_users[:50]
+    for author in authors:
+        bench.warm_token(author)
+    for i in range(20):  # warm-up
+        bench.client(authors[i % len(authors)]).post("/tweets", json={"content": _content(bench, i)})
+    samples: list[float] = []
+    errors = 0
+    for i in range(bench.scale(500, 100)):
+        client = bench.client(authors[i % len(authors)])
+        start = time.perf_counter()
+        response = client.post("/tweets", json={"content": _content(bench, i)})
+        samples.append((time.perf_counter() - start) * 1000)
+        errors += response.status_code != 201
+    log(f"post latency {summary(samples)}")
+    concurrency = 8
+    duration = bench.scale(15, 5)
+    counts = [0] * concurrency
+    under_load: list[list[float]] = [[] for _ in range(concurrency)]
+    clients = [bench.stack.client(authors[k], bench.users[authors[k]].username) for k in range(concurrency)]
+    for k, client in enumerate(clients):
+        client.get(f"/users/{bench.users[authors[k]].username}")  # authorizer cache holds the token
+    deadline = time.perf_counter() + duration
+
+    def worker(k: int) -> None:
+        client = clients[k]
+        i = 0
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            response = client.post("/tweets", json={"content": _content(bench, 10_000 + k * 100_000 + i)})
+            under_load[k].append((time.perf_counter() - start) * 1000)
+            counts[k] += response.status_code == 201
+            i += 1
+        client.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    loaded = [x for xs in under_load for x in xs]
+    result = {
+        "latency_ms": summary(samples),
+        "errors": errors,
+        "throughput": {
+            "clients": concurrency,
+            "seconds": round(elapsed, 2),
+            "tweets": sum(counts),
+            "tweets_per_s": round(sum(counts) / elapsed, 1),
+            "latency_under_load_ms": summary(loaded),
+        },
+    }
+    log(f"post throughput {result['throughput']['tweets_per_s']}/s")
+    return result

@@ -1,0 +1,88 @@
+"""Workload 2: GET /timeline/home (count=20) at the API. Cold: the first read of a timeline that does not exist
+(rebuilt from the followees' recent tweets, as after inactivity or a cache loss). Warm: later reads of the same
+timelines. Groups: users who follow no celebrity, users who follow all 10 celebrities (merge on read), and typical
+users (a random sample; most follow one or more celebrities). Also reads/s sustained from concurrent clients."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from context import Bench, log
+from stats import summary
+
+
+def _read(bench: Bench, user_id: int) -> float:
+    start = time.perf_counter()
+    response = bench.client(user_id).get("/timeline/home", params={"count": 20})
+    took = (time.perf_counter() - start) * 1000
+    if response.status_code != 200:
+        raise RuntimeError(f"home timeline: {response.status_code} {response.text[:200]}")
+    return took
+
+
+def _group(bench: Bench, users: list[int], rounds: int) -> dict[str, Any]:
+    for user in users:
+        bench.warm_token(user)
+    cold = [_read(bench, u) for u in users]
+    warm: list[float] = []
+    for _ in range(rounds):
+        for user in users:
+            warm.append(_read(bench, user))
+    return {"users": len(users), "cold_ms": summary(cold), "warm_ms": summary(warm)}
+
+
+def run(bench: Bench) -> dict[str, Any]:
+    data = bench.data
+    taken: set[int] = set()
+
+    def pick(pool: list[int], n: int) -> list[int]:
+        chosen = [u for u in pool if u not in taken][:n]
+        taken.update(chosen)
+        return chosen
+
+    groups = {
+        "no_celebrity": pick(data.no_celebrity_users, bench.scale(300, 60)),
+        "ten_celebrities": pick(data.celebrity_fans, bench.scale(200, 30)),
+        "typical": pick(data.typical_users, bench.scale(300, 60)),
+    }
+    result: dict[str, Any] = {}
+    for name, users in groups.items():
+        result[name] = _group(bench, users, rounds=bench.scale(4, 3))
+        log(f"timeline {name}: cold {result[name]['cold_ms']} warm {result[name]['warm_ms']}")
+    readers = groups["typical"]
+    concurrency = 8
+    duration = bench.scale(15, 5)
+    counts = [0] * concurrency
+    latencies: list[list[float]] = [[] for _ in range(concurrency)]
+    # Clients (and their authorizer-cached tokens) exist before the clock starts: only reads are timed.
+    pools = [[bench.client(u) for u in readers[k::concurrency]] for k in range(concurrency)]
+    deadline = time.perf_counter() + duration
+
+    def worker(k: int) -> None:
+        clients = pools[k]
+        i = 0
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            ok = clients[i % len(clients)].get("/timeline/home", params={"count": 20}).status_code == 200
+            latencies[k].append((time.perf_counter() - start) * 1000)
+            counts[k] += ok
+            i += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    result["throughput"] = {
+        "clients": concurrency,
+        "seconds": round(elapsed, 2),
+        "reads": sum(counts),
+        "reads_per_s": round(sum(counts) / elapsed, 1),
+        "latency_under_load_ms": summary([x for xs in latencies for x in xs]),
+    }
+    log(f"timeline throughput {result['throughput']['reads_per_s']}/s")
+    return result
