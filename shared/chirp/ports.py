@@ -148,7 +148,8 @@ class SearchIndex(Protocol):
 
     def delete_tweets(self, tweet_ids: Sequence[int]) -> None: ...
     def search(self, query: SearchQuery, *, limit: int, before: int | None, order: str) -> list[SearchHit]:
-        """``order`` is 'recent' (id desc, ids below ``before``) or 'relevance' (text score desc)."""
+        """``order`` is 'recent' (id desc, ids below ``before``; scores optional) or 'relevance' (text score
+        desc)."""
 
     def index_users(self, users: Sequence[UserRecord]) -> None: ...
     def search_users(self, prefix: str, *, limit: int) -> list[int]: ...

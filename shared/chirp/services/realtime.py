@@ -4,9 +4,13 @@ of the fan-out; online followers of celebrities subscribe to them when they conn
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any
 
 from chirp.services.stores import Stores
+
+PUSH_CONCURRENCY = 32
 
 
 class RealtimeService:
@@ -39,11 +43,19 @@ class RealtimeService:
         return False
 
     def push_to_users(self, user_ids: Sequence[int], message: dict[str, Any]) -> int:
-        delivered = 0
-        for connection_ids in self._s.connections.connections_of(user_ids).values():
-            for connection_id in connection_ids:
-                delivered += self.send(connection_id, message)
-        return delivered
+        connection_ids = [c for ids in self._s.connections.connections_of(user_ids).values() for c in ids]
+        return self._send_all(connection_ids, message)
 
     def push_to_subscribers(self, celebrity_id: int, message: dict[str, Any]) -> int:
-        return sum(self.send(connection_id, message) for connection_id in self._s.connections.subscribers(celebrity_id))
+        return self._send_all(self._s.connections.subscribers(celebrity_id), message)
+
+    def _send_all(self, connection_ids: Sequence[str], message: dict[str, Any]) -> int:
+        """Each push is one HTTP call to the management API: a large audience is pushed concurrently."""
+        if len(connection_ids) <= 2:
+            return sum(self.send(c, message) for c in connection_ids)
+        return sum(_push_pool().map(lambda c: self.send(c, message), connection_ids))
+
+
+@lru_cache(maxsize=1)
+def _push_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=PUSH_CONCURRENCY, thread_name_prefix="push")

@@ -62,9 +62,14 @@ class SqliteSearchIndex:
     def search(self, query: SearchQuery, *, limit: int, before: int | None, order: str) -> list[SearchHit]:
         text = _match_expression(query.words, query.phrases)
         params: list[Any] = []
+        ranked = order == "relevance" and bool(text)
+        # Recent order needs no scores: FTS5 then walks its rowids (= tweet ids) newest first and stops at the
+        # limit, instead of scoring and sorting every match.
+        key = "tweet_text.rowid" if text else "m.tweet_id"
         if text:
+            score = "-bm25(tweet_text)" if ranked else "0.0"
             sql = (
-                "SELECT m.tweet_id, -bm25(tweet_text) FROM tweet_text JOIN tweet_meta m ON m.tweet_id ="
+                f"SELECT m.tweet_id, {score} FROM tweet_text JOIN tweet_meta m ON m.tweet_id ="
                 " tweet_text.rowid WHERE tweet_text MATCH ?"
             )
             params.append(text)
@@ -74,7 +79,7 @@ class SqliteSearchIndex:
         high = min_id_for_time_ms(int(query.until.timestamp() * 1000)) if query.until else _MAX_ID
         if before is not None:
             high = min(high, before)
-        sql += " AND m.tweet_id >= ? AND m.tweet_id < ?"
+        sql += f" AND {key} >= ? AND {key} < ?"
         params += [low, high]
         if query.from_users:
             sql += f" AND m.username_key IN ({placeholders(len(query.from_users))})"
@@ -94,7 +99,7 @@ class SqliteSearchIndex:
         if excluded:
             sql += " AND m.tweet_id NOT IN (SELECT rowid FROM tweet_text WHERE tweet_text MATCH ?)"
             params.append(excluded)
-        sql += " ORDER BY 2 DESC, 1 DESC" if order == "relevance" and text else " ORDER BY 1 DESC"
+        sql += " ORDER BY 2 DESC, 1 DESC" if ranked else f" ORDER BY {key} DESC"
         sql += " LIMIT ?"
         params.append(limit)
         return [SearchHit(tweet_id=row[0], text_score=float(row[1])) for row in self._db.query(sql, params)]
