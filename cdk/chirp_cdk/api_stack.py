@@ -79,7 +79,8 @@ class ApiStack(Stack):
             format=_json_format(WS_ACCESS_LOG_FORMAT),
         )
 
-        layers = build_layers(self, *layer_dirs)
+        wheels = "the emulator interpreter's" if settings.layer_python else "manylinux aarch64 cp312"
+        layers = build_layers(self, *layer_dirs, wheels=wheels)
         self.push_policy = iam.ManagedPolicy(
             self,
             "WebSocketPushAccess",

@@ -15,6 +15,7 @@ from cdk_nag import AwsSolutionsChecks
 from chirp_cdk.api_stack import ApiStack
 from chirp_cdk.content_stack import ContentStack
 from chirp_cdk.data_stack import DataStack
+from chirp_cdk.host_layer import build_host_layers
 from chirp_cdk.nag import apply_suppressions
 from chirp_cdk.network_stack import NetworkStack
 from chirp_cdk.observability_stack import ObservabilityStack
@@ -41,14 +42,22 @@ class ChirpStacks:
         return [self.network, *stacks] if self.network is not None else stacks
 
 
-def layer_dirs() -> tuple[Path, Path]:
-    """Build (or reuse the cached) layers with layers/build.py."""
+def _layer_build() -> Any:
     spec = importlib.util.spec_from_file_location("chirp_layer_build", REPO_ROOT / "layers" / "build.py")
     if spec is None or spec.loader is None:
         raise FileNotFoundError("layers/build.py")
     layer_build: Any = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = layer_build
     spec.loader.exec_module(layer_build)
+    return layer_build
+
+
+def layer_dirs(layer_python: str | None = None) -> tuple[Path, Path]:
+    """Build (or reuse the cached) layers with layers/build.py: for Lambda (aarch64, cp312), or, with
+    ``layer_python`` (context, backend=local), for that interpreter (see chirp_cdk.host_layer)."""
+    layer_build = _layer_build()
+    if layer_python:
+        return build_host_layers(layer_build, layer_python)
     dirs = layer_build.build_all()
     return dirs.dependencies, dirs.first_party
 
@@ -62,7 +71,7 @@ def environment() -> Environment | None:
 def build_stacks(app: App, *, layers: tuple[Path, Path] | None = None, nag: bool = True, **kw: Any) -> ChirpStacks:
     settings = settings_from_context(app.node)
     env = kw.pop("env", None) or environment()
-    dirs = layers or layer_dirs()
+    dirs = layers or layer_dirs(settings.layer_python)
     name = settings.stack_name
     common: dict[str, Any] = {"env": env}
     network = NetworkStack(app, name("Network"), settings=settings, **common) if settings.is_aws else None

@@ -60,6 +60,7 @@ class DataStack(Stack):
                 secret_string_template=json.dumps({"kid": "k1"}),
                 generate_string_key="secret",
                 exclude_punctuation=True,
+                exclude_characters=",",  # CHIRP_JWT_KEYS separates keys with commas (said twice for emulators)
                 password_length=64,
             ),
             removal_policy=self.retain,
@@ -82,11 +83,22 @@ class DataStack(Stack):
         for resource, key, env in (
             ("cache", "redis_url", "CHIRP_REDIS_URL"),
             ("keyspaces", "cassandra_hosts", "CHIRP_CASSANDRA_HOSTS"),
+            ("keyspaces", "cassandra_keyspace", "CHIRP_CASSANDRA_KEYSPACE"),
             ("graph", "neptune_url", "CHIRP_NEPTUNE_URL"),
             ("search", "opensearch_url", "CHIRP_OPENSEARCH_URL"),
+            ("search", "opensearch_index_prefix", "CHIRP_OPENSEARCH_INDEX_PREFIX"),
         ):
             if key in given:
-                self.endpoints.environment[resource] = {env: given[key]}
+                self.endpoints.environment.setdefault(resource, {})[env] = given[key]
+        cassandra = self.endpoints.environment.get("keyspaces", {})
+        hosts = cassandra.get("CHIRP_CASSANDRA_HOSTS", "")
+        if ":" in hosts:  # "host:port[,host:port]": the driver takes host names and one port
+            pairs = [h.strip().rpartition(":") for h in hosts.split(",") if h.strip()]
+            ports = {port for _, _, port in pairs}
+            if len(ports) != 1 or not all(host and port.isdigit() for host, _, port in pairs):
+                raise ValueError(f"local_endpoints.cassandra_hosts: host:port pairs with one port, not {hosts!r}")
+            cassandra["CHIRP_CASSANDRA_HOSTS"] = ",".join(host for host, _, _ in pairs)
+            cassandra["CHIRP_CASSANDRA_PORT"] = ports.pop()
 
     # -- Keyspaces ---------------------------------------------------------------------------------------------
     def _keyspaces(self, tables: list[KeyspacesTable]) -> None:

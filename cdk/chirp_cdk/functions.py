@@ -103,8 +103,17 @@ class ChirpFunctions(Construct):
         if use == "stream":
             return dict(r.stream.function_environment)
         if use == "ws_management":
-            return {"CHIRP_WS_MANAGEMENT_URL": r.ws_stage.callback_url}
+            return {"CHIRP_WS_MANAGEMENT_URL": self.ws_management_url()}
         return dict(r.data.environment.get(use, {}))
+
+    def ws_management_url(self) -> str:
+        """The @connections endpoint: the stage's callback URL, or with backend=local and
+        ``local_endpoints.execute_api_url`` the emulator's (the callback URL names an AWS host name)."""
+        r = self.resources
+        base = r.settings.local_endpoints.get("execute_api_url") if not r.settings.is_aws else None
+        if base:
+            return f"{base.rstrip('/')}/{r.ws_stage.api.api_id}/{r.ws_stage.stage_name}"
+        return r.ws_stage.callback_url
 
     def _grants(self, use: wiring.Resource) -> list[Callable[[lambda_.Function], object]]:
         r = self.resources
@@ -183,14 +192,16 @@ def _role(fn: lambda_.Function) -> iam.IRole:
     return fn.role
 
 
-def build_layers(scope: Construct, dependencies_dir: Path, first_party_dir: Path) -> list[lambda_.ILayerVersion]:
+def build_layers(
+    scope: Construct, dependencies_dir: Path, first_party_dir: Path, *, wheels: str = "manylinux aarch64 cp312"
+) -> list[lambda_.ILayerVersion]:
     """The two layers: third-party wheels (from layers/build.py) and Chirp's own package."""
     common = {"compatible_runtimes": [RUNTIME], "compatible_architectures": [ARCHITECTURE]}
     deps = lambda_.LayerVersion(
         scope,
         "DependenciesLayer",
         code=lambda_.Code.from_asset(str(dependencies_dir), exclude=[".complete"]),
-        description="Chirp third-party dependencies (layers/requirements.txt, manylinux aarch64 cp312 wheels)",
+        description=f"Chirp third-party dependencies (layers/requirements.txt, {wheels} wheels)",
         **common,  # type: ignore[arg-type]
     )
     first_party = lambda_.LayerVersion(

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Token, Validations
 from constructs import IConstruct
 
 if TYPE_CHECKING:
@@ -22,6 +22,17 @@ LAMBDA_BASIC = (
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
 )
 CDK_ASSETS = "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*"
+
+
+def _env(scope: IConstruct, text: str) -> str:
+    """``text`` as cdk-nag prints it for ``scope``'s stack: an environment-agnostic stack shows <AWS::Region> and
+    <AWS::AccountId>, a stack with a concrete account and region (``cdk deploy`` with credentials) shows the values."""
+    stack = Stack.of(scope)
+    if not Token.is_unresolved(stack.region):
+        text = text.replace("<AWS::Region>", stack.region)
+    if not Token.is_unresolved(stack.account):
+        text = text.replace("<AWS::AccountId>", stack.account)
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +93,7 @@ def _data(stacks: ChirpStacks) -> None:
     ack(data.search_credentials, "AwsSolutions-SMG4", "OpenSearch internal user password is rotated by runbook.")
     ack(data.search, "AwsSolutions-OS3", "The domain is in private subnets behind a security group; no IP allowlist.")
     ack(data.search, "AwsSolutions-OS5", "Fine-grained access control authenticates every request (HTTPS only).")
-    keyspace = PSEUDO.format(service="cassandra")
+    keyspace = _env(data, PSEUDO.format(service="cassandra"))
     policies = data.endpoints.policies
     ack(
         policies["keyspaces"],
@@ -94,7 +105,7 @@ def _data(stacks: ChirpStacks) -> None:
         f"AwsSolutions-IAM5[Resource::{keyspace}/keyspace/system*]",
         "The Cassandra driver reads system keyspaces (read-only) for cluster metadata.",
     )
-    graph = PSEUDO.format(service="neptune-db") + ref(data.graph, "ClusterResourceId") + "/*"
+    graph = _env(data, PSEUDO.format(service="neptune-db")) + ref(data.graph, "ClusterResourceId") + "/*"
     ack(policies["graph"], f"AwsSolutions-IAM5[Resource::{graph}]", "Data-plane paths of the one Chirp cluster.")
     ack(
         policies["search"],
@@ -137,7 +148,7 @@ def _stream(stacks: ChirpStacks) -> None:
 
 def _msk_findings(stacks: ChirpStacks) -> None:
     stream = stacks.stream
-    kafka = PSEUDO.format(service="kafka")
+    kafka = _env(stream, PSEUDO.format(service="kafka"))
     name = stream.msk_cluster.cluster_name if stream.msk_cluster is not None else ""
     found = {
         "cluster": f"{kafka}cluster/{name}/*",
@@ -164,7 +175,11 @@ def _api(stacks: ChirpStacks) -> None:
         "AwsSolutions-IAM5[Resource::*]",
         "X-Ray trace upload and Lambda's VPC network-interface actions take no resource-level permissions.",
     )
-    push = PSEUDO.format(service="execute-api") + ref(api.ws_api) + f"/{stacks.settings.stage_name}/*/@connections/*"
+    push = (
+        _env(api, PSEUDO.format(service="execute-api"))
+        + ref(api.ws_api)
+        + f"/{stacks.settings.stage_name}/*/@connections/*"
+    )
     ack(api.push_policy, f"AwsSolutions-IAM5[Resource::{push}]", "Any connection of the one Chirp WebSocket stage.")
     ack(
         api.rest.api,
@@ -176,6 +191,8 @@ def _api(stacks: ChirpStacks) -> None:
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
         "The account-level role API Gateway needs to write access and execution logs.",
     )
+    if not stacks.settings.waf:
+        ack(api.rest.stage, "AwsSolutions-APIG3", "Local emulator deployment (context waf=false); AWS keeps the ACL.")
     for operation, method in api.rest.public_methods.items():
         ack(method, "AwsSolutions-APIG4", f"{operation} is public by design (auth=False in chirp.wiring).")
     for route in api.ws_routes_without_authorizer:
@@ -191,7 +208,11 @@ def _web(stacks: ChirpStacks) -> None:
         ack(handler, LAMBDA_BASIC, f"{reason} writes its own logs.")
         for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:Abort*", "s3:DeleteObject*"):
             ack(handler, f"AwsSolutions-IAM5[Action::{action}]", f"{reason} syncs (and prunes) the whole site.")
-        ack(handler, f"AwsSolutions-IAM5[{CDK_ASSETS}]", f"{reason} reads its zipped sources from the CDK assets.")
+        ack(
+            handler,
+            f"AwsSolutions-IAM5[{_env(web, CDK_ASSETS)}]",
+            f"{reason} reads its zipped sources from the CDK assets.",
+        )
         ack(handler, "AwsSolutions-IAM5[Resource::*]", f"{reason} invalidates CloudFront (no resource-level scoping).")
         ack(
             handler,

@@ -141,7 +141,9 @@ class ChirpRestApi(Construct):
             quota=apigw.QuotaSettings(limit=50_000_000, period=apigw.Period.DAY),
         )
         self.usage_plan.add_api_stage(stage=self.stage)
-        self._waf()
+        self.web_acl: wafv2.CfnWebACL | None = None
+        if settings.waf:
+            self._waf()
 
     def _routes(self, functions: dict[str, lambda_.Function]) -> None:
         document = openapi_document()

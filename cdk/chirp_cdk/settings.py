@@ -11,7 +11,19 @@ from constructs import Node
 Backend = Literal["aws", "local"]
 StreamKind = Literal["kinesis", "msk"]
 
-LOCAL_ENDPOINT_KEYS = ("redis_url", "cassandra_hosts", "neptune_url", "opensearch_url")
+# Where the functions find their stores when backend=local. cassandra_hosts may carry a port ("host:port"); the
+# keyspace and index prefix keep several deployments apart on shared servers; execute_api_url is the emulator's
+# execute-api base (e.g. http://127.0.0.1:4566/_aws/execute-api), from which the WebSocket @connections endpoint
+# is derived, since the stage's callback URL names an AWS host name.
+LOCAL_ENDPOINT_KEYS = (
+    "redis_url",
+    "cassandra_hosts",
+    "cassandra_keyspace",
+    "neptune_url",
+    "opensearch_url",
+    "opensearch_index_prefix",
+    "execute_api_url",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +40,12 @@ class DeploymentSettings:
     local_endpoints: dict[str, str] = field(default_factory=dict)
     # CHIRP_BACKEND given to the functions when backend=local.
     local_function_backend: str = "servers"
+    # backend=local only: build the dependency layer for this interpreter (an emulator that runs functions as local
+    # processes needs wheels for its own Python and platform, not Lambda's manylinux aarch64 cp312 ones).
+    layer_python: str | None = None
+    # The REST stage's WAFv2 web ACL. backend=local may leave it out (waf=false): local emulators lack
+    # AWS::WAFv2::WebACLAssociation, and a template with an unknown type fails whole.
+    waf: bool = True
     alarm_email: str | None = None
     api_rate_limit: int = 1000
     api_burst_limit: int = 2000
@@ -72,6 +90,12 @@ def settings_from_context(node: Node) -> DeploymentSettings:
     if isinstance(origins, str):
         origins = [o.strip() for o in origins.split(",") if o.strip()]
     email = get("alarm_email", None)
+    layer_python = get("layer_python", None)
+    if layer_python and backend != "local":
+        raise ValueError("context layer_python needs backend=local (AWS runs the aarch64 cp312 layer)")
+    waf = str(get("waf", True)).lower() not in ("false", "0", "no")
+    if not waf and backend != "local":
+        raise ValueError("context waf=false needs backend=local (the production REST API keeps its web ACL)")
     return DeploymentSettings(
         backend=backend,  # type: ignore[arg-type]
         stream=stream,  # type: ignore[arg-type]
@@ -80,6 +104,8 @@ def settings_from_context(node: Node) -> DeploymentSettings:
         extra_cors_origins=tuple(str(o) for o in origins),
         local_endpoints={str(k): str(v) for k, v in endpoints.items()},
         local_function_backend=str(get("local_function_backend", "servers")),
+        layer_python=str(layer_python) if layer_python else None,
+        waf=waf,
         alarm_email=str(email) if email else None,
         api_rate_limit=int(get("api_rate_limit", 1000)),
         api_burst_limit=int(get("api_burst_limit", 2000)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -178,12 +179,14 @@ def build_servers(settings: Settings) -> Container:
     from chirp.adapters.redis_cache.trends import RedisTrendStore
     from chirp.adapters.s3_objects import S3ObjectStore
 
-    records = KeyspacesBackend.connect(settings)
+    # Each function connects only to what it uses (on AWS a function gets the endpoints of its own resources
+    # only): the Keyspaces session opens on first use, not at cold start.
+    records: Any = Deferred(lambda: KeyspacesBackend.connect(settings))
     redis = redis_connect(settings.redis_url, cluster=settings.redis_cluster)
     stores = Stores(
-        users=records.users,
-        tweets=records.tweets,
-        engagement=records.engagement,
+        users=Deferred(lambda: records.users),
+        tweets=Deferred(lambda: records.tweets),
+        engagement=Deferred(lambda: records.engagement),
         graph=NeptuneGraphStore(settings.neptune_url, timeout_s=settings.store_timeout_s),
         timelines=RedisTimelineStore(
             redis, cap=settings.timeline_cap, ttl_s=settings.active_days * 86400, cluster=settings.redis_cluster
@@ -199,8 +202,8 @@ def build_servers(settings: Settings) -> Container:
         trends=RedisTrendStore(redis),
         rate_limits=RedisRateLimiter(redis),
         idempotency=RedisIdempotencyStore(redis),
-        notifications=records.notifications,
-        media=records.media,
+        notifications=Deferred(lambda: records.notifications),
+        media=Deferred(lambda: records.media),
         objects=S3ObjectStore(
             _aws_client("s3", settings, settings.s3_endpoint_url),
             bucket=settings.media_bucket,
@@ -208,6 +211,24 @@ def build_servers(settings: Settings) -> Container:
         ),
     )
     return Container(settings=settings, stores=stores)
+
+
+class Deferred:
+    """Stands for an adapter that is built on first use (thread-safe), then forwards every attribute to it."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self._target: Any = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        target = self._target
+        if target is None:
+            with self._lock:
+                if self._target is None:
+                    self._target = self._factory()
+                target = self._target
+        return getattr(target, name)
 
 
 def build(settings: Settings) -> Container:

@@ -179,14 +179,14 @@ FUNCTIONS: tuple[Function, ...] = (
         "indexer",
         "Stream consumer: search index",
         stream=StreamTrigger(batch_size=500, max_batching_window_s=1),
-        uses=("search",),
+        uses=("search", "keyspaces"),
         timeout_s=60,
     ),
     Function(
         "trender",
         "Stream consumer: trending hashtags",
         stream=StreamTrigger(batch_size=500, max_batching_window_s=1),
-        uses=("cache",),
+        uses=("cache", "keyspaces", "graph"),
         timeout_s=60,
     ),
     Function(

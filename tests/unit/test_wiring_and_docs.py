@@ -51,3 +51,11 @@ def test_committed_sample_events_are_current() -> None:
 def test_every_function_has_sample_events() -> None:
     covered = {p.parts[0] for p in all_samples()}
     assert covered == {fn.name for fn in wiring.FUNCTIONS}
+
+
+def test_every_cli_command_dispatches() -> None:
+    from chirp.cli import build_parser
+
+    parser = build_parser()
+    for argv in (["run"], ["seed"], ["dlq", "list"], ["capacity", "--scenario", "x"], ["invoke", "x", "--event", "y"]):
+        assert callable(parser.parse_args(argv).func), argv

@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--results", type=Path, default=DEFAULT_RESULTS_DIR, help="benchmark results with capacity_inputs"
     )
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, func=run)
 
 
 def run(args: argparse.Namespace) -> int:
