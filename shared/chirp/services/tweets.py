@@ -4,7 +4,7 @@ returns — fan-out, indexing, trends and notifications happen on the stream."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -219,21 +219,8 @@ class TweetService:
 
 
 def tweet_event(tweet: TweetRecord) -> dict[str, Any]:
-    return {
-        "tweet_id": tweet.tweet_id,
-        "user_id": tweet.user_id,
-        "username": tweet.username,
-        "content": tweet.content,
-        "created_at_ms": tweet.created_at_ms,
-        "hashtags": tweet.hashtags,
-        "mentions": tweet.mentions,
-        "urls": tweet.urls,
-        "media_urls": tweet.media_urls,
-        "reply_to": tweet.reply_to,
-        "reply_to_user_id": tweet.reply_to_user_id,
-        "quote_tweet": tweet.quote_tweet,
-        "quote_user_id": tweet.quote_user_id,
-    }
+    """The tweet as stream events carry it: every field of the record."""
+    return asdict(tweet)
 
 
 _ID_FIELDS = ("tweet_id", "user_id", "created_at_ms", "reply_to", "reply_to_user_id", "quote_tweet", "quote_user_id")

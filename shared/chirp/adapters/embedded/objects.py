@@ -68,7 +68,8 @@ class FileObjectStore:
         tmp.replace(path)
         path.with_name(path.name + ".meta").write_text(json.dumps({"content_type": content_type}))
 
-    def read(self, key: str) -> tuple[bytes, str] | None:
+    def _stored(self, key: str) -> tuple[Path, str] | None:
+        """The object's file and content type, or None (unknown key, or a key outside the store)."""
         try:
             path = self._path(key)
         except ValueError:
@@ -76,17 +77,15 @@ class FileObjectStore:
         if not path.is_file():
             return None
         meta = json.loads(path.with_name(path.name + ".meta").read_text())
-        return path.read_bytes(), str(meta["content_type"])
+        return path, str(meta["content_type"])
+
+    def read(self, key: str) -> tuple[bytes, str] | None:
+        stored = self._stored(key)
+        return (stored[0].read_bytes(), stored[1]) if stored else None
 
     def head(self, key: str) -> tuple[int, str] | None:
-        try:
-            path = self._path(key)
-        except ValueError:
-            return None
-        if not path.is_file():
-            return None
-        meta = json.loads(path.with_name(path.name + ".meta").read_text())
-        return path.stat().st_size, str(meta["content_type"])
+        stored = self._stored(key)
+        return (stored[0].stat().st_size, stored[1]) if stored else None
 
     def public_url(self, key: str) -> str:
         return f"{self._public_base}/{quote(key)}"

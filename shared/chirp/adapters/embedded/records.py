@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -172,19 +173,11 @@ class SqliteTweetStore:
         return int(row[0]) if row else 0
 
 
+_KEY_COLUMNS = ("tweet_id", "user_id", "created_at_ms")  # stored as columns; the rest is the JSON body
+
+
 def _tweet_body(tweet: TweetRecord) -> dict[str, Any]:
-    return {
-        "username": tweet.username,
-        "content": tweet.content,
-        "hashtags": tweet.hashtags,
-        "mentions": tweet.mentions,
-        "urls": tweet.urls,
-        "media_urls": tweet.media_urls,
-        "reply_to": tweet.reply_to,
-        "reply_to_user_id": tweet.reply_to_user_id,
-        "quote_tweet": tweet.quote_tweet,
-        "quote_user_id": tweet.quote_user_id,
-    }
+    return {k: v for k, v in asdict(tweet).items() if k not in _KEY_COLUMNS}
 
 
 def _tweet(tweet_id: int, user_id: int, created: int, body: dict[str, Any]) -> TweetRecord:
