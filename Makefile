@@ -14,7 +14,7 @@ PORT ?= 3000
 WS_PORT ?= 3001
 BACKEND ?= embedded
 
-.PHONY: help install browser-deps servers-deps synth bench soak fuzz run test lint typecheck unit e2e seed invoke capacity format clean
+.PHONY: help install browser-deps servers-deps synth bench soak fuzz audit run test lint typecheck unit e2e seed invoke capacity format clean
 
 help:
 	@echo "make run      - run the local stack (PORT=$(PORT) WS_PORT=$(WS_PORT) BACKEND=$(BACKEND))"
@@ -50,6 +50,10 @@ soak: install servers-deps  ## 10 minutes of steady mixed load on the servers ba
 
 fuzz: install servers-deps  ## the long Schemathesis pass: >= 5,000 requests per backend
 	CHIRP_FUZZ_EXAMPLES=200 CHIRP_FUZZ_BACKENDS=embedded,servers $(VENV)/bin/pytest -q -p no:cacheprovider tests/fuzz
+
+audit: install  ## known vulnerabilities in the locked dependencies (needs the PyPI JSON API, unreachable in this CI)
+	$(UV) export --frozen --all-extras --no-hashes --no-emit-project > .venv/audit-requirements.txt
+	$(VENV)/bin/pip-audit -r .venv/audit-requirements.txt --disable-pip --no-deps --progress-spinner off
 
 capacity: install
 	$(PY) -m chirp.cli capacity --scenario bench/capacity/scenarios/seed.yaml --out bench/capacity/reports
