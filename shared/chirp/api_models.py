@@ -38,9 +38,7 @@ class CreateTweetRequest(_Body):
         max_length=4000,
         json_schema_extra={"minLength": 1, "maxLength": 280, "pattern": r"[^\s\u0000-\u001f\u007f-\u009f]"},
     )
-    media_ids: list[StrictStr] = Field(
-        default_factory=list, max_length=4, json_schema_extra={"items": {"type": "string", "pattern": MEDIA_ID_PATTERN}}
-    )
+    media_ids: list[Annotated[StrictStr, Field(pattern=MEDIA_ID_PATTERN)]] = Field(default_factory=list, max_length=4)
     reply_to: StrictStr | None = Field(default=None, pattern=ID_PATTERN)
     quote_tweet: StrictStr | None = Field(default=None, pattern=ID_PATTERN)
 

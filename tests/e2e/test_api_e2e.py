@@ -107,7 +107,7 @@ def test_post_read_thread_engage_delete(runtime: LocalStack) -> None:
     [
         ({"content": ""}, "content_empty"),
         ({"content": "x" * 281}, "content_too_long"),
-        ({"content": "ok", "media_ids": ["nope"]}, "unknown_media"),
+        ({"content": "ok", "media_ids": ["nope"]}, "validation_error"),
         ({"content": 7}, "validation_error"),
     ],
 )

@@ -1,0 +1,3 @@
+"""Fuzzing fixtures: the stand-in servers for the servers backend pass."""
+
+from servers.fixtures import servers  # noqa: F401
