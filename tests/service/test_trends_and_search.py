@@ -1,6 +1,9 @@
 """Trends (decay, spam resistance, deletes) and search (operators, ranking, deletes)."""
 
+import pytest
+
 from chirp.container import Container
+from chirp.errors import ValidationFailed
 from chirp.services.trend_math import decayed_weight
 from chirp.services.tweets import NewTweet
 from chirp.tokens import Principal
@@ -111,3 +114,11 @@ def test_users_are_found_by_username_or_display_name_prefix(stack: Container) ->
     drain(stack)
     assert [u["username"] for u in stack.search.users(alice, "ali", count=10)["users"]] == ["alice", "alicia"]
     assert [u["username"] for u in stack.search.users(alice, "@BO", count=10)["users"]] == ["bob"]
+
+
+def test_a_user_search_needs_more_than_blanks_and_at_signs(stack: Container) -> None:
+    alice = signup(stack, "alice")
+    for blank in (" ", "\x0c", "@ @", "\u3000"):
+        with pytest.raises(ValidationFailed):
+            stack.search.users(alice, blank, count=10)
+    assert stack.search.users(alice, "\x1e", count=10) == {"users": []}  # not blank to JSON Schema: no match

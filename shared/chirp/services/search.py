@@ -17,6 +17,10 @@ from chirp.services.views import TweetHydrator
 from chirp.tokens import Principal
 
 TOP_CANDIDATES = 500
+# Whitespace as JSON Schema (ECMA-262) regexes know it, and '@': the document's pattern for q is [^@\s].
+_BLANK_OR_AT = (
+    "@\t\n\v\f\r \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 
 
 class SearchService:
@@ -81,8 +85,10 @@ class SearchService:
         return [tweet_id for _, tweet_id in scored]
 
     def users(self, viewer: Principal, q: str, *, count: int) -> dict[str, Any]:
-        if len(q) > 50:
-            raise ValidationFailed("q must be at most 50 characters", code="invalid_query")
+        if len(q) > 50 or not q.strip(_BLANK_OR_AT):
+            raise ValidationFailed(
+                "q must be 1-50 characters with something besides spaces and @", code="invalid_query"
+            )
         prefix = q.strip().lstrip("@")
         ids = self._s.search.search_users(prefix, limit=count) if prefix else []
         return {"users": self._social.user_list(viewer, ids)}
