@@ -131,3 +131,16 @@ def test_the_websocket_authorizer_allows_the_connect_route(stack: Container) -> 
     resources = policy["policyDocument"]["Statement"][0]["Resource"]
     assert resources == ["arn:aws:execute-api:us-east-1:000000000000:chirpws/local/*"]
     assert event["methodArn"].startswith(resources[0][:-1])
+
+
+def test_cors_answers_only_the_configured_origins(stack: Container) -> None:
+    event = json.loads((EVENTS / "health/health.json").read_text())
+    event["headers"]["Origin"] = "http://127.0.0.1:3000"
+    event["multiValueHeaders"]["Origin"] = ["http://127.0.0.1:3000"]
+    allowed = invoke("health", event)
+    assert allowed["multiValueHeaders"]["Access-Control-Allow-Origin"] == ["http://127.0.0.1:3000"]
+    event["headers"]["Origin"] = "https://evil.example"
+    event["multiValueHeaders"]["Origin"] = ["https://evil.example"]
+    refused = invoke("health", event)
+    assert "Access-Control-Allow-Origin" not in (refused.get("multiValueHeaders") or {})
+    assert "Access-Control-Allow-Origin" not in (refused.get("headers") or {})
