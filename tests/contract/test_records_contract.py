@@ -6,6 +6,7 @@ independent inside it because every id, username and email they use is fresh."""
 
 from __future__ import annotations
 
+import random
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -517,3 +518,27 @@ def test_media_round_trip(records: Records) -> None:
     assert found == {item.media_id: item for item in items}
     assert records.media.get_many([]) == {}
     assert records.media.get_many([missing]) == {}
+
+
+def test_a_delivery_that_died_after_its_dedupe_claim_is_finished_by_redelivery(
+    records: Records, backend: str, cassandra_holder: dict[str, KeyspacesBackend]
+) -> None:
+    """Given a notification whose first delivery crashed after claiming its dedupe key but before writing it
+    (on SQLite both happen in one transaction, so nothing was written at all)
+    When the stream delivers it again
+    Then it is written once, under the id first claimed, and a third delivery adds nothing."""
+    user = random.randrange(10**15, 10**16)
+    first = notification(user, "like:7:42")
+    if backend == "servers":
+        kb = cassandra_holder["backend"]
+        kb.session.execute(
+            f"INSERT INTO {kb.keyspace}.notification_dedupe (user_id, dedupe_key, notification_id) VALUES (%s, %s, %s)",
+            (user, first.dedupe_key, first.notification_id),
+        )
+    again = notification(user, "like:7:42")
+    assert records.notifications.add(again) is True
+    assert records.notifications.add(notification(user, "like:7:42")) is False
+    listed = records.notifications.page(user, before=None, limit=10)
+    expected_id = first.notification_id if backend == "servers" else again.notification_id
+    assert [n.notification_id for n in listed] == [expected_id]
+    assert records.notifications.unread_count(user) == 1

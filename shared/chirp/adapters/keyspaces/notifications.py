@@ -5,6 +5,7 @@ and unread markers whose partition size is the unread count. All three rows of a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from cassandra.cluster import Session  # type: ignore[import-untyped]
@@ -18,6 +19,8 @@ MAX_ID = 2**63 - 1
 CQL: dict[str, str] = {
     "claim": "INSERT INTO {ks}.notification_dedupe (user_id, dedupe_key, notification_id) VALUES (?, ?, ?)"
     " IF NOT EXISTS USING TTL ?",
+    "claimed": "SELECT notification_id FROM {ks}.notification_dedupe WHERE user_id = ? AND dedupe_key = ?",
+    "exists": "SELECT notification_id FROM {ks}.notifications WHERE user_id = ? AND notification_id = ?",
     "insert": "INSERT INTO {ks}.notifications (user_id, notification_id, ntype, actor_id, actor_username, tweet_id,"
     " created_at_ms, dedupe_key, is_read, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
     "mark_unread": "INSERT INTO {ks}.notifications_unread (user_id, notification_id, expires_at_ms) VALUES (?, ?, ?)"
@@ -44,7 +47,12 @@ class KeyspacesNotificationStore:
         expires_at_ms = now_ms() + NOTIFICATION_TTL_S * 1000
         ttl = NOTIFICATION_TTL_S
         if not applied(self._session, self._q["claim"], (n.user_id, n.dedupe_key, n.notification_id, ttl)):
-            return False
+            # Claimed before: by a delivery that completed (nothing to do), or by one that died between the claim
+            # and the write (finish it, under the claimed id, so a redelivery never loses the notification).
+            claimed = list(execute(self._session, self._q["claimed"], (n.user_id, n.dedupe_key)))
+            if not claimed or list(execute(self._session, self._q["exists"], (n.user_id, claimed[0].notification_id))):
+                return False
+            n = replace(n, notification_id=claimed[0].notification_id)
         row = (
             n.user_id,
             n.notification_id,
