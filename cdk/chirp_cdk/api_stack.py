@@ -20,6 +20,7 @@ from chirp_cdk.data_stack import DataStack
 from chirp_cdk.functions import ChirpFunctions, FunctionResources, build_layers
 from chirp_cdk.network_stack import NetworkStack
 from chirp_cdk.rest_api import ChirpRestApi
+from chirp_cdk.search_access import SearchAccess
 from chirp_cdk.settings import DeploymentSettings
 from chirp_cdk.stream_stack import StreamStack
 
@@ -115,6 +116,15 @@ class ApiStack(Stack):
             ),
         )
         self.functions = self.chirp_functions.functions
+        if network is not None:  # backend=aws: the domain's access policy and chirp_indexer mapping name these roles
+            search_users = [self.functions[spec.name] for spec in wiring.FUNCTIONS if "search" in spec.uses]
+            self.search_access = SearchAccess(
+                self,
+                "SearchAccess",
+                domain=data.search,
+                admin=data.search_admin,
+                roles=[fn.role for fn in search_users if fn.role is not None],
+            )
 
         self.rest = ChirpRestApi(
             self, "Rest", settings=settings, functions=self.functions, cors_origins=self.cors_origins

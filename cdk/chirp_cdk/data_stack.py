@@ -19,9 +19,16 @@ from aws_cdk import aws_opensearchservice as opensearch
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from chirp.config import RESOURCE_SETTINGS
 from chirp_cdk.keyspaces import KeyspacesTable, keyspaces_tables
 from chirp_cdk.network_stack import NEPTUNE_PORT, REDIS_PORT, NetworkStack
-from chirp_cdk.settings import DeploymentSettings
+from chirp_cdk.search_access import (
+    FUNCTION_HTTP_ACTIONS,
+    SEARCH_INDEX_PREFIX,
+    SearchSecurityAdmin,
+    opensearch_service_linked_role,
+)
+from chirp_cdk.settings import DATA_RESOURCES, DeploymentSettings
 
 KEYSPACE_NAME = "chirp"
 
@@ -79,26 +86,14 @@ class DataStack(Stack):
 
     # -- backend=local -----------------------------------------------------------------------------------------
     def _local_endpoints(self) -> None:
+        """backend=local: each given setting goes to the functions of the resource it belongs to."""
         given = self.settings.local_endpoints
-        for resource, key, env in (
-            ("cache", "redis_url", "CHIRP_REDIS_URL"),
-            ("keyspaces", "cassandra_hosts", "CHIRP_CASSANDRA_HOSTS"),
-            ("keyspaces", "cassandra_keyspace", "CHIRP_CASSANDRA_KEYSPACE"),
-            ("graph", "neptune_url", "CHIRP_NEPTUNE_URL"),
-            ("search", "opensearch_url", "CHIRP_OPENSEARCH_URL"),
-            ("search", "opensearch_index_prefix", "CHIRP_OPENSEARCH_INDEX_PREFIX"),
-        ):
-            if key in given:
-                self.endpoints.environment.setdefault(resource, {})[env] = given[key]
-        cassandra = self.endpoints.environment.get("keyspaces", {})
-        hosts = cassandra.get("CHIRP_CASSANDRA_HOSTS", "")
-        if ":" in hosts:  # "host:port[,host:port]": the driver takes host names and one port
-            pairs = [h.strip().rpartition(":") for h in hosts.split(",") if h.strip()]
-            ports = {port for _, _, port in pairs}
-            if len(ports) != 1 or not all(host and port.isdigit() for host, _, port in pairs):
-                raise ValueError(f"local_endpoints.cassandra_hosts: host:port pairs with one port, not {hosts!r}")
-            cassandra["CHIRP_CASSANDRA_HOSTS"] = ",".join(host for host, _, _ in pairs)
-            cassandra["CHIRP_CASSANDRA_PORT"] = ports.pop()
+        for resource in DATA_RESOURCES:
+            env = {f"CHIRP_{name.upper()}": given[name] for name in RESOURCE_SETTINGS[resource] if name in given}
+            if "tls_ca_bundle" in given:
+                env["CHIRP_TLS_CA_BUNDLE"] = given["tls_ca_bundle"]
+            if env:
+                self.endpoints.environment[resource] = env
 
     # -- Keyspaces ---------------------------------------------------------------------------------------------
     def _keyspaces(self, tables: list[KeyspacesTable]) -> None:
@@ -213,7 +208,6 @@ class DataStack(Stack):
         self.redis.apply_removal_policy(self.retain)
         self.endpoints.environment["cache"] = {
             "CHIRP_REDIS_URL": f"rediss://{self.redis.attr_primary_end_point_address}:{REDIS_PORT}/0",
-            "CHIRP_REDIS_READER_URL": f"rediss://{self.redis.attr_reader_end_point_address}:{REDIS_PORT}/0",
             "CHIRP_REDIS_AUTH_SECRET_ARN": self.redis_auth.secret_arn,
         }
         self.endpoints.secrets["cache"] = [self.redis_auth]
@@ -275,17 +269,12 @@ class DataStack(Stack):
 
     # -- OpenSearch --------------------------------------------------------------------------------------------
     def _opensearch(self, network: NetworkStack) -> None:
-        self.search_credentials = secretsmanager.Secret(
-            self,
-            "SearchMasterUser",
-            description="Chirp OpenSearch fine-grained access control user: JSON {username, password}",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                secret_string_template=json.dumps({"username": "chirp"}),
-                generate_string_key="password",
-                password_length=32,
-                require_each_included_type=True,
-            ),
-            removal_policy=self.retain,
+        """The domain, with fine-grained access control whose master user is an IAM role (see chirp_cdk.search_access:
+        the functions sign with their own roles, mapped to the least-privilege chirp_indexer role by the API stack's
+        SearchAccess; no function holds a password)."""
+        service_linked_role = opensearch_service_linked_role(self)
+        self.search_admin = SearchSecurityAdmin(
+            self, "SearchSecurityAdmin", vpc=network.vpc, subnets=network.private_subnets, sg=network.functions_sg
         )
         self.search = opensearch.Domain(
             self,
@@ -308,11 +297,8 @@ class DataStack(Stack):
             enforce_https=True,
             tls_security_policy=opensearch.TLSSecurityPolicy.TLS_1_2,
             fine_grained_access_control=opensearch.AdvancedSecurityOptions(
-                master_user_name="chirp",
-                master_user_password=self.search_credentials.secret_value_from_json("password"),
+                master_user_arn=self.search_admin.role.role_arn
             ),
-            # Fine-grained access control authenticates every request (basic auth over HTTPS inside the VPC).
-            use_unsigned_basic_auth=True,
             logging=opensearch.LoggingOptions(
                 slow_search_log_enabled=True,
                 slow_index_log_enabled=True,
@@ -321,18 +307,17 @@ class DataStack(Stack):
             ),
             removal_policy=self.retain,
         )
+        self.search.node.add_dependency(service_linked_role)  # a VPC domain needs the service-linked role first
+        self.search_admin.allow_domain(self.search)
         self.endpoints.environment["search"] = {
             "CHIRP_OPENSEARCH_URL": f"https://{self.search.domain_endpoint}",
-            "CHIRP_OPENSEARCH_SECRET_ARN": self.search_credentials.secret_arn,
+            "CHIRP_OPENSEARCH_AUTH": "sigv4",
+            "CHIRP_OPENSEARCH_INDEX_PREFIX": SEARCH_INDEX_PREFIX,
         }
-        self.endpoints.secrets["search"] = [self.search_credentials]
         self._policy(
             "search",
             "SearchAccess",
-            iam.PolicyStatement(
-                actions=["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"],
-                resources=[self.search.domain_arn, f"{self.search.domain_arn}/*"],
-            ),
+            iam.PolicyStatement(actions=FUNCTION_HTTP_ACTIONS, resources=[f"{self.search.domain_arn}/*"]),
         )
         self.endpoints.security_groups["search"] = network.search_sg
 

@@ -18,7 +18,7 @@ from constructs import Construct
 
 from chirp import wiring
 from chirp_cdk.data_stack import DataEndpoints
-from chirp_cdk.network_stack import NetworkStack
+from chirp_cdk.network_stack import NetworkStack, vpc_network_interfaces
 from chirp_cdk.settings import DeploymentSettings
 from chirp_cdk.stream_stack import StreamStack
 
@@ -148,20 +148,7 @@ class ChirpFunctions(Construct):
             assert r.network is not None
             groups: list[ec2.ISecurityGroup] = [r.network.functions_sg]
             vpc_options = {"vpc": r.network.vpc, "vpc_subnets": r.network.private_subnets, "security_groups": groups}
-            # The network interfaces Lambda creates in the VPC (these EC2 actions take no resource-level scoping).
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=[
-                        "ec2:CreateNetworkInterface",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeSubnets",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:AssignPrivateIpAddresses",
-                        "ec2:UnassignPrivateIpAddresses",
-                    ],
-                    resources=["*"],
-                )
-            )
+            role.add_to_policy(vpc_network_interfaces())
         fn = lambda_.Function(
             self,
             spec.name,

@@ -74,6 +74,7 @@ def apply_suppressions(stacks: ChirpStacks) -> None:
     _content(stacks)
     _stream(stacks)
     _api(stacks)
+    _search_access(stacks)
     _web(stacks)
 
 
@@ -90,7 +91,6 @@ def _data(stacks: ChirpStacks) -> None:
     if stacks.network is None:
         return
     ack(data.redis_auth, "AwsSolutions-SMG4", "Redis AUTH rotation needs a coordinated ROTATE on the group; runbook.")
-    ack(data.search_credentials, "AwsSolutions-SMG4", "OpenSearch internal user password is rotated by runbook.")
     ack(data.search, "AwsSolutions-OS3", "The domain is in private subnets behind a security group; no IP allowlist.")
     ack(data.search, "AwsSolutions-OS5", "Fine-grained access control authenticates every request (HTTPS only).")
     keyspace = _env(data, PSEUDO.format(service="cassandra"))
@@ -112,8 +112,16 @@ def _data(stacks: ChirpStacks) -> None:
         f"AwsSolutions-IAM5[Resource::{ref(data.search, 'Arn')}/*]",
         "Index paths of the one Chirp domain.",
     )
+    admin = data.search_admin
+    ack(admin, "AwsSolutions-L1", "Python 3.12, as the functions (the role-mapping handler shares their runtime).")
+    ack(admin, "AwsSolutions-IAM5[Resource::*]", "Lambda's VPC network-interface actions take no resource scoping.")
+    ack(
+        admin,
+        f"AwsSolutions-IAM5[Resource::{ref(data.search, 'Arn')}/*]",
+        "The master role calls the security REST API paths of the one Chirp domain.",
+    )
     for handler in _children_named(data, "AWS679f53fac002430cb0da5b7982bd2287"):
-        ack(handler, LAMBDA_BASIC, "CDK's AwsCustomResource handler (OpenSearch log policy) writes its own logs.")
+        ack(handler, LAMBDA_BASIC, "CDK's AwsCustomResource handler (OpenSearch log policy, service-linked role).")
         ack(handler, "AwsSolutions-L1", "CDK-managed custom resource handler; its runtime is chosen by aws-cdk-lib.")
     for policy in _children_named(data.search, "ESLogGroupPolicy"):
         ack(
@@ -198,6 +206,17 @@ def _api(stacks: ChirpStacks) -> None:
     for route in api.ws_routes_without_authorizer:
         ack(route, "AwsSolutions-APIG4", "Only $connect is authorized; later frames ride the authorized connection.")
         ack(route, "AwsSolutions-COG4", "Only $connect is authorized (Lambda REQUEST authorizer on the token).")
+
+
+def _search_access(stacks: ChirpStacks) -> None:
+    """The API stack's OpenSearch access policy and role mapping (chirp_cdk.search_access.SearchAccess)."""
+    from chirp_cdk.search_access import SearchAccess
+
+    if not any(isinstance(c, SearchAccess) for c in stacks.api.node.find_all()):
+        return
+    for handler in _children_named(stacks.api, "AWS679f53fac002430cb0da5b7982bd2287"):
+        ack(handler, LAMBDA_BASIC, "CDK's AwsCustomResource handler (OpenSearch access policy) writes its own logs.")
+        ack(handler, "AwsSolutions-L1", "CDK-managed custom resource handler; its runtime is chosen by aws-cdk-lib.")
 
 
 def _web(stacks: ChirpStacks) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -76,3 +77,19 @@ class NetworkStack(Stack):
         sg = ec2.SecurityGroup(self, construct_id, vpc=self.vpc, description=what, allow_all_outbound=outbound)
         sg.add_ingress_rule(self.functions_sg, port, f"{what} from the functions")
         return sg
+
+
+def vpc_network_interfaces() -> iam.PolicyStatement:
+    """What a function in the VPC needs for the network interfaces Lambda creates there (these EC2 actions take no
+    resource-level scoping)."""
+    return iam.PolicyStatement(
+        actions=[
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses",
+        ],
+        resources=["*"],
+    )

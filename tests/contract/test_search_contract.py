@@ -1,6 +1,6 @@
 """SearchIndex contract: the embedded SQLite FTS5 adapter and the OpenSearch adapter (on a real OpenSearch node) must
 behave the same. Each test gets its own index prefix on the shared server; ``settle`` forces the refresh that
-OpenSearch otherwise does within 1 s (the embedded index is searchable at once)."""
+OpenSearch otherwise does within its refresh interval (the embedded index is searchable at once)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 
 from chirp.adapters.embedded.search import SqliteSearchIndex
-from chirp.adapters.opensearch_index import OpenSearchIndex
+from chirp.adapters.opensearch_index import REFRESH_INTERVAL, OpenSearchIndex
 from chirp.ids import CHIRP_EPOCH_MS, TIME_SHIFT
 from chirp.model import SearchHit, TweetRecord, UserRecord
 from chirp.ports import SearchIndex, StoreUnavailable
 from chirp.query import parse_query
 from chirp.text import parse_tweet_text
+from servers.fixtures import opensearch_index
 
 _sequence = itertools.count(secrets.randbits(8))
 
@@ -30,7 +31,7 @@ def index(backend: str, server_set: Any, tmp_path: Path) -> Iterator[SearchIndex
     if backend == "embedded":
         yield SqliteSearchIndex(tmp_path / "search.db")
         return
-    search = OpenSearchIndex(server_set.endpoint("opensearch").url, prefix=f"ct{secrets.token_hex(6)}")
+    search = opensearch_index(server_set.endpoint("opensearch"), prefix=f"ct{secrets.token_hex(6)}-tweets")
     search.ensure_setup()
     try:
         yield search
@@ -118,7 +119,7 @@ def test_words_match_whole_tokens_split_on_punctuation(index: SearchIndex, searc
 
 
 def test_phrases_match_adjacent_words_in_order(index: SearchIndex, search: Search) -> None:
-    a, b, _ = load(
+    a, b, c = load(
         index,
         tweet(tid(at("2025-03-01")), "the quick brown fox"),
         tweet(tid(at("2025-03-02")), "Quick, brown! and more"),
@@ -128,6 +129,23 @@ def test_phrases_match_adjacent_words_in_order(index: SearchIndex, search: Searc
     assert search('"quick brown" fox') == [a]
     assert search('"brown fox"') == [a]
     assert search('"fox brown"') == []
+    assert search('"the quick brown fox"') == [a]  # longer than a pair: every adjacent pair, in order
+    assert search('"quick brown fox"') == [a]
+    assert search('"the brown fox"') == []  # all three words in a, but not as a run
+    assert search('"brown quick"') == [c]
+
+
+def test_a_word_of_several_tokens_matches_them_adjacent(index: SearchIndex, search: Search) -> None:
+    a, b = load(
+        index,
+        tweet(tid(at("2025-03-01")), "well-known snake_case words"),
+        tweet(tid(at("2025-03-02")), "snake charmers and case files"),
+    )
+    assert search("snake_case") == [a]
+    assert search('"known snake"') == [a]
+    assert search("snake case") == [b, a]
+    assert search("words -snake_case") == []
+    assert search('snake -"snake case"') == [b]
 
 
 # --------------------------------------------------------------------------------------------------------- tags
@@ -223,6 +241,50 @@ def test_recent_pages_with_before(index: SearchIndex, search: Search) -> None:
     assert third == newest_first[6:]
     assert search("paging", limit=3, before=third[-1]) == []
     assert search("paging", limit=3, before=newest_first[0] + 1) == newest_first[:3]
+
+
+def test_recent_pages_with_filters_across_months_cover_every_match_once(index: SearchIndex, search: Search) -> None:
+    """Cursor paging (``before`` = the last id of a page) combined with time, author and hashtag filters, over
+    tweets in several monthly indices: the pages concatenate to the unpaged result, with no gaps and no repeats."""
+    days = ["2025-01-30", "2025-01-31", "2025-02-01", "2025-02-14", "2025-02-28", "2025-03-01", "2025-03-02"]
+    tweets = []
+    for d, day in enumerate(days):
+        for h in range(3):
+            author = ("alice", 1) if (d + h) % 2 else ("bob", 2)
+            tag = " #even" if (d * 3 + h) % 2 == 0 else ""
+            tweets.append(
+                tweet(tid(at(day, 8 + h)), f"cursor test {d} {h}{tag}", username=author[0], user_id=author[1])
+            )
+    load(index, *tweets)
+    for raw in (
+        "cursor",
+        "cursor since:2025-01-31 until:2025-03-02",
+        "from:alice cursor",
+        "#even since:2025-02-01",
+        "test -#even",
+    ):
+        everything = search(raw, limit=100)
+        assert everything, raw
+        pages: list[int] = []
+        before = None
+        while True:
+            page = search(raw, limit=4, before=before)
+            assert len(page) <= 4
+            pages += page
+            if len(page) < 4:
+                break
+            before = page[-1]
+        assert pages == everything, raw
+        assert len(set(pages)) == len(pages)
+
+
+def test_before_outside_the_ids_in_the_index(index: SearchIndex, search: Search) -> None:
+    a, b = load(index, tweet(tid(at("2025-03-01")), "bounds one"), tweet(tid(at("2025-03-02")), "bounds two"))
+    assert search("bounds", before=2**63 - 1) == [b, a]  # the largest id a cursor can hold
+    assert search("bounds", before=b) == [a]
+    assert search("bounds", before=a) == []
+    assert search("bounds", before=1) == []
+    assert search("bounds", before=b, order="relevance") == [a]  # relevance order honours before too
 
 
 def test_relevance_orders_by_text_score(index: SearchIndex) -> None:
@@ -406,10 +468,35 @@ def test_opensearch_unreachable_raises_store_unavailable() -> None:
         search.tweet_count()
 
 
+def test_opensearch_tweet_indices_are_sorted_newest_first(servers: Any) -> None:
+    """Adapter-specific: each monthly index is sorted by tweet_id descending (what lets a recent-order search stop
+    after a page of matches per segment), refreshes on its own interval, and indexes word pairs for phrases."""
+    from servers.harness import opensearch_client
+
+    ep = servers.endpoint("opensearch")
+    prefix = f"ct{secrets.token_hex(6)}-tweets"
+    search = opensearch_index(ep, prefix=prefix)
+    admin = opensearch_client(ep, admin=True)
+    try:
+        tweet_id = tid(at("2025-03-01"))
+        search.index_tweets([tweet(tweet_id, "sorted")])
+        name = search.index_name(tweet_id)
+        settings = admin.indices.get_settings(index=name)[name]["settings"]["index"]
+        assert (settings["sort"]["field"], settings["sort"]["order"]) == ("tweet_id", "desc")
+        assert settings["refresh_interval"] == REFRESH_INTERVAL
+        mapping = admin.indices.get_mapping(index=name)[name]["mappings"]["properties"]
+        assert mapping["tweet_id"]["type"] == "long"  # a numeric doc-value field: sort and search_after
+        assert mapping["content"]["index_phrases"] is True
+        assert admin.indices.exists_alias(name=prefix, index=name)
+    finally:
+        admin.close()
+        search.close()
+
+
 def test_opensearch_before_any_setup_reads_as_empty(servers: Any) -> None:
     """Adapter-specific: reads on a prefix whose alias and indices do not exist yet are empty, not errors; the first
     write sets the prefix up."""
-    search = OpenSearchIndex(servers.endpoint("opensearch").url, prefix=f"ct{secrets.token_hex(6)}")
+    search = opensearch_index(servers.endpoint("opensearch"), prefix=f"ct{secrets.token_hex(6)}-tweets")
     try:
         assert search.tweet_count() == 0
         assert search.search(parse_query("nothing"), limit=10, before=None, order="relevance") == []

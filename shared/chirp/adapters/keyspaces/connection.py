@@ -1,12 +1,13 @@
-"""Connecting to Amazon Keyspaces (TLS on 9142 + SigV4) or to Cassandra on loopback, and the helpers every
-Keyspaces adapter shares: error mapping, paged scans that follow the driver's paging state, concurrent point reads
-and logged batches of at most 100 statements."""
+"""Connecting to Amazon Keyspaces (TLS on 9142; SigV4 or service-specific credentials) or to its Cassandra stand-in
+(TLS + a password role), and the helpers every Keyspaces adapter shares: error mapping, paged scans that follow the
+driver's paging state, concurrent point reads and logged batches of at most 100 statements."""
 
 from __future__ import annotations
 
 import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from cassandra import (  # type: ignore[import-untyped]
@@ -17,6 +18,7 @@ from cassandra import (  # type: ignore[import-untyped]
     Unavailable,
     WriteTimeout,
 )
+from cassandra.auth import PlainTextAuthProvider  # type: ignore[import-untyped]
 from cassandra.cluster import (  # type: ignore[import-untyped]
     EXEC_PROFILE_DEFAULT,
     Cluster,
@@ -37,12 +39,14 @@ from chirp.config import Settings
 from chirp.ports import StoreUnavailable
 from chirp.schema import MAX_BATCH_STATEMENTS
 
+AMAZON_TRUST_STORE = Path(__file__).with_name("amazon-trust.pem")
 KEYSPACES_PORT = 9142
 PROTOCOL_VERSION = 4  # what Amazon Keyspaces speaks
 REQUEST_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 10.0
 CONCURRENCY = 32  # in-flight requests per multi-key read
 SCAN_PAGE_SIZE = 1000
+MAX_IN_VALUES = 100  # Keyspaces' default quota of subqueries per SELECT ... IN
 
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     NoHostAvailable,
@@ -58,17 +62,23 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 # ---- configuration ---------------------------------------------------------------------------------------------
 
 
+def on_keyspaces(settings: Settings) -> bool:
+    """Amazon Keyspaces, not Cassandra: SigV4 is on, or a contact point is an AWS endpoint (service-specific
+    credentials against ``cassandra.<region>.amazonaws.com`` or a VPC endpoint name)."""
+    return settings.cassandra_sigv4 or any(h.endswith(".amazonaws.com") for h in settings.cassandra_host_list)
+
+
 def consistency_for(settings: Settings) -> int:
-    """LOCAL_QUORUM on Keyspaces (the only strong level it offers for writes) and on replicated clusters;
-    LOCAL_ONE on a single-replica Cassandra (where it is the same thing, cheaper)."""
-    if settings.cassandra_sigv4 or settings.cassandra_replication_factor > 1:
+    """LOCAL_QUORUM on Keyspaces (the only level it accepts for writes) and on replicated clusters; LOCAL_ONE on a
+    single-replica Cassandra (where it is the same thing, cheaper)."""
+    if on_keyspaces(settings) or settings.cassandra_replication_factor > 1:
         return int(ConsistencyLevel.LOCAL_QUORUM)
     return int(ConsistencyLevel.LOCAL_ONE)
 
 
 def local_dc(settings: Settings) -> str:
     """The data center the load balancer prefers; on Keyspaces it is the region name."""
-    if settings.cassandra_sigv4 and settings.cassandra_local_dc == "datacenter1":
+    if on_keyspaces(settings) and settings.cassandra_local_dc == "datacenter1":
         return settings.aws_region
     return settings.cassandra_local_dc
 
@@ -82,39 +92,51 @@ def contact_points(settings: Settings) -> list[str]:
 
 def port_for(settings: Settings) -> int:
     port = settings.cassandra_effective_port
-    if settings.cassandra_sigv4 and port == 9042:
+    if on_keyspaces(settings) and port == 9042:
         return KEYSPACES_PORT
     return port
 
 
-def ca_bundle_path(settings: Settings) -> str | None:
-    """The PEM bundle that verifies the Keyspaces endpoint (Amazon/Starfield roots): ``settings.cassandra_ca_bundle``
-    when Settings has it, else ``$CHIRP_CASSANDRA_CA_BUNDLE``, else None (the system trust store)."""
-    configured = settings.cassandra_ca_bundle
-    return str(configured) or None
+def ca_bundle_path(settings: Settings) -> str:
+    """The PEM bundle that verifies the server: ``settings.tls_ca_bundle`` when set, else the Amazon trust store
+    shipped beside this module (the roots Keyspaces' certificates chain to), never the system store."""
+    return settings.tls_ca_bundle or str(AMAZON_TRUST_STORE)
 
 
 def ssl_context_for(settings: Settings) -> ssl.SSLContext:
-    """TLS 1.2+, certificate required. Host names are not checked: the driver connects to the peers it discovers
-    by IP address (as AWS's own Keyspaces driver samples do), the CA chain is."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    """TLS 1.2+, the chain verified against ``ca_bundle_path`` and the host name checked (against
+    ``tls_server_name``: see there)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname by default
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.check_hostname = False
+    context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
-    bundle = ca_bundle_path(settings)
-    if bundle:
-        context.load_verify_locations(cafile=bundle)
-    else:
-        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    context.load_verify_locations(cafile=ca_bundle_path(settings))
     return context
 
 
-def auth_provider_for(settings: Settings) -> Any:
-    """SigV4 with the default boto3 credential chain (the Lambda role) in the configured region."""
-    import boto3
-    from cassandra_sigv4.auth import SigV4AuthProvider  # type: ignore[import-untyped]
+def tls_server_name(settings: Settings) -> str | None:
+    """The name every connection's certificate must carry. With one contact point (Keyspaces' service endpoint) it
+    is that name: the peers Keyspaces advertises are IP addresses behind it, all presenting its certificate. With
+    several contact points (a Cassandra cluster with one certificate per node) None: the driver checks each node's
+    certificate against the node's own address."""
+    hosts = contact_points(settings)
+    return hosts[0] if len(hosts) == 1 else None
 
-    return SigV4AuthProvider(boto3.Session(region_name=settings.aws_region))
+
+def auth_provider_for(settings: Settings, username: str | None = None, password: str | None = None) -> Any:
+    """SigV4 with the default boto3 credential chain (the Lambda role) when ``settings.cassandra_sigv4``; otherwise
+    the username and password (Keyspaces service-specific credentials, or a Cassandra role) as CQL's plain-text
+    SASL mechanism, which only ever travels inside TLS here."""
+    if settings.cassandra_sigv4:
+        if username is not None or password is not None:
+            raise ValueError("cassandra_sigv4 signs with the IAM role: pass no username/password with it")
+        import boto3
+        from cassandra_sigv4.auth import SigV4AuthProvider  # type: ignore[import-untyped]
+
+        return SigV4AuthProvider(boto3.Session(region_name=settings.aws_region))
+    if not username or password is None:
+        raise ValueError("Cassandra/Keyspaces needs credentials: set cassandra_sigv4 or pass a username and password")
+    return PlainTextAuthProvider(username=username, password=password)
 
 
 def execution_profile(settings: Settings) -> ExecutionProfile:
@@ -126,9 +148,10 @@ def execution_profile(settings: Settings) -> ExecutionProfile:
     )
 
 
-def cluster_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for ``cassandra.cluster.Cluster``. ``settings.cassandra_sigv4`` switches to Amazon
-    Keyspaces: TLS (port 9142 unless another is configured) and the SigV4 auth provider."""
+def cluster_options(settings: Settings, *, username: str | None = None, password: str | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``cassandra.cluster.Cluster``: always TLS (``ssl_context_for``) and authenticated
+    (``auth_provider_for``: SigV4 when ``settings.cassandra_sigv4``, else ``username``/``password``). There is no
+    plaintext or anonymous mode: Keyspaces has none, and the Cassandra stand-in demands the same."""
     options: dict[str, Any] = {
         "contact_points": contact_points(settings),
         "port": port_for(settings),
@@ -137,16 +160,20 @@ def cluster_options(settings: Settings) -> dict[str, Any]:
         "connect_timeout": CONNECT_TIMEOUT_S,
         "control_connection_timeout": CONNECT_TIMEOUT_S,
         "reconnection_policy": ExponentialReconnectionPolicy(base_delay=0.5, max_delay=30.0),
+        "auth_provider": auth_provider_for(settings, username, password),
+        "ssl_context": ssl_context_for(settings),
     }
-    if settings.cassandra_sigv4:
-        options["ssl_context"] = ssl_context_for(settings)
-        options["auth_provider"] = auth_provider_for(settings)
+    server_name = tls_server_name(settings)
+    if server_name is not None:
+        options["ssl_options"] = {"server_hostname": server_name}
     return options
 
 
-def open_session(settings: Settings) -> tuple[Cluster, Session]:
+def open_session(
+    settings: Settings, *, username: str | None = None, password: str | None = None
+) -> tuple[Cluster, Session]:
     """A connected cluster and session (no keyspace set: every statement names ``keyspace.table``)."""
-    cluster = Cluster(**cluster_options(settings))
+    cluster = Cluster(**cluster_options(settings, username=username, password=password))
     try:
         with translate_errors():
             session = cluster.connect()
@@ -227,6 +254,19 @@ def read_many(session: Session, statement: PreparedStatement, params: Sequence[S
             session, statement, list(params), concurrency=CONCURRENCY, raise_on_first_error=True
         )
         return [list(result) for _ok, result in results]
+
+
+def read_in(
+    session: Session, statement: PreparedStatement, keys: Sequence[Any], *, extra: Sequence[Any] = ()
+) -> list[Any]:
+    """Every row of ``statement`` (``... WHERE key IN ? [AND ...]``, the list bound first, then ``extra``) for the
+    distinct ``keys``: one request per ``MAX_IN_VALUES`` keys (requests for more run concurrently), instead of one
+    per key. Keyspaces splits an IN into per-partition subqueries server-side; the client pays one round trip."""
+    distinct = list(dict.fromkeys(keys))
+    chunks = [distinct[i : i + MAX_IN_VALUES] for i in range(0, len(distinct), MAX_IN_VALUES)]
+    if len(chunks) == 1:
+        return list(scan(session, statement, (chunks[0], *extra)))
+    return [row for rows in read_many(session, statement, [(chunk, *extra) for chunk in chunks]) for row in rows]
 
 
 def write_many(session: Session, statement: PreparedStatement, params: Sequence[Sequence[Any]]) -> None:
