@@ -3,7 +3,8 @@
 #   make test   lint, types and the whole test suite
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-PYTHON ?= python3
+# Lambda runs Python 3.12: use it when the machine has it (else python3, with a warning at install).
+PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do "$$p" -c '' 2>/dev/null && { echo "$$p"; exit; }; done; echo python3)
 UV_VERSION := 0.13.8
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -14,13 +15,16 @@ PORT ?= 3000
 WS_PORT ?= 3001
 BACKEND ?= embedded
 
-.PHONY: help install browser-deps servers-deps synth bench soak fuzz audit run test lint typecheck unit e2e seed invoke capacity format clean
+.PHONY: help install browser-deps servers-deps synth bench soak fuzz audit run test lint typecheck seed invoke capacity format clean \
+	deploy-local destroy-local cold-start $(SUITES)
 
 help:
 	@echo "make run      - run the local stack (PORT=$(PORT) WS_PORT=$(WS_PORT) BACKEND=$(BACKEND))"
 	@echo "make test     - lint, typecheck and run every test"
 	@echo "make seed     - fill a running stack with demo data"
 	@echo "make invoke FN=tweets EVENT=events/tweets/create_tweet.json - run one handler on a sample event"
+	@echo "make deploy-local / destroy-local - deploy the CDK app to a local emulator (ministack) and tear it down"
+	@echo "make unit|service|handlers|contract|servers|e2e|faults|browser|infrastructure|deploy - one suite"
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -28,6 +32,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	touch $@
 
 install: $(VENV)/.installed
+	@$(PY) -c 'import sys; sys.version_info[:2] == (3, 12) or print("warning: Lambda runs Python 3.12; this venv runs %d.%d (no python3.12 on this machine)" % sys.version_info[:2])'
 
 # Debian packages the browser tests need (the stand-in servers install themselves: tests/servers/harness.py).
 browser-deps:
@@ -75,6 +80,24 @@ servers-deps: install
 
 test: lint typecheck browser-deps servers-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+# One part of the suite at a time (make test runs them all): make unit, make contract, make deploy, ...
+SUITES := unit service handlers contract servers e2e faults browser infrastructure deploy
+$(SUITES): install
+	$(if $(filter browser,$@),$(MAKE) browser-deps,)
+	$(if $(filter contract servers e2e faults deploy,$@),$(MAKE) servers-deps,)
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/$@
+
+# The CDK app deployed to the ministack emulator, functions on the stand-ins (with their credentials); prints the
+# REST and WebSocket URLs and serves the web client against them (WEB_PORT). Ctrl-C or make destroy-local ends it.
+deploy-local: install servers-deps
+	$(PY) tests/deploy/local_deploy.py up --web-port $(or $(WEB_PORT),8080)
+
+destroy-local: install
+	$(PY) tests/deploy/local_deploy.py down
+
+cold-start: install  ## each function's init time in a fresh Python process (what a Lambda cold start pays)
+	$(PY) bench/cold_start.py --out bench/results/cold-start.json
 
 clean:
 	rm -rf $(VENV) .chirp .pytest_cache .mypy_cache .ruff_cache

@@ -32,6 +32,8 @@ PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")  # the python3.1
 IMPLEMENTATION = "cp"
 # Shipped by the Lambda Python runtime; the layer leaves them out to stay small.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
+# Parts of the chirp package no Lambda function runs: the local runtime, the command line and the capacity planner.
+FIRST_PARTY_EXCLUDED = ("local", "capacity", "cli.py")
 BUILD_FORMAT = 1  # bump to invalidate every cached build
 
 
@@ -128,10 +130,18 @@ def build_dependencies(*, force: bool = False, requirements: Path = REQUIREMENTS
 
 
 def build_first_party(*, build_dir: Path = BUILD_DIR, source: Path = FIRST_PARTY_SRC) -> Path:
-    """Chirp's own package as a layer (python/chirp), copied fresh so it always matches the work tree."""
+    """Chirp's runtime code as a layer (python/chirp), copied fresh so it always matches the work tree; the local
+    runtime, CLI and capacity planner stay out (smaller layer, less to load at a cold start)."""
     out = build_dir / "chirp"
     shutil.rmtree(out, ignore_errors=True)
-    shutil.copytree(source, out / "python" / "chirp", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        ignored = set(shutil.ignore_patterns("__pycache__", "*.pyc")(directory, names))
+        if Path(directory) == source:
+            ignored |= set(FIRST_PARTY_EXCLUDED) & set(names)
+        return ignored
+
+    shutil.copytree(source, out / "python" / "chirp", ignore=ignore)
     return out
 
 

@@ -8,20 +8,21 @@ from typing import Any, Literal
 
 from constructs import Node
 
+from chirp.config import RESOURCE_SETTINGS
+from chirp.wiring import Resource
+
 Backend = Literal["aws", "local"]
 StreamKind = Literal["kinesis", "msk"]
 
-# Where the functions find their stores when backend=local. cassandra_hosts may carry a port ("host:port"); the
-# keyspace and index prefix keep several deployments apart on shared servers; execute_api_url is the emulator's
-# execute-api base (e.g. http://127.0.0.1:4566/_aws/execute-api), from which the WebSocket @connections endpoint
-# is derived, since the stage's callback URL names an AWS host name.
+# Where the functions find their stores when backend=local: keys are the Chirp settings of the data resources
+# (chirp.config.RESOURCE_SETTINGS, e.g. redis_url, redis_auth_secret_arn, cassandra_hosts as host:port), plus
+# tls_ca_bundle (the stand-ins' CA, given to every store's functions) and execute_api_url: the emulator's
+# execute-api base (e.g. http://127.0.0.1:4566/_aws/execute-api), from which the WebSocket @connections endpoint is
+# derived, since the stage's callback URL names an AWS host name.
+DATA_RESOURCES: tuple[Resource, ...] = ("keyspaces", "cache", "graph", "search")
 LOCAL_ENDPOINT_KEYS = (
-    "redis_url",
-    "cassandra_hosts",
-    "cassandra_keyspace",
-    "neptune_url",
-    "opensearch_url",
-    "opensearch_index_prefix",
+    *(name for resource in DATA_RESOURCES for name in RESOURCE_SETTINGS[resource]),
+    "tls_ca_bundle",
     "execute_api_url",
 )
 

@@ -149,7 +149,9 @@ class StreamStack(Stack):
     def event_source(self, fn: lambda_.Function, trigger: StreamTrigger) -> lambda_.IEventSource:
         """The event source mapping for a consumer, configured from its wiring trigger."""
         common: dict[str, Any] = {
-            "starting_position": lambda_.StartingPosition.LATEST,
+            # From the oldest retained record: a consumer created after events were published (a new function, or
+            # a mapping re-created) must not skip them; the handlers are idempotent, so re-reading is harmless.
+            "starting_position": lambda_.StartingPosition.TRIM_HORIZON,
             "batch_size": trigger.batch_size,
             "max_batching_window": Duration.seconds(trigger.max_batching_window_s),
             "bisect_batch_on_error": trigger.bisect_on_error,

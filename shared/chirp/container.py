@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from chirp import wiring
 from chirp.config import Settings, get_settings
-from chirp.ports import Pusher
-from chirp.services.auth import AuthService
-from chirp.services.delivery import DeliveryService
-from chirp.services.feed import FeedManager
-from chirp.services.indexing import IndexingService
-from chirp.services.media import MediaService
-from chirp.services.notifications import NotificationService
-from chirp.services.realtime import RealtimeService
-from chirp.services.search import SearchService
-from chirp.services.social import SocialService
+from chirp.ports import EventStream, Pusher
 from chirp.services.stores import Stores
-from chirp.services.trends import TrendsService
-from chirp.services.tweets import TweetService
-from chirp.tokens import TokenCodec
+from chirp.wiring import Resource
+
+if TYPE_CHECKING:  # services are imported on first use: a function loads only the ones it runs
+    from chirp.adapters.embedded.objects import FileObjectStore
+    from chirp.adapters.embedded.stream import SqliteEventStream
+    from chirp.services.auth import AuthService
+    from chirp.services.delivery import DeliveryService
+    from chirp.services.feed import FeedManager
+    from chirp.services.indexing import IndexingService
+    from chirp.services.media import MediaService
+    from chirp.services.notifications import NotificationService
+    from chirp.services.realtime import RealtimeService
+    from chirp.services.search import SearchService
+    from chirp.services.social import SocialService
+    from chirp.services.trends import TrendsService
+    from chirp.services.tweets import TweetService
+    from chirp.tokens import TokenCodec
 
 
 @dataclass
@@ -34,51 +42,79 @@ class Container:
     def tokens(self) -> TokenCodec:
         """Built on first use: only the functions that sign or check tokens need the keys. On AWS the keys must be
         configured (the code directory is read-only, so there is no local key file to fall back to)."""
+        from chirp.tokens import TokenCodec
+
         local_dir = None if self.settings.backend == "aws" else self.settings.data_dir
-        return TokenCodec.from_spec(self.settings.jwt_keys, self.settings.token_ttl_s, data_dir=local_dir)
+        return TokenCodec.from_spec(self.secrets.jwt_keys(), self.settings.token_ttl_s, data_dir=local_dir)
+
+    @cached_property
+    def secrets(self) -> SecretReader:
+        return SecretReader(self.settings)
 
     @cached_property
     def feed(self) -> FeedManager:
+        from chirp.services.feed import FeedManager
+
         return FeedManager(self.stores, self.settings)
 
     @cached_property
     def realtime(self) -> RealtimeService:
+        from chirp.services.realtime import RealtimeService
+
         return RealtimeService(self.stores, celebrity_threshold=self.settings.celebrity_threshold)
 
     @cached_property
     def auth(self) -> AuthService:
+        from chirp.services.auth import AuthService
+
         return AuthService(self.stores, self.tokens, self.settings)
 
     @cached_property
     def tweets(self) -> TweetService:
+        from chirp.services.tweets import TweetService
+
         return TweetService(self.stores, self.settings, self.feed)
 
     @cached_property
     def social(self) -> SocialService:
+        from chirp.services.social import SocialService
+
         return SocialService(self.stores, self.feed, self.realtime)
 
     @cached_property
     def search(self) -> SearchService:
+        from chirp.services.search import SearchService
+
         return SearchService(self.stores, self.social)
 
     @cached_property
     def trends(self) -> TrendsService:
+        from chirp.services.trends import TrendsService
+
         return TrendsService(self.stores, self.settings)
 
     @cached_property
     def notifications(self) -> NotificationService:
+        from chirp.services.notifications import NotificationService
+
         return NotificationService(self.stores, self.realtime)
 
     @cached_property
     def delivery(self) -> DeliveryService:
+        from chirp.services.delivery import DeliveryService
+
         return DeliveryService(self.stores, self.feed, self.realtime)
 
     @cached_property
     def indexing(self) -> IndexingService:
+        from chirp.services.indexing import IndexingService
+
         return IndexingService(self.stores)
 
     @cached_property
     def media(self) -> MediaService:
+        from chirp.services.media import MediaService
+
         return MediaService(self.stores, self.settings)
 
 
@@ -88,6 +124,9 @@ class _UnconfiguredPusher:
 
     def push(self, connection_id: str, message: dict[str, object]) -> bool:
         raise ValueError("CHIRP_WS_MANAGEMENT_URL is required (the WebSocket API's @connections endpoint)")
+
+    def push_many(self, connection_ids: Sequence[str], message: dict[str, object]) -> set[str]:
+        return {c for c in connection_ids if not self.push(c, message)}
 
 
 def _pusher(settings: Settings) -> Pusher:
@@ -120,6 +159,8 @@ def build_embedded(settings: Settings) -> Container:
     )
     from chirp.adapters.embedded.search import SqliteSearchIndex
     from chirp.adapters.embedded.stream import SqliteEventStream
+    from chirp.adapters.embedded.tweet_cache import MemoryTweetCache
+    from chirp.tokens import TokenCodec
 
     data = settings.data_dir
     records = RecordsDatabase(data / "records.db")
@@ -136,6 +177,7 @@ def build_embedded(settings: Settings) -> Container:
         engagement=SqliteEngagementStore(records),
         graph=SqliteGraphStore(data / "graph.db"),
         timelines=MemoryTimelineStore(cap=settings.timeline_cap, ttl_s=settings.active_days * 86400),
+        author_timelines=MemoryTimelineStore(cap=settings.timeline_cap, ttl_s=settings.active_days * 86400),
         connections=MemoryConnectionRegistry(),
         pusher=_pusher(settings),
         stream=SqliteEventStream(data / "stream.db", shards=settings.stream_shards),
@@ -146,6 +188,7 @@ def build_embedded(settings: Settings) -> Container:
         notifications=SqliteNotificationStore(records),
         media=SqliteMediaCatalog(records),
         objects=objects,
+        tweet_cache=MemoryTweetCache(),
     )
     container = Container(settings=settings, stores=stores)
     container.__dict__["tokens"] = tokens  # the same codec that keys the upload URLs
@@ -165,52 +208,255 @@ def _aws_client(service: str, settings: Settings, endpoint_url: str) -> Any:
     return client
 
 
-def build_servers(settings: Settings) -> Container:
-    """Production adapters: Keyspaces (CQL), ElastiCache (Redis), Neptune (Gremlin), OpenSearch, S3, Kinesis and the
-    API Gateway management API — on AWS, or on their stand-ins on loopback."""
-    from chirp.adapters.keyspaces import KeyspacesBackend
+def aws_client(service: Literal["kinesis", "s3"], settings: Settings) -> Any:
+    """A boto3 client configured as the adapters' (the configured endpoint: a stand-in locally), for the local
+    tools that talk to the same services: provisioning and the local event source mapping."""
+    endpoint = settings.kinesis_endpoint_url if service == "kinesis" else settings.s3_endpoint_url
+    return _aws_client(service, settings, endpoint)
+
+
+def event_stream(settings: Settings) -> EventStream:
+    """The configured event stream alone: the dlq command replays onto it without opening the other stores."""
+    if settings.backend == "embedded":
+        from chirp.adapters.embedded.stream import SqliteEventStream
+
+        return SqliteEventStream(settings.data_dir / "stream.db", shards=settings.stream_shards)
+    if settings.stream_kind != "kinesis":
+        raise ValueError(f"CHIRP_STREAM_KIND={settings.stream_kind!r}: only kinesis has a producer yet")
     from chirp.adapters.kinesis_stream import KinesisEventStream
-    from chirp.adapters.neptune import NeptuneGraphStore
-    from chirp.adapters.opensearch_index import OpenSearchIndex
-    from chirp.adapters.redis_cache.client import connect as redis_connect
-    from chirp.adapters.redis_cache.connections import RedisConnectionRegistry
-    from chirp.adapters.redis_cache.limits import RedisIdempotencyStore, RedisRateLimiter
-    from chirp.adapters.redis_cache.timelines import RedisTimelineStore
-    from chirp.adapters.redis_cache.trends import RedisTrendStore
+
+    return KinesisEventStream(aws_client("kinesis", settings), settings.stream_name)
+
+
+def embedded_stream(container: Container) -> SqliteEventStream | None:
+    """The embedded stream, whose log the local event source mapping reads in place; None for Kinesis."""
+    from chirp.adapters.embedded.stream import SqliteEventStream
+
+    stream = container.stores.stream
+    return stream if isinstance(stream, SqliteEventStream) else None
+
+
+def embedded_objects(container: Container) -> FileObjectStore | None:
+    """The embedded object store, whose signed uploads and media the local runtime serves; None for S3."""
+    from chirp.adapters.embedded.objects import FileObjectStore
+
+    objects = container.stores.objects
+    return objects if isinstance(objects, FileObjectStore) else None
+
+
+def media_source(container: Container) -> Any:
+    """The store the media live in (embedded files or S3), for the local runtime to stand in for the CDN."""
+    from chirp.adapters.embedded.objects import FileObjectStore
     from chirp.adapters.s3_objects import S3ObjectStore
 
-    # Each function connects only to what it uses (on AWS a function gets the endpoints of its own resources
-    # only): the Keyspaces session opens on first use, not at cold start.
-    records: Any = Deferred(lambda: KeyspacesBackend.connect(settings))
-    redis = redis_connect(settings.redis_url, cluster=settings.redis_cluster)
-    stores = Stores(
-        users=Deferred(lambda: records.users),
-        tweets=Deferred(lambda: records.tweets),
-        engagement=Deferred(lambda: records.engagement),
-        graph=NeptuneGraphStore(settings.neptune_url, timeout_s=settings.store_timeout_s),
-        timelines=RedisTimelineStore(
-            redis, cap=settings.timeline_cap, ttl_s=settings.active_days * 86400, cluster=settings.redis_cluster
-        ),
-        connections=RedisConnectionRegistry(redis),
-        pusher=_pusher(settings),
-        stream=KinesisEventStream(
-            _aws_client("kinesis", settings, settings.kinesis_endpoint_url), settings.stream_name
-        ),
-        search=OpenSearchIndex(
-            settings.opensearch_url, prefix=settings.opensearch_index_prefix, timeout_s=settings.store_timeout_s
-        ),
-        trends=RedisTrendStore(redis),
-        rate_limits=RedisRateLimiter(redis),
-        idempotency=RedisIdempotencyStore(redis),
-        notifications=Deferred(lambda: records.notifications),
-        media=Deferred(lambda: records.media),
-        objects=S3ObjectStore(
+    objects = container.stores.objects
+    if isinstance(objects, Deferred):
+        objects = objects.resolve()
+    return objects if isinstance(objects, FileObjectStore | S3ObjectStore) else None
+
+
+class _NoSecretBodies(logging.Filter):
+    """botocore logs every response body at DEBUG (root logger at DEBUG, or Lambda's log level DEBUG), and a Secrets
+    Manager response body is the secret itself: such records are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return "SecretString" not in message and "SecretBinary" not in message
+
+
+_NO_SECRET_BODIES = _NoSecretBodies()
+
+
+class SecretReader:
+    """Reads Secrets Manager secrets by ARN with Powertools' provider: each once per process (a cold start), in the
+    secret's own region. Values are returned to the caller only, never logged (not even by botocore at DEBUG)."""
+
+    def __init__(self, settings: Settings) -> None:
+        logging.getLogger("botocore.parsers").addFilter(_NO_SECRET_BODIES)  # once: addFilter ignores a repeat
+        self._settings = settings
+        self._values: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def text(self, arn: str) -> str:
+        with self._lock:
+            if arn not in self._values:
+                from aws_lambda_powertools.utilities.parameters import SecretsProvider
+                from botocore.config import Config
+
+                parts = arn.split(":")
+                region = parts[3] if len(parts) > 3 and parts[3] else self._settings.aws_region
+                provider = SecretsProvider(boto_config=Config(region_name=region, connect_timeout=2, read_timeout=5))
+                value = provider.get(arn, max_age=10**9)
+                if not isinstance(value, str) or not value:
+                    raise ValueError(f"secret {arn} holds no text")
+                self._values[arn] = value
+            return self._values[arn]
+
+    def json_fields(self, arn: str, *fields: str) -> tuple[str, ...]:
+        try:
+            data = json.loads(self.text(arn))
+        except json.JSONDecodeError:
+            raise ValueError(f"secret {arn} must be JSON with {', '.join(fields)}") from None
+        if not isinstance(data, dict) or not all(isinstance(data.get(f), str) and data[f] for f in fields):
+            raise ValueError(f"secret {arn} must be JSON with {', '.join(fields)}")
+        return tuple(str(data[f]) for f in fields)
+
+    def jwt_keys(self) -> str:
+        """``jwt_keys`` as configured, or "kid:secret" from the JSON {"kid", "secret"} the CDK app creates."""
+        settings = self._settings
+        if settings.jwt_keys or not settings.jwt_secret_arn:
+            return settings.jwt_keys
+        kid, secret = self.json_fields(settings.jwt_secret_arn, "kid", "secret")
+        return f"{kid}:{secret}"
+
+
+class NotUsed:
+    """Stands for a store the running function does not use (its wiring entry does not list the resource): no
+    client is built for it, and touching it is a bug in the wiring table, reported as such."""
+
+    def __init__(self, function: str, resource: str) -> None:
+        self._message = f"function {function!r} does not use {resource!r} (add it to its wiring entry's uses)"
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(self._message)
+
+
+def build_servers(settings: Settings) -> Container:
+    """Production adapters: Keyspaces (CQL), ElastiCache (Redis), Neptune (Gremlin), OpenSearch, S3, Kinesis and the
+    API Gateway management API — on AWS, or on their stand-ins on loopback.
+
+    A deployed function (CHIRP_FUNCTION) builds only the clients of the resources its wiring entry uses, each on
+    first use: a cold start pays for nothing a request may not need. Credentials come from Secrets Manager (read
+    once) or from the function's role (SigV4)."""
+    uses = _resources_used(settings)
+    secrets = SecretReader(settings)
+    ca_file = settings.tls_ca_bundle or None
+
+    def part(resource: Resource, factory: Callable[[], Any]) -> Any:
+        return Deferred(factory) if resource in uses else NotUsed(settings.function, resource)
+
+    def keyspaces() -> Any:
+        from chirp.adapters.keyspaces import KeyspacesBackend
+
+        username = password = None
+        if settings.cassandra_credentials_secret_arn:
+            username, password = secrets.json_fields(settings.cassandra_credentials_secret_arn, "username", "password")
+        return KeyspacesBackend.connect(settings, username=username, password=password)
+
+    def redis_client(url: str) -> Any:
+        from chirp.adapters.redis_cache.client import connect
+
+        password = secrets.text(settings.redis_auth_secret_arn) if settings.redis_auth_secret_arn else None
+        return connect(url, cluster=settings.redis_cluster, password=password, ca_file=ca_file)
+
+    records = part("keyspaces", keyspaces)
+    redis = part("cache", lambda: redis_client(settings.redis_url))
+
+    def timelines(prefix: str = "tl") -> Any:
+        from chirp.adapters.redis_cache.timelines import RedisTimelineStore
+
+        return RedisTimelineStore(
+            redis,
+            cap=settings.timeline_cap,
+            ttl_s=settings.active_days * 86400,
+            cluster=settings.redis_cluster,
+            prefix=prefix,
+        )
+
+    def graph() -> Any:
+        from chirp.adapters.neptune import NeptuneGraphStore
+
+        return NeptuneGraphStore(
+            settings.neptune_url,
+            reader_url=settings.neptune_reader_url or None,
+            timeout_s=settings.store_timeout_s,
+            iam_auth=settings.neptune_iam_auth,
+            region=settings.aws_region,
+            ca_file=ca_file,
+        )
+
+    def search() -> Any:
+        from chirp.adapters.opensearch_index import OpenSearchIndex
+
+        username = password = None
+        if settings.opensearch_auth == "basic":
+            username, password = secrets.json_fields(settings.opensearch_credentials_secret_arn, "username", "password")
+        return OpenSearchIndex(
+            settings.opensearch_url,
+            prefix=settings.opensearch_index_prefix,
+            timeout_s=settings.store_timeout_s,
+            auth=settings.opensearch_auth,
+            username=username,
+            password=password,
+            region=settings.aws_region,
+            ca_file=ca_file,
+        )
+
+    def stream() -> Any:
+        return event_stream(settings)
+
+    def objects() -> Any:
+        from chirp.adapters.s3_objects import S3ObjectStore
+
+        return S3ObjectStore(
             _aws_client("s3", settings, settings.s3_endpoint_url),
             bucket=settings.media_bucket,
             public_base_url=settings.media_url_base,
-        ),
+        )
+
+    def cache(factory_name: str) -> Any:
+        def build() -> Any:
+            from chirp.adapters.redis_cache import connections, limits, trends, tweet_cache
+
+            factories: dict[str, Callable[[], Any]] = {
+                "connections": lambda: connections.RedisConnectionRegistry(redis),
+                "trends": lambda: trends.RedisTrendStore(redis),
+                "rate_limits": lambda: limits.RedisRateLimiter(redis),
+                "idempotency": lambda: limits.RedisIdempotencyStore(redis),
+                "tweet_cache": lambda: tweet_cache.RedisTweetCache(redis, cluster=settings.redis_cluster),
+            }
+            return factories[factory_name]()
+
+        return part("cache", build)
+
+    stores = Stores(
+        users=part("keyspaces", lambda: records.users),
+        tweets=part("keyspaces", lambda: records.tweets),
+        engagement=part("keyspaces", lambda: records.engagement),
+        graph=part("graph", graph),
+        timelines=part("cache", timelines),
+        author_timelines=part("cache", lambda: timelines("at")),
+        connections=cache("connections"),
+        pusher=part("ws_management", lambda: _pusher(settings)) if "ws_management" in uses else _UnconfiguredPusher(),
+        stream=part("stream", stream),
+        search=part("search", search),
+        trends=cache("trends"),
+        rate_limits=cache("rate_limits"),
+        idempotency=cache("idempotency"),
+        notifications=part("keyspaces", lambda: records.notifications),
+        media=part("keyspaces", lambda: records.media),
+        objects=part("media", objects),
+        tweet_cache=cache("tweet_cache"),
     )
-    return Container(settings=settings, stores=stores)
+    container = Container(settings=settings, stores=stores)
+    container.__dict__["secrets"] = secrets
+    return container
+
+
+def provision_records(settings: Settings, *, admin_username: str, admin_password: str, app_role: str) -> None:
+    """Creates the keyspace and tables as an administrator and grants the app's role its data permissions: what
+    the CDK app and IAM do on AWS, for the Cassandra stand-in (the app's own credentials may not run DDL)."""
+    from chirp.adapters.keyspaces import provision_schema
+
+    provision_schema(settings, username=admin_username, password=admin_password, grant_to=app_role)
+
+
+def _resources_used(settings: Settings) -> frozenset[Resource]:
+    """The resources of the running function's wiring entry; every resource when no function is named (the local
+    runtime runs them all in one process)."""
+    if not settings.function:
+        return frozenset(get_args(Resource))
+    return frozenset(wiring.function(settings.function).uses)
 
 
 class Deferred:
@@ -221,14 +467,18 @@ class Deferred:
         self._target: Any = None
         self._lock = threading.Lock()
 
-    def __getattr__(self, name: str) -> Any:
+    def resolve(self) -> Any:
+        """The adapter itself, built now if it was not yet."""
         target = self._target
         if target is None:
             with self._lock:
                 if self._target is None:
                     self._target = self._factory()
                 target = self._target
-        return getattr(target, name)
+        return target
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.resolve(), name)
 
 
 def build(settings: Settings) -> Container:

@@ -8,8 +8,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import jwt
-
 from chirp.errors import Unauthorized
 
 ISSUER = "chirp"
@@ -60,11 +58,15 @@ class TokenCodec:
             "iat": issued,
             "exp": issued + self.ttl_s,
         }
+        import jwt  # on first use: PyJWT loads cryptography (~0.1 s), which most functions' cold starts never need
+
         return jwt.encode(
             claims, self._keys[self._signing_kid], algorithm=_ALGORITHM, headers={"kid": self._signing_kid}
         )
 
     def verify(self, token: str) -> Principal:
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
             secret = self._keys.get(str(header.get("kid")))

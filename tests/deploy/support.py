@@ -26,12 +26,16 @@ from typing import Any
 
 import httpx
 
+from servers import harness
+
 MINISTACK_VERSION = "1.5.33"
 BOTO3_VERSION = "1.43.106"  # ministack 1.5.33 pins botocore==1.43.106; boto3 is released in lockstep
 CDK_CLI = "aws-cdk@2.1148.1"  # the Makefile's pin (aws-cdk 3.x refuses aws-cdk-lib 2.275 assemblies)
 REGION = "us-east-1"
 ACCOUNT = "000000000000"  # ministack's default account id
-DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+# The stand-ins' credentials: the deployed functions sign Neptune requests with them (the stand-in's proxy checks
+# SigV4 like Neptune), and the emulator accepts any.
+DUMMY_CREDENTIALS = {key.upper(): value for key, value in harness.DUMMY_CREDENTIALS.items()}
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -40,8 +44,9 @@ def cache_root() -> Path:
 
 
 def _base_python() -> str:
-    """The interpreter ministack (and so every deployed function) runs on: ``$CHIRP_MINISTACK_PYTHON`` or python3."""
-    return os.environ.get("CHIRP_MINISTACK_PYTHON") or shutil.which("python3") or sys.executable
+    """The interpreter ministack (and so every deployed function) runs on: ``$CHIRP_MINISTACK_PYTHON``, or the one
+    the project's venv was made from (3.12, Lambda's, when the machine has it: see the Makefile)."""
+    return os.environ.get("CHIRP_MINISTACK_PYTHON") or getattr(sys, "_base_executable", "") or sys.executable
 
 
 def _python_tag(python: str) -> str:

@@ -16,39 +16,24 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 import websockets
 
-from chirp.config import Settings
 from servers.harness import ServerSet
 
 from .conftest import REPORT
-from .support import (
-    ACCOUNT,
-    DUMMY_CREDENTIALS,
-    REGION,
-    Cdk,
-    Ministack,
-    context_args,
-    free_port,
-    ministack_python,
-    resource_counts,
-    stack_names,
-)
+from .local_deploy import DEPLOYED, PREFIX, Deployment, deploy
+from .support import resource_counts, stack_names
 
 pytestmark = pytest.mark.timeout(900)
 
-PREFIX = "Chirp"
-STAGE = "prod"
 GAPS = [
-    "no Lambda isolation: functions run as local processes of ministack's CPython 3.11 (x86_64), not the "
-    "python3.12 arm64 runtime, so the layer is built for that interpreter (context layer_python)",
+    "no Lambda isolation: functions run as local processes of ministack's CPython (3.12 like Lambda's when the "
+    "machine has it, but x86_64, not arm64), so the layer is built for that interpreter (context layer_python)",
+    "no Init Duration in the emulator's reports: bench/cold_start.py measures each function's init instead",
     "no IAM enforcement: roles, grants and managed policies are created but never evaluated",
     "Kinesis event source mappings retry without bisect_batch_on_error or partial-batch semantics",
     "stack outputs and stage callback URLs name AWS host names; the test derives the local execute-api URLs",
@@ -59,139 +44,18 @@ GAPS = [
     "ChirpObservability not deployed: its CloudFormation refuses metric-math alarms (AWS::CloudWatch::Alarm Metrics)",
     "GenerateSecretString.ExcludePunctuation is ignored (the JWT secret also names ExcludeCharacters ',')",
 ]
-# Deployed: everything the REST/WebSocket paths need. Web and Observability are synthesized (and counted) only.
-DEPLOYED = ("Data", "Content", "Stream", "Api")
-
-
-@dataclass
-class Deployment:
-    ministack: Ministack
-    rest_url: str  # .../_aws/execute-api/<id>/<stage>  (routes under /api/v1)
-    ws_url: str
-    outputs: dict[str, dict[str, str]]
-    assembly: Path
-
-
-def _client(service: str, endpoint: str) -> Any:
-    return boto3.client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
-
-
-def _provision_stand_ins(env: dict[str, str]) -> None:
-    """What the CDK app owns on AWS but leaves out with backend=local: the keyspace and tables (AWS::Cassandra::*)
-    and the search index templates, created once on the stand-ins so that cold starts only find them."""
-    from chirp.adapters.keyspaces import KeyspacesBackend
-    from chirp.adapters.opensearch_index import OpenSearchIndex
-
-    settings = Settings(**{k.removeprefix("CHIRP_").lower(): v for k, v in env.items() if k.startswith("CHIRP_")})
-    records = KeyspacesBackend.connect(settings, ensure_schema=True)
-    records.close()
-    index: Any = OpenSearchIndex(settings.opensearch_url, prefix=settings.opensearch_index_prefix)
-    if hasattr(index, "ensure_setup"):
-        index.ensure_setup()
 
 
 @pytest.fixture(scope="module")
 def deployment(servers: ServerSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    work = tmp_path_factory.mktemp("deploy")
     timings: dict[str, float] = {}
     REPORT.update({"timings": timings, "gaps": GAPS})
-
-    began = time.monotonic()
-    python = ministack_python()
-    timings["ministack venv (cached after first)"] = time.monotonic() - began
-
-    # A private Redis (the shared one's databases are taken by the e2e tests); the expensive servers are shared.
-    own = ServerSet()
-    redis = own.start(["redis"])["redis"]
-    eps = servers.endpoints
-    namespace = f"deploy{uuid.uuid4().hex[:8]}"
-    endpoints = {
-        "redis_url": f"redis://{redis.host}:{redis.port}/0",
-        "cassandra_hosts": f"{eps['cassandra'].host}:{eps['cassandra'].port}",
-        "cassandra_keyspace": namespace,
-        "neptune_url": eps["gremlin"].url,
-        "opensearch_url": eps["opensearch"].url,
-        "opensearch_index_prefix": f"{namespace}-tweets",
-    }
-    began = time.monotonic()
-    _provision_stand_ins(
-        {
-            "CHIRP_BACKEND": "servers",
-            "CHIRP_CASSANDRA_HOSTS": eps["cassandra"].host,
-            "CHIRP_CASSANDRA_PORT": str(eps["cassandra"].port),
-            "CHIRP_CASSANDRA_KEYSPACE": namespace,
-            "CHIRP_OPENSEARCH_URL": eps["opensearch"].url,
-            "CHIRP_OPENSEARCH_INDEX_PREFIX": f"{namespace}-tweets",
-        }
-    )
-    timings["schema on the stand-ins"] = time.monotonic() - began
-
-    ministack = Ministack(python=python, port=free_port(), log=work / "ministack.log")
+    deployed = deploy(servers, tmp_path_factory.mktemp("deploy"), timings=timings)
     try:
-        ministack.start()
-        timings["ministack start"] = ministack.started_in_s
-        endpoints["execute_api_url"] = ministack.execute_api_url()
-        context = {
-            "backend": "local",
-            "prefix": PREFIX,
-            "stage_name": STAGE,
-            "waf": "false",
-            "layer_python": str(python),
-            "local_endpoints": endpoints,
-        }
-        cdk = Cdk(endpoint=ministack.url, log_dir=work)
-        assembly = work / "cdk.out"
-        timings["cdk synth"] = cdk("synth", "--quiet", "-o", str(assembly), *context_args(context)).seconds
-        timings["cdk bootstrap"] = cdk("bootstrap", f"aws://{ACCOUNT}/{REGION}", "--app", str(assembly)).seconds
-        outputs_file = work / "outputs.json"
-        deploy = cdk(
-            "deploy",
-            *(f"{PREFIX}{part}" for part in DEPLOYED),
-            "--app",
-            str(assembly),
-            "--require-approval",
-            "never",
-            "--concurrency",
-            "4",
-            "--outputs-file",
-            str(outputs_file),
-        )
-        timings[f"cdk deploy ({len(DEPLOYED)} stacks)"] = deploy.seconds
-        REPORT["resources"] = resource_counts(assembly, stack_names(assembly))
-        outputs: dict[str, dict[str, str]] = json.loads(outputs_file.read_text())
-
-        rest_id = _only(a["id"] for a in _client("apigateway", ministack.url).get_rest_apis()["items"])
-        ws_id = _only(
-            a["ApiId"]
-            for a in _client("apigatewayv2", ministack.url).get_apis()["Items"]
-            if a["ProtocolType"] == "WEBSOCKET"
-        )
-        base = ministack.execute_api_url()
-        yield Deployment(
-            ministack=ministack,
-            rest_url=f"{base}/{rest_id}/{STAGE}",
-            ws_url=f"ws://127.0.0.1:{ministack.port}/_aws/execute-api/{ws_id}/{STAGE}",
-            outputs=outputs,
-            assembly=assembly,
-        )
-    except BaseException:
-        print("---- ministack log (tail) ----\n" + ministack.tail(120))
-        raise
+        REPORT["resources"] = resource_counts(deployed.assembly, stack_names(deployed.assembly))
+        yield deployed
     finally:
-        ministack.stop()
-        own.stop()
-
-
-def _only(values: Any) -> str:
-    found = list(values)
-    assert len(found) == 1, found
-    return str(found[0])
+        deployed.close()
 
 
 def test_outputs_name_aws_hosts_for_the_deployed_apis(deployment: Deployment) -> None:
@@ -216,7 +80,7 @@ def test_smoke_scenario_through_the_deployed_endpoints(deployment: Deployment) -
     try:
         _smoke(deployment)
     except BaseException:
-        print("---- function logs (tail) ----\n" + _function_logs(deployment.ministack.url))
+        print("---- function logs (tail) ----\n" + _function_logs(deployment.session))
         print("---- ministack log (tail) ----\n" + deployment.ministack.tail(60))
         raise
 
@@ -280,10 +144,42 @@ def _smoke(deployment: Deployment) -> None:
         timings["smoke: indexed and searchable"] = time.monotonic() - began
         assert [t["tweet_id"] for t in found] == [tweet["tweet_id"]]
 
+        liked = http.post(f"{api}/tweets/{tweet['tweet_id']}/like", headers=bob_headers)
+        assert liked.status_code == 200 and liked.json()["likes_count"] == 1, liked.text
+        began = time.monotonic()
+        notified = _eventually(
+            lambda: http.get(f"{api}/notifications", headers=alice_headers).json(),
+            lambda body: len(body["notifications"]) == 2,
+        )
+        timings["smoke: like + follow notifications"] = time.monotonic() - began
+        assert sorted(n["type"] for n in notified["notifications"]) == ["follow", "like"]
+        assert notified["unread_count"] == 2
 
-def _function_logs(endpoint: str, limit: int = 60) -> str:
+        trending = _eventually(
+            lambda: http.get(f"{api}/trends", headers=bob_headers).json()["trends"],
+            lambda ts: any(t["hashtag"] == "deploy" for t in ts),
+        )
+        assert [t["tweet_count"] for t in trending if t["hashtag"] == "deploy"] == [1]
+
+        png = b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes * 4
+        ticket = http.post(f"{api}/media", json={"content_type": "image/png", "size": len(png)}, headers=alice_headers)
+        assert ticket.status_code == 201, ticket.text
+        upload = ticket.json()["upload"]
+        assert upload["method"] == "POST"  # S3 presigned POST on the emulator's S3
+        stored = httpx.post(upload["url"], data=upload["fields"], files={"file": ("f", png, "image/png")})
+        assert stored.status_code in (200, 204), stored.text
+        pictured = http.post(
+            f"{api}/tweets",
+            json={"content": "a picture", "media_ids": [ticket.json()["media_id"]]},
+            headers=alice_headers,
+        )
+        assert pictured.status_code == 201, pictured.text
+        assert len(pictured.json()["media_urls"]) == 1
+
+
+def _function_logs(session: Any, limit: int = 60) -> str:
     """The functions' recent log lines (ministack keeps them in CloudWatch Logs), for a failure's report."""
-    logs = _client("logs", endpoint)
+    logs = session.client("logs")
     lines: list[str] = []
     for group in logs.describe_log_groups().get("logGroups", []):
         events = logs.filter_log_events(logGroupName=group["logGroupName"], limit=limit).get("events", [])

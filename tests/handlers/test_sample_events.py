@@ -84,10 +84,10 @@ def test_sample_event_runs(stack: Container, sample: Path) -> None:
 
 
 def event_values_user_id(event: dict[str, Any]) -> str:
-    from chirp.authorization import token_codec
+    from chirp.container import get_container
 
     token = event.get("authorizationToken", "").removeprefix("Bearer ") or event["queryStringParameters"]["token"]
-    return str(token_codec().verify(token).user_id)
+    return str(get_container().tokens.verify(token).user_id)
 
 
 def test_the_authorizer_refuses_a_bad_token(stack: Container) -> None:
@@ -129,8 +129,9 @@ def test_the_websocket_authorizer_allows_the_connect_route(stack: Container) -> 
     event = render(json.loads((EVENTS / "authorizer/request.json").read_text()), _values(stack))
     policy = invoke("authorizer", event)
     resources = policy["policyDocument"]["Statement"][0]["Resource"]
-    assert resources == ["arn:aws:execute-api:us-east-1:000000000000:chirpws/local/*"]
-    assert event["methodArn"].startswith(resources[0][:-1])
+    # Exactly the route being connected (Powertools' WebSocket response); nothing wider.
+    assert resources == ["arn:aws:execute-api:us-east-1:000000000000:chirpws/local/$connect"]
+    assert resources == [event["methodArn"]]
 
 
 def test_cors_answers_only_the_configured_origins(stack: Container) -> None:

@@ -113,6 +113,23 @@ def test_first_party_layer_is_the_chirp_package(layers: tuple[Path, Path]) -> No
     assert not list(chirp.rglob("__pycache__"))
 
 
+def test_first_party_layer_carries_only_runtime_code(layers: tuple[Path, Path]) -> None:
+    """Given the first-party layer
+    When its modules are read
+    Then the local runtime, CLI and capacity planner are absent, and nothing in it (nor any handler) imports them."""
+    import ast
+
+    chirp = layers[1] / "python" / "chirp"
+    assert not (chirp / "local").exists() and not (chirp / "capacity").exists() and not (chirp / "cli.py").exists()
+    excluded = ("chirp.local", "chirp.capacity", "chirp.cli")
+    for module in [*chirp.rglob("*.py"), *(REPO_ROOT / "functions").rglob("*.py")]:
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            assert not [n for n in names if n.startswith(excluded)], (module, names)
+
+
 def test_layer_build_is_cached_by_requirements(tmp_path: Path) -> None:
     """Given two requirement files that differ
     When their cache keys are computed

@@ -56,6 +56,8 @@ def test_each_consumer_has_its_mapping_from_the_wiring(aws: Synthesized) -> None
         assert props["BisectBatchOnFunctionError"] is spec.stream.bisect_on_error
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert "Fn::ImportValue" in str(props["DestinationConfig"]["OnFailure"]["Destination"])
+        # A consumer that joins later reads what was published before it existed.
+        assert props["StartingPosition"] == "TRIM_HORIZON"
 
 
 def test_dead_letters_are_encrypted_and_alarmed(aws: Synthesized) -> None:

@@ -3,16 +3,14 @@ drain of the stream through the real consumer Lambda handlers (Kinesis-shaped ba
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from chirp import wiring
-from chirp.adapters.embedded.stream import SqliteEventStream
-from chirp.authorization import token_codec
 from chirp.config import Settings, get_settings
 from chirp.container import Container, build_embedded, set_container
 from chirp.local import events
+from chirp.local.event_source import open_event_source
 from chirp.local.functions import invoke
 from chirp.tokens import Principal
 from support.fakes import RecordingPusher
@@ -21,9 +19,7 @@ JWT_KEYS = "k1:" + "s" * 40
 
 
 def make_container(data_dir: Path, **overrides: Any) -> Container:
-    os.environ["CHIRP_JWT_KEYS"] = JWT_KEYS  # the authorizer function reads its keys from the environment
     get_settings.cache_clear()
-    token_codec.cache_clear()
     settings = Settings(
         data_dir=data_dir, jwt_keys=JWT_KEYS, ws_management_url="http://127.0.0.1:9/unused", **overrides
     )
@@ -49,16 +45,15 @@ def signup(container: Container, username: str) -> Principal:
 def drain(container: Container, consumers: list[str] | None = None) -> int:
     """Deliver every pending stream record to the consumers, as the event source mapping would. Returns the number
     of records delivered. Raises if a consumer reports a failure (tests want to see it)."""
-    stream = container.stores.stream
-    assert isinstance(stream, SqliteEventStream)
+    source = open_event_source(container)
     delivered = 0
     for fn in wiring.stream_consumers():
         if consumers is not None and fn.name not in consumers:
             continue
-        for shard in range(stream.shards):
+        for shard in range(source.shards):
             while True:
-                after = stream.checkpoint(fn.name, shard)
-                records = stream.read(shard, after=after, limit=100)
+                after = source.checkpoint(fn.name, shard)
+                records = source.read(shard, after=after, limit=100)
                 if not records:
                     break
                 batch = events.kinesis_event(
@@ -71,6 +66,6 @@ def drain(container: Container, consumers: list[str] | None = None) -> int:
                 )
                 result = invoke(fn.name, batch)
                 assert result == {"batchItemFailures": []}, f"{fn.name} failed: {result}"
-                stream.set_checkpoint(fn.name, shard, records[-1].seq)
+                source.set_checkpoint(fn.name, shard, records[-1].seq)
                 delivered += len(records)
     return delivered
