@@ -15,34 +15,50 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from chirp import wiring
+from chirp.errors import (
+    ChirpError,
+    Forbidden,
+    InternalError,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+)
+from chirp.http import cors_config, error_body
 from chirp.openapi import openapi_document
 from chirp_cdk.settings import DeploymentSettings
 
-ALLOWED_HEADERS = ["Content-Type", "Authorization", "Idempotency-Key", "X-Amz-Date", "X-Amz-Security-Token"]
 BEARER_REGEX = r"^Bearer [-0-9a-zA-Z._~+/]+=*$"
 
-# (response type, status, Chirp error code, message: None = API Gateway's own message)
-GATEWAY_RESPONSES: tuple[tuple[apigw.ResponseType, str, str, str | None], ...] = (
-    (apigw.ResponseType.UNAUTHORIZED, "401", "unauthorized", "missing, invalid or expired token"),
-    (apigw.ResponseType.ACCESS_DENIED, "403", "forbidden", None),
-    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "not_found", "no such route"),
-    (apigw.ResponseType.BAD_REQUEST_BODY, "400", "validation_error", None),
-    (apigw.ResponseType.BAD_REQUEST_PARAMETERS, "400", "validation_error", None),
-    (apigw.ResponseType.REQUEST_TOO_LARGE, "413", "payload_too_large", None),
-    (apigw.ResponseType.THROTTLED, "429", "rate_limited", None),
-    (apigw.ResponseType.QUOTA_EXCEEDED, "429", "rate_limited", None),
-    (apigw.ResponseType.DEFAULT_4_XX, "", "bad_request", None),
-    (apigw.ResponseType.DEFAULT_5_XX, "", "internal", None),
+# (response type, the Chirp error whose code and status it answers with, message: None = API Gateway's own)
+GATEWAY_RESPONSES: tuple[tuple[apigw.ResponseType, type[ChirpError], str | None], ...] = (
+    (apigw.ResponseType.UNAUTHORIZED, Unauthorized, "missing, invalid or expired token"),
+    (apigw.ResponseType.ACCESS_DENIED, Forbidden, None),
+    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, NotFound, "no such route"),
+    (apigw.ResponseType.BAD_REQUEST_BODY, ValidationFailed, None),
+    (apigw.ResponseType.BAD_REQUEST_PARAMETERS, ValidationFailed, None),
+    (apigw.ResponseType.REQUEST_TOO_LARGE, PayloadTooLarge, None),
+    (apigw.ResponseType.THROTTLED, RateLimited, None),
+    (apigw.ResponseType.QUOTA_EXCEEDED, RateLimited, None),
+    (apigw.ResponseType.DEFAULT_4_XX, ChirpError, None),
+    (apigw.ResponseType.DEFAULT_5_XX, InternalError, None),
 )
+# The catch-alls keep the status API Gateway chose (jsii gives a new ResponseType per access: compare the names).
+_OWN_STATUS = {apigw.ResponseType.DEFAULT_4_XX.response_type, apigw.ResponseType.DEFAULT_5_XX.response_type}
+_GATEWAY_MESSAGE = "$context.error.messageString"  # already JSON-quoted by API Gateway
 
 # JSON Schema keywords API Gateway models (draft 4) understand and that mean the same thing there.
 _SCHEMA_KEYWORDS = ("type", "required", "maxLength", "minLength", "maxItems", "minItems", "minimum", "maximum", "enum")
 
 
 def error_template(code: str, message: str | None) -> str:
-    """A gateway response body in Chirp's error shape; $context.error.messageString is already JSON-quoted."""
-    text = json.dumps(message) if message is not None else "$context.error.messageString"
-    return '{"error":{"code":"' + code + '","message":' + text + "}}"
+    """A gateway response body in Chirp's error shape (``chirp.http.error_body``), with API Gateway's own message
+    when ``message`` is None."""
+    if message is not None:
+        return error_body(code, message)
+    placeholder = "\0message\0"  # a string no code contains, swapped for the mapping variable
+    return error_body(code, placeholder).replace(json.dumps(placeholder), _GATEWAY_MESSAGE)
 
 
 def draft4_schema(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +90,9 @@ class ChirpRestApi(Construct):
         cors_origins: list[str],
     ) -> None:
         super().__init__(scope, construct_id)
+        cors = cors_config(cors_origins)
+        if cors is None:
+            raise ValueError("the REST API needs at least one CORS origin (the web client's)")
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
         )
@@ -109,9 +128,9 @@ class ChirpRestApi(Construct):
             default_cors_preflight_options=apigw.CorsOptions(
                 allow_origins=cors_origins,
                 allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-                allow_headers=ALLOWED_HEADERS,
-                expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
-                max_age=Duration.hours(1),
+                allow_headers=sorted(cors.allow_headers),
+                expose_headers=cors.expose_headers,
+                max_age=Duration.seconds(cors.max_age or 0),
             ),
             min_compression_size=None,
         )
@@ -132,7 +151,7 @@ class ChirpRestApi(Construct):
             validate_request_parameters=True,
         )
         self._routes(functions)
-        self._gateway_responses(cors_origins[0])
+        self._gateway_responses(cors_origins[0], sorted(cors.allow_headers))
         self.usage_plan = self.api.add_usage_plan(
             "UsagePlan",
             name=f"{settings.prefix}-default",
@@ -190,19 +209,19 @@ class ChirpRestApi(Construct):
             schema=_json_schema(schema, name),
         )
 
-    def _gateway_responses(self, origin: str) -> None:
+    def _gateway_responses(self, origin: str, allow_headers: list[str]) -> None:
         headers = {
             "Access-Control-Allow-Origin": f"'{origin}'",
-            "Access-Control-Allow-Headers": "'" + ",".join(ALLOWED_HEADERS) + "'",
+            "Access-Control-Allow-Headers": "'" + ",".join(allow_headers) + "'",
             "Content-Type": "'application/json'",
         }
-        for response_type, status, code, message in GATEWAY_RESPONSES:
+        for response_type, error, message in GATEWAY_RESPONSES:
             self.api.add_gateway_response(
                 f"Gateway{_short(response_type)}",
                 type=response_type,
-                status_code=status or None,
+                status_code=None if response_type.response_type in _OWN_STATUS else str(error.status),
                 response_headers=headers,
-                templates={"application/json": error_template(code, message)},
+                templates={"application/json": error_template(error.code, message)},
             )
 
     def _waf(self) -> None:

@@ -9,21 +9,26 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def _run(args: argparse.Namespace) -> int:
     from chirp.local.runtime import RuntimeOptions, run
 
     os.environ["CHIRP_BACKEND"] = args.backend
+    data_dir = Path(args.data_dir)
     if args.backend == "servers" and args.start_servers:
-        _start_servers(Path(args.data_dir))
+        # The servers backend's own data directory: the stand-ins' data and the runtime's mapping state (checkpoints
+        # into their stream) stay together, apart from the embedded backend's.
+        data_dir = data_dir / "servers"
+        _start_servers(data_dir)
     web_root = Path(args.web_root) if args.web_root else None
     run(
         RuntimeOptions(
             host=args.host,
             port=args.port,
             ws_port=args.ws_port,
-            data_dir=Path(args.data_dir),
+            data_dir=data_dir,
             web_root=web_root if web_root and web_root.is_dir() else None,
         )
     )
@@ -31,27 +36,39 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _start_servers(data_dir: Path) -> None:
-    """Install and start every stand-in server (tests/servers/harness.py) and point the settings at them; they stop
-    when this process exits."""
+    """Install and start every stand-in server with its data under ``data_dir`` (kept across runs: a restart finds
+    the users, tweets, follows, timelines and search index it left), point the settings at them, and stop them
+    cleanly when this process exits (they get SIGTERM also if it is killed)."""
     import atexit
-    import importlib.util
+    import time
 
-    from chirp.local.functions import functions_dir
     from chirp.local.servers_env import servers_environment
 
-    path = functions_dir().parent / "tests" / "servers" / "harness.py"
-    spec = importlib.util.spec_from_file_location("chirp_servers_harness", path)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(path)
-    harness = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = harness
-    spec.loader.exec_module(harness)
+    harness = _servers_harness()
     harness.install()
-    server_set = harness.ServerSet()
-    endpoints = server_set.start()
+    started = time.monotonic()
+    server_set = harness.ServerSet(base_dir=data_dir, persistent=True)
+    # Registered first, so it runs last: after the store clients' own exit hooks (the Cassandra driver's, imported
+    # while the servers start) have closed their connections.
     atexit.register(server_set.stop)
+    endpoints = server_set.start()
     os.environ.update(servers_environment(endpoints))
-    print(json.dumps({name: ep.url for name, ep in endpoints.items()}), flush=True)
+    urls = {name: ep.url for name, ep in endpoints.items()}
+    each = {name: stats.start_seconds for name, stats in server_set.stats().items()}
+    report = {"servers": urls, "data": str(data_dir), "seconds": round(time.monotonic() - started, 1), "each": each}
+    print(json.dumps(report), flush=True)
+
+
+def _servers_harness() -> Any:
+    """The stand-in servers' harness (tests/servers/harness.py), imported as the tests import it."""
+    import importlib
+
+    from chirp.local.functions import functions_dir
+
+    tests = str(functions_dir().parent / "tests")
+    if tests not in sys.path:
+        sys.path.append(tests)
+    return importlib.import_module("servers.harness")
 
 
 def _invoke(args: argparse.Namespace) -> int:
@@ -77,27 +94,17 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _dlq(args: argparse.Namespace) -> int:
-    """Dead letters of the local runtime's event source mappings: the embedded stream's table, or (servers
-    backend) the mapping state kept beside the Kinesis stream. Replay puts each record back on the stream
-    byte for byte, with its partition key, so every consumer sees it again (they are idempotent)."""
-    from chirp.adapters.embedded.stream import SqliteEventStream
-    from chirp.adapters.kinesis_stream import KinesisEventStream, MappingState
+    """Dead letters of the local runtime's event source mappings (kept beside the stream, whichever the backend).
+    Replay puts each record back on the stream byte for byte, with its partition key, so every consumer sees it
+    again (they are idempotent)."""
     from chirp.config import get_settings
-    from chirp.container import _aws_client
+    from chirp.container import event_stream
+    from chirp.local.event_source import MappingState
 
     os.environ["CHIRP_DATA_DIR"] = args.data_dir
     get_settings.cache_clear()
     settings = get_settings()
-    data_dir = Path(args.data_dir)
-    box: SqliteEventStream | MappingState
-    target: SqliteEventStream | KinesisEventStream
-    if settings.backend == "embedded":
-        box = target = SqliteEventStream(data_dir / "stream.db", shards=settings.stream_shards)
-    else:
-        box = MappingState(data_dir / f"mapping-{settings.stream_name}.db")
-        target = KinesisEventStream(
-            _aws_client("kinesis", settings, settings.kinesis_endpoint_url), settings.stream_name
-        )
+    box = MappingState.for_settings(settings)
     letters = box.dead_letters()
     if args.action == "list":
         for letter in letters:
@@ -114,10 +121,11 @@ def _dlq(args: argparse.Namespace) -> int:
                 )
             )
         return 0
+    stream = event_stream(settings)
     replayed: set[int] = set()  # several consumers may have dead-lettered the same record: put it back once
     for letter in letters:
         if letter.record.seq not in replayed:
-            target.publish_raw(letter.record.partition_key, letter.record.data)
+            stream.publish_raw(letter.record.partition_key, letter.record.data)
             replayed.add(letter.record.seq)
         box.mark_replayed(letter.id)
     print(f"replayed {len(replayed)} record(s) from {len(letters)} dead letter(s) onto the stream")
@@ -135,7 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", default=os.environ.get("CHIRP_BACKEND", "embedded"))
     run.add_argument("--data-dir", default=os.environ.get("CHIRP_DATA_DIR", ".chirp"))
     run.add_argument("--web-root", default=os.environ.get("CHIRP_WEB_ROOT", "web"))
-    run.add_argument("--start-servers", action="store_true", help="with --backend servers: start the stand-ins")
+    run.add_argument(
+        "--start-servers",
+        action="store_true",
+        default=os.environ.get("CHIRP_SERVERS_START", "") not in ("", "0", "false"),
+        help="with --backend servers: start the stand-in servers, their data in <data-dir>/servers",
+    )
     run.set_defaults(func=_run)
 
     inv = sub.add_parser("invoke", help="run one function on a sample event (embedded backend)")

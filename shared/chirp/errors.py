@@ -42,6 +42,13 @@ class Conflict(ChirpError):
     code = "conflict"
 
 
+class Unprocessable(ChirpError):
+    """Well-formed, but cannot be applied as asked (e.g. an Idempotency-Key reused for a different request)."""
+
+    status = 422
+    code = "unprocessable"
+
+
 class PayloadTooLarge(ChirpError):
     status = 413
     code = "payload_too_large"
@@ -62,6 +69,13 @@ class RateLimited(ChirpError):
             },
         )
         self.retry_after = retry_after
+
+
+class InternalError(ChirpError):
+    """A bug: the client sees only this code, the details go to the log."""
+
+    status = 500
+    code = "internal"
 
 
 class ServiceUnavailable(ChirpError):

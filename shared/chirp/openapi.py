@@ -1,5 +1,5 @@
 """The OpenAPI 3 document of the REST API, generated from the wiring table (paths, methods, auth) and the request
-models, with response schemas described here. ``make openapi`` writes it to shared/chirp/openapi.json; a test keeps
+models, with response schemas described here. ``make generated`` writes it to shared/chirp/openapi.json; a test keeps
 the committed copy equal to what this module generates."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from chirp import __version__, wiring
 from chirp.api_models import CreateTweetRequest, LoginRequest, MarkReadRequest, MediaUploadRequest, SignupRequest
+from chirp.http import IDEMPOTENCY_KEY_MAX, IDEMPOTENCY_KEY_PATTERN, VISIBLE_CHAR_PATTERN
 from chirp.ids import ID_PATTERN
 
 _S = "string"
@@ -205,7 +206,7 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
     },
     "since_id": {"schema": _IN_ID},
     "timeout": {"schema": {"type": "integer", "minimum": 0, "maximum": 20}, "description": "seconds to wait"},
-    "q": {"schema": {"type": _S, "minLength": 1, "maxLength": 500}, "required": True},
+    "q": {"schema": {"type": _S, "minLength": 1, "maxLength": 500, "pattern": VISIBLE_CHAR_PATTERN}, "required": True},
     "type": {"schema": {"type": _S, "enum": ["recent", "top"]}},
 }
 _ERRORS = {
@@ -215,8 +216,16 @@ _ERRORS = {
     "404": "not found",
     "409": "conflict",
     "413": "body too large",
+    "422": "cannot be applied as asked",
     "429": "rate limited",
     "503": "a backing store is unavailable",
+}
+# Where an operation gives a status a more specific meaning than _ERRORS does.
+_OPERATION_ERRORS: dict[str, dict[str, str]] = {
+    "create_tweet": {
+        "409": "idempotency_request_in_progress: a request with this Idempotency-Key is still in flight; retry shortly",
+        "422": "idempotency_key_reused: this Idempotency-Key was already used for a different request",
+    },
 }
 
 
@@ -228,12 +237,15 @@ def _error_responses(route: wiring.Route, has_body: bool) -> dict[str, Any]:
         codes += ["413"]
     if route.operation in ("signup", "create_tweet"):
         codes += ["409"]
+    if route.operation == "create_tweet":
+        codes += ["422"]
     if route.operation in ("create_tweet", "create_upload", "login", "signup"):
         codes += ["429"]
     if route.operation == "login":
         codes += ["401"]
+    described = {**_ERRORS, **_OPERATION_ERRORS.get(route.operation, {})}
     return {
-        c: {"description": _ERRORS[c], "content": {"application/json": {"schema": _ref("Error")}}}
+        c: {"description": described[c], "content": {"application/json": {"schema": _ref("Error")}}}
         for c in sorted(set(codes))
     }
 
@@ -253,7 +265,16 @@ def _operation(route: wiring.Route, function: str) -> dict[str, Any]:
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": False,
-                "schema": {"type": _S, "minLength": 1, "maxLength": 128},
+                "schema": {
+                    "type": _S,
+                    "minLength": 1,
+                    "maxLength": IDEMPOTENCY_KEY_MAX,
+                    "pattern": IDEMPOTENCY_KEY_PATTERN,
+                },
+                "description": "Makes the post safe to retry (keys are per user). The same key with the same body "
+                "returns the tweet the first request posted; with a different body it is a 422 "
+                "(idempotency_key_reused); while the first request is still in flight, a 409 "
+                "(idempotency_request_in_progress).",
             }
         )
     body_schema = {"type": "object"} if not schema else _ref(schema)

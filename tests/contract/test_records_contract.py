@@ -26,8 +26,7 @@ from chirp.adapters.embedded.records import (
     SqliteTweetStore,
     SqliteUserStore,
 )
-from chirp.adapters.keyspaces import KeyspacesBackend, connect
-from chirp.config import Settings
+from chirp.adapters.keyspaces import KeyspacesBackend
 from chirp.ids import TIME_SHIFT, min_id_for_time_ms, new_id
 from chirp.model import (
     MediaRecord,
@@ -39,6 +38,7 @@ from chirp.model import (
     now_ms,
 )
 from chirp.ports import DuplicateKey
+from servers.fixtures import drop_keyspace, keyspaces_backend
 
 UNICODE_TEXT = "héllo 👩🏽‍💻🐦 مرحبا שלום e\u0301 a\u0308\u0323 Z̤͔ͧ̑ 漢字 \u200f!"
 
@@ -53,18 +53,19 @@ class Records:
 
 
 @pytest.fixture(scope="module")
-def cassandra_holder() -> Iterator[dict[str, KeyspacesBackend]]:
-    """One Keyspaces backend (and keyspace) per module, connected on first use by a servers test."""
-    holder: dict[str, KeyspacesBackend] = {}
+def cassandra_holder() -> Iterator[dict[str, Any]]:
+    """One Keyspaces backend (and keyspace) per module, connected on first use by a servers test (as the app's
+    role; the superuser provisions the keyspace and drops it)."""
+    holder: dict[str, Any] = {}
     yield holder
     backend = holder.pop("backend", None)
     if backend is not None:
-        backend.session.execute(f"DROP KEYSPACE IF EXISTS {backend.keyspace}", timeout=60)
         backend.close()
+        drop_keyspace(holder["endpoint"], backend.keyspace)
 
 
 @pytest.fixture
-def records(backend: str, server_set: Any, tmp_path: Path, cassandra_holder: dict[str, KeyspacesBackend]) -> Records:
+def records(backend: str, server_set: Any, tmp_path: Path, cassandra_holder: dict[str, Any]) -> Records:
     if backend == "embedded":
         db = RecordsDatabase(tmp_path / "records.db")
         return Records(
@@ -76,14 +77,9 @@ def records(backend: str, server_set: Any, tmp_path: Path, cassandra_holder: dic
         )
     if "backend" not in cassandra_holder:
         endpoint = server_set.endpoint("cassandra")
-        settings = Settings(
-            backend="servers",
-            cassandra_hosts=endpoint.host,
-            cassandra_port=endpoint.port,
-            cassandra_keyspace=f"contract_{uuid.uuid4().hex[:12]}",
-        )
-        cassandra_holder["backend"] = connect(settings, ensure_schema=True)
-    kb = cassandra_holder["backend"]
+        cassandra_holder["endpoint"] = endpoint
+        cassandra_holder["backend"] = keyspaces_backend(endpoint, f"contract_{uuid.uuid4().hex[:12]}")
+    kb: KeyspacesBackend = cassandra_holder["backend"]
     return Records(
         users=kb.users, tweets=kb.tweets, engagement=kb.engagement, notifications=kb.notifications, media=kb.media
     )
@@ -521,7 +517,7 @@ def test_media_round_trip(records: Records) -> None:
 
 
 def test_a_delivery_that_died_after_its_dedupe_claim_is_finished_by_redelivery(
-    records: Records, backend: str, cassandra_holder: dict[str, KeyspacesBackend]
+    records: Records, backend: str, cassandra_holder: dict[str, Any]
 ) -> None:
     """Given a notification whose first delivery crashed after claiming its dedupe key but before writing it
     (on SQLite both happen in one transaction, so nothing was written at all)
@@ -542,3 +538,56 @@ def test_a_delivery_that_died_after_its_dedupe_claim_is_finished_by_redelivery(
     expected_id = first.notification_id if backend == "servers" else again.notification_id
     assert [n.notification_id for n in listed] == [expected_id]
     assert records.notifications.unread_count(user) == 1
+
+
+# ---- bulk loading ----------------------------------------------------------------------------------------------
+
+
+def test_bulk_loaded_users_read_like_created_ones_and_keep_their_names_claimed(records: Records) -> None:
+    users = [fresh_user(display_name=UNICODE_TEXT) for _ in range(30)]
+    records.users.bulk_load_users(users)
+    expected = {u.user_id: replace(u, email=u.email.lower()) for u in users}
+    assert records.users.get_many(list(expected)) == expected
+    assert records.users.get_by_username(users[7].username.upper()) == expected[users[7].user_id]
+    with pytest.raises(DuplicateKey) as taken:
+        records.users.create(fresh_user(username=users[3].username.swapcase()))
+    assert taken.value.field == "username"
+    with pytest.raises(DuplicateKey) as taken:
+        records.users.create(fresh_user(email=users[4].email.upper()))
+    assert taken.value.field == "email"
+    records.users.bulk_load_users([])
+
+
+def test_bulk_loaded_tweets_are_indexed_and_counted_like_created_ones(records: Records) -> None:
+    author, other = new_id(), new_id()
+    records.tweets.create(existing := tweet(id_at(month_ms(2024, 1)), author=author))
+    parent = tweet(id_at(month_ms(2024, 2)), author=other)
+    loaded = [parent] + [
+        tweet(id_at(month_ms(2024, month, day)), author=author, content=f"{UNICODE_TEXT} {month}/{day}")
+        for month in (3, 5)
+        for day in (1, 2)
+    ]
+    reply = tweet(id_at(month_ms(2024, 6)), author=author, reply_to=parent.tweet_id, reply_to_user_id=other)
+    records.tweets.bulk_load_tweets([*loaded, reply])
+    mine = sorted([existing.tweet_id, reply.tweet_id, *(t.tweet_id for t in loaded[1:])], reverse=True)
+    assert records.tweets.get_many([t.tweet_id for t in loaded]) == {t.tweet_id: t for t in loaded}
+    assert records.tweets.get(reply.tweet_id) == reply
+    assert records.tweets.author_tweet_ids(author, before=None, limit=10) == mine
+    assert records.tweets.recent_ids_by_authors([author, other], limit=3) == mine[:3]
+    assert records.tweets.reply_ids(parent.tweet_id, after=None, limit=10) == [reply.tweet_id]
+    assert records.tweets.count_by_author(author) == len(mine)  # added to the count it had
+    assert records.tweets.count_by_author(other) == 1
+    records.tweets.bulk_load_tweets([])
+
+
+def test_bulk_loaded_likes_add_to_counts_and_flags(records: Records) -> None:
+    t, u = new_id(), new_id()
+    users = [new_id() for _ in range(5)]
+    records.engagement.add_like(t, users[0], now_ms())
+    records.engagement.bulk_load_likes([(t, user, now_ms()) for user in users[1:]] + [(u, users[0], now_ms())])
+    assert records.engagement.counts([t, u]) == {t: TweetCounts(likes=5), u: TweetCounts(likes=1)}
+    assert records.engagement.liked_by(users[3], [t, u]) == {t}
+    assert records.engagement.liked_by(users[0], [t, u]) == {t, u}
+    assert records.engagement.remove_like(t, users[2]) is True  # a bulk-loaded like is an ordinary like
+    assert records.engagement.counts([t]) == {t: TweetCounts(likes=4)}
+    records.engagement.bulk_load_likes([])

@@ -7,6 +7,7 @@ import json
 from aws_cdk.assertions import Match
 
 from chirp import wiring
+from chirp.http import cors_config
 
 from .support import Synthesized, resources_of
 
@@ -100,15 +101,23 @@ def test_stage_throttles_logs_and_traces(aws: Synthesized) -> None:
 def test_cors_preflight_for_the_web_client(aws: Synthesized) -> None:
     """Given the web client is served from CloudFront
     When synthesized
-    Then every resource answers OPTIONS with the allowed headers (Authorization, Idempotency-Key)."""
+    Then every resource answers OPTIONS with the headers the functions allow and expose (chirp.http.cors_config),
+    Authorization and Idempotency-Key among them."""
     options = [
         m
         for m in resources_of(aws.raw("Api"), "AWS::ApiGateway::Method").values()
         if m["Properties"]["HttpMethod"] == "OPTIONS"
     ]
     assert len(options) >= len({route.path for _, route in wiring.all_routes()})
-    headers = json.dumps(options[0]["Properties"]["Integration"]["IntegrationResponses"])
-    assert "Authorization" in headers and "Idempotency-Key" in headers
+    functions = cors_config(["https://example.com"])
+    assert functions is not None and {"Authorization", "Idempotency-Key"} <= functions.allow_headers
+    for method in options:
+        params = method["Properties"]["Integration"]["IntegrationResponses"][0]["ResponseParameters"]
+        allowed = params["method.response.header.Access-Control-Allow-Headers"].strip("'").split(",")
+        exposed = params["method.response.header.Access-Control-Expose-Headers"].strip("'").split(",")
+        assert set(allowed) == functions.allow_headers
+        assert exposed == functions.expose_headers
+        assert params["method.response.header.Access-Control-Max-Age"] == f"'{functions.max_age}'"
 
 
 def test_gateway_responses_use_chirps_error_shape(aws: Synthesized) -> None:
@@ -130,7 +139,9 @@ def test_gateway_responses_use_chirps_error_shape(aws: Synthesized) -> None:
         props = responses[response_type]
         assert props.get("StatusCode") == status, response_type
         body = props["ResponseTemplates"]["application/json"]
-        assert body.startswith('{"error":{"code":"' + code + '","message":'), body
+        # API Gateway puts its own message, JSON-quoted, where the template names it
+        rendered = json.loads(body.replace("$context.error.messageString", '"gateway says"'))
+        assert rendered["error"]["code"] == code and isinstance(rendered["error"]["message"], str), body
         assert "gatewayresponse.header.Access-Control-Allow-Origin" in props["ResponseParameters"]
     sample = responses["MISSING_AUTHENTICATION_TOKEN"]["ResponseTemplates"]["application/json"]
     assert json.loads(sample) == {"error": {"code": "not_found", "message": "no such route"}}

@@ -1,12 +1,18 @@
 """Posting, idempotency, rate limits, exact engagement counts, threads and deletes."""
 
+import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from chirp import wiring
 from chirp.container import Container
-from chirp.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed
-from chirp.services.tweets import NewTweet
+from chirp.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, Unprocessable, ValidationFailed
+from chirp.model import Event
+from chirp.ports import StoreUnavailable
+from chirp.services.tweets import IN_FLIGHT_S, NewTweet
 from support.stack import drain, make_container, signup
 
 
@@ -21,10 +27,68 @@ def test_a_tweet_carries_extracted_hashtags_mentions_and_urls(stack: Container) 
 def test_the_same_idempotency_key_returns_the_same_tweet_once(stack: Container) -> None:
     alice = signup(stack, "alice")
     first = stack.tweets.create(alice, NewTweet(content="once"), idempotency_key="key-1")
-    again = stack.tweets.create(alice, NewTweet(content="once"), idempotency_key="key-1")
+    again = stack.tweets.create(alice, NewTweet(content="once", media_ids=[]), idempotency_key="key-1")  # same request
     other = stack.tweets.create(alice, NewTweet(content="once"), idempotency_key="key-2")
     assert first["tweet_id"] == again["tweet_id"] != other["tweet_id"]
     assert stack.stores.tweets.count_by_author(alice.user_id) == 2
+
+
+def test_an_idempotency_key_reused_for_a_different_request_is_a_422_and_posts_nothing(stack: Container) -> None:
+    alice, bob = signup(stack, "alice"), signup(stack, "bob")
+    first = stack.tweets.create(alice, NewTweet(content="one"), idempotency_key="k")
+    for different in (NewTweet(content="two"), NewTweet(content="one ", media_ids=()), NewTweet("one", reply_to=1)):
+        with pytest.raises(Unprocessable) as err:
+            stack.tweets.create(alice, different, idempotency_key="k")
+        assert (err.value.status, err.value.code) == (422, "idempotency_key_reused")
+    assert stack.stores.tweets.count_by_author(alice.user_id) == 1
+    assert stack.tweets.create(alice, NewTweet(content="one"), idempotency_key="k")["tweet_id"] == first["tweet_id"]
+    # Keys belong to their user: bob's "k" is his own.
+    assert stack.tweets.create(bob, NewTweet(content="two"), idempotency_key="k")["content"] == "two"
+
+
+def test_a_duplicate_while_the_first_request_is_in_flight_is_a_409(
+    stack: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = signup(stack, "alice")
+    stream = stack.stores.stream
+    in_flight, finish = threading.Event(), threading.Event()
+
+    class SlowStream:
+        """The first request stops just before it publishes, holding its key in flight."""
+
+        def publish(self, events: Sequence[Event]) -> None:
+            in_flight.set()
+            assert finish.wait(30)
+            stream.publish(events)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(stream, name)
+
+    monkeypatch.setattr(stack.stores, "stream", SlowStream())
+    results: list[dict[str, Any]] = []
+    first = threading.Thread(
+        target=lambda: results.append(stack.tweets.create(alice, NewTweet(content="slow"), idempotency_key="k"))
+    )
+    first.start()
+    try:
+        assert in_flight.wait(30)
+        with pytest.raises(Conflict) as err:
+            stack.tweets.create(alice, NewTweet(content="slow"), idempotency_key="k")
+        assert (err.value.status, err.value.code) == (409, "idempotency_request_in_progress")
+        with pytest.raises(Unprocessable):  # a different body is a 422 even while the first is in flight
+            stack.tweets.create(alice, NewTweet(content="fast"), idempotency_key="k")
+    finally:
+        finish.set()
+        first.join(30)
+    assert len(results) == 1
+    retry = stack.tweets.create(alice, NewTweet(content="slow"), idempotency_key="k")
+    assert retry["tweet_id"] == results[0]["tweet_id"]
+    assert stack.stores.tweets.count_by_author(alice.user_id) == 1
+
+
+def test_an_in_flight_claim_outlives_the_tweets_function() -> None:
+    """A claim that expired while its request still ran would let a retry post the tweet twice."""
+    assert wiring.function("tweets").timeout_s < IN_FLIGHT_S
 
 
 def test_a_failed_post_frees_its_idempotency_key(stack: Container) -> None:
@@ -32,6 +96,30 @@ def test_a_failed_post_frees_its_idempotency_key(stack: Container) -> None:
     with pytest.raises(ValidationFailed):
         stack.tweets.create(alice, NewTweet(content=""), idempotency_key="k")
     assert stack.tweets.create(alice, NewTweet(content="fixed"), idempotency_key="k")["content"] == "fixed"
+
+
+def test_a_post_whose_idempotency_record_cannot_be_completed_still_succeeds(
+    stack: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = signup(stack, "alice")
+
+    def unavailable(*args: object) -> bool:
+        raise StoreUnavailable("down")
+
+    monkeypatch.setattr(stack.stores.idempotency, "complete", unavailable)
+    posted = stack.tweets.create(alice, NewTweet(content="stored and published"), idempotency_key="k")
+    assert stack.tweets.get(alice, int(posted["tweet_id"]))["content"] == "stored and published"
+    with pytest.raises(Conflict):  # the claim stays in flight until it expires: no second tweet meanwhile
+        stack.tweets.create(alice, NewTweet(content="stored and published"), idempotency_key="k")
+    assert stack.stores.tweets.count_by_author(alice.user_id) == 1
+
+
+def test_a_retry_after_the_tweet_was_deleted_is_a_404(stack: Container) -> None:
+    alice = signup(stack, "alice")
+    posted = stack.tweets.create(alice, NewTweet(content="gone soon"), idempotency_key="k")
+    stack.tweets.delete(alice, int(posted["tweet_id"]))
+    with pytest.raises(NotFound):
+        stack.tweets.create(alice, NewTweet(content="gone soon"), idempotency_key="k")
 
 
 def test_the_tweet_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:

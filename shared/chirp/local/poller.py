@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chirp import wiring
-from chirp.adapters.embedded.stream import StoredRecord
 from chirp.local import events
-from chirp.ports import StoreUnavailable
+from chirp.ports import StoreUnavailable, StreamRecord
 
 log = logging.getLogger("chirp.poller")
 Invoke = Callable[[str, dict[str, Any]], Awaitable[Any]]
@@ -25,12 +24,14 @@ OUTAGE_BACKOFF_MAX_S = 5.0
 
 
 class StreamSource(Protocol):
-    shards: int
+    """A stream's shards and the mapping's state (``chirp.local.event_source.EventSource``)."""
 
-    def read(self, shard: int, *, after: int, limit: int) -> list[StoredRecord]: ...
+    @property
+    def shards(self) -> int: ...
+    def read(self, shard: int, *, after: int, limit: int) -> list[StreamRecord]: ...
     def checkpoint(self, consumer: str, shard: int) -> int: ...
     def set_checkpoint(self, consumer: str, shard: int, seq: int) -> None: ...
-    def dead_letter(self, consumer: str, record: StoredRecord, error: str) -> None: ...
+    def dead_letter(self, consumer: str, record: StreamRecord, error: str) -> None: ...
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Creates, on the stand-in servers, what the CDK app creates on AWS: the Kinesis stream, the media bucket, the
-Keyspaces schema and the OpenSearch templates. Idempotent; used by the local runtime in servers mode only."""
+OpenSearch templates. Idempotent; used by the local runtime in servers mode only."""
 
 from __future__ import annotations
 
@@ -7,19 +7,21 @@ import time
 from typing import Any
 
 from chirp.config import Settings
-from chirp.container import Container, _aws_client
+from chirp.container import Container, aws_client
 
 
 def provision(container: Container, settings: Settings) -> None:
-    kinesis = _aws_client("kinesis", settings, settings.kinesis_endpoint_url)
+    kinesis = aws_client("kinesis", settings)
     ensure_stream(kinesis, settings.stream_name, settings.stream_shards)
-    s3 = _aws_client("s3", settings, settings.s3_endpoint_url)
+    s3 = aws_client("s3", settings)
     if settings.media_bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
         s3.create_bucket(Bucket=settings.media_bucket)
-    records: Any = container.stores.users
-    backend = getattr(records, "backend", None)
-    if backend is not None and hasattr(backend, "create_schema"):
-        backend.create_schema()
+    provision_stores(container)
+
+
+def provision_stores(container: Container) -> None:
+    """The search templates (the keyspace and tables are made by servers_env.provision_keyspace, as the stand-in's
+    administrator)."""
     search: Any = container.stores.search
     if hasattr(search, "ensure_setup"):
         search.ensure_setup()

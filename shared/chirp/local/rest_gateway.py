@@ -17,7 +17,6 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from chirp import wiring
-from chirp.adapters.embedded.objects import FileObjectStore
 from chirp.http import error_body
 from chirp.local import events
 
@@ -25,7 +24,17 @@ Invoke = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 
 class MediaSource(Protocol):
+    """Where the media live (chirp.container.media_source: the embedded store or S3): read to stand in for the CDN."""
+
     def read(self, key: str) -> tuple[bytes, str] | None: ...
+
+
+class UploadTarget(Protocol):
+    """The embedded object store (chirp.container.embedded_objects): it takes the uploads its presigned URLs allow,
+    standing in for S3's presigned uploads."""
+
+    def verify_upload(self, key: str, *, content_type: str, size: str, expires: str, signature: str) -> str | None: ...
+    def store(self, key: str, data: bytes, content_type: str) -> None: ...
 
 
 AUTHORIZER_CACHE_S = 300
@@ -56,7 +65,8 @@ class RestGateway:
         self,
         invoke: Invoke,
         *,
-        objects: MediaSource | None,
+        objects: UploadTarget | None,
+        media: MediaSource | None,
         web_root: Path | None,
         client_config: dict[str, str],
         max_body_bytes: int,
@@ -64,6 +74,7 @@ class RestGateway:
         self._invoke = invoke
         self._routes = compile_routes()
         self._objects = objects
+        self._media_source = media
         self._web_root = web_root
         self._client_config = client_config
         self._max_body = max_body_bytes
@@ -150,7 +161,7 @@ class RestGateway:
         return to_http(result)
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:
-        if not isinstance(self._objects, FileObjectStore):
+        if self._objects is None:
             return json_error(404, "not_found", "uploads are served by object storage")
         key = request.match_info["key"]
         q = request.query
@@ -173,9 +184,9 @@ class RestGateway:
 
     async def _media(self, request: web.Request) -> web.StreamResponse:
         """Stands in for the CDN in front of the media bucket."""
-        if self._objects is None:
+        if self._media_source is None:
             return json_error(404, "not_found", "media are served by the CDN")
-        found = await asyncio.to_thread(self._objects.read, "media/" + request.match_info["key"])
+        found = await asyncio.to_thread(self._media_source.read, "media/" + request.match_info["key"])
         if found is None:
             return json_error(404, "not_found", "no such media")
         data, content_type = found

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from chirp.adapters.embedded.sqlite import Database, chunks, placeholders
 from chirp.model import MediaRecord, NotificationRecord, NotificationType, TweetCounts, TweetRecord, UserRecord, now_ms
-from chirp.ports import DuplicateKey
+from chirp.ports import DuplicateKey, IdempotencyRecord, present_keys, require_keys
+from chirp.sqlite import Database, chunks, placeholders
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -43,8 +44,9 @@ CREATE INDEX IF NOT EXISTS notifications_by_user ON notifications(user_id, notif
 CREATE TABLE IF NOT EXISTS media (
     media_id TEXT PRIMARY KEY, owner_id INTEGER NOT NULL, content_type TEXT NOT NULL, size INTEGER NOT NULL,
     object_key TEXT NOT NULL, created_at_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS idempotency (
-    key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at_ms INTEGER NOT NULL);
+DROP TABLE IF EXISTS idempotency; -- the record before fingerprints; its rows were valid for a day at most
+CREATE TABLE IF NOT EXISTS idempotency_records (
+    key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT, expires_at_ms INTEGER NOT NULL);
 """
 
 _USER_COLUMNS = "user_id, username, email, display_name, password_hash, created_at_ms, bio"
@@ -60,25 +62,20 @@ class SqliteUserStore:
         self._db = db
 
     def create(self, user: UserRecord) -> None:
+        require_keys("username and email", user.username, user.email)
         try:
             with self._db.transaction() as conn:
-                conn.execute(
-                    "INSERT INTO users (user_id, username, username_key, email, display_name, password_hash, bio,"
-                    " created_at_ms) VALUES (?,?,?,?,?,?,?,?)",
-                    (
-                        user.user_id,
-                        user.username,
-                        user.username_key,
-                        user.email.lower(),
-                        user.display_name,
-                        user.password_hash,
-                        user.bio,
-                        user.created_at_ms,
-                    ),
-                )
+                conn.execute(_INSERT_USER, _user_row(user))
         except sqlite3.IntegrityError as exc:
             taken = self._db.one("SELECT 1 FROM users WHERE username_key = ?", (user.username_key,))
             raise DuplicateKey("username" if taken else "email") from exc
+
+    def bulk_load_users(self, users: Sequence[UserRecord]) -> None:
+        """One transaction for the lot (the unique indexes still refuse a duplicate: the whole load rolls back)."""
+        for user in users:
+            require_keys("username and email", user.username, user.email)
+        with self._db.transaction() as conn:
+            conn.executemany(_INSERT_USER, [_user_row(u) for u in users])
 
     def get(self, user_id: int) -> UserRecord | None:
         row = self._db.one(f"SELECT {_USER_COLUMNS} FROM users WHERE user_id = ?", (user_id,))
@@ -94,8 +91,29 @@ class SqliteUserStore:
         return found
 
     def get_by_username(self, username: str) -> UserRecord | None:
+        if not present_keys([username]):
+            return None
         row = self._db.one(f"SELECT {_USER_COLUMNS} FROM users WHERE username_key = ?", (username.lower(),))
         return _user(row) if row else None
+
+
+_INSERT_USER = (
+    "INSERT INTO users (user_id, username, username_key, email, display_name, password_hash, bio, created_at_ms)"
+    " VALUES (?,?,?,?,?,?,?,?)"
+)
+
+
+def _user_row(user: UserRecord) -> tuple[Any, ...]:
+    return (
+        user.user_id,
+        user.username,
+        user.username_key,
+        user.email.lower(),
+        user.display_name,
+        user.password_hash,
+        user.bio,
+        user.created_at_ms,
+    )
 
 
 def _user(row: tuple[Any, ...]) -> UserRecord:
@@ -115,15 +133,16 @@ class SqliteTweetStore:
         self._db = db
 
     def create(self, tweet: TweetRecord) -> None:
-        body = json.dumps(_tweet_body(tweet), ensure_ascii=False, separators=(",", ":"))
         try:
             with self._db.transaction() as conn:
-                conn.execute(
-                    "INSERT INTO tweets (tweet_id, user_id, body, reply_to, created_at_ms) VALUES (?,?,?,?,?)",
-                    (tweet.tweet_id, tweet.user_id, body, tweet.reply_to, tweet.created_at_ms),
-                )
+                conn.execute(_INSERT_TWEET, _tweet_row(tweet))
         except sqlite3.IntegrityError as exc:
             raise DuplicateKey("tweet_id") from exc
+
+    def bulk_load_tweets(self, tweets: Sequence[TweetRecord]) -> None:
+        """One transaction for the lot; the per-author and per-thread indexes are SQLite's own."""
+        with self._db.transaction() as conn:
+            conn.executemany(_INSERT_TWEET, [_tweet_row(t) for t in tweets])
 
     def get(self, tweet_id: int) -> TweetRecord | None:
         return self.get_many([tweet_id]).get(tweet_id)
@@ -174,6 +193,12 @@ class SqliteTweetStore:
 
 
 _KEY_COLUMNS = ("tweet_id", "user_id", "created_at_ms")  # stored as columns; the rest is the JSON body
+_INSERT_TWEET = "INSERT INTO tweets (tweet_id, user_id, body, reply_to, created_at_ms) VALUES (?,?,?,?,?)"
+
+
+def _tweet_row(tweet: TweetRecord) -> tuple[Any, ...]:
+    body = json.dumps(_tweet_body(tweet), ensure_ascii=False, separators=(",", ":"))
+    return (tweet.tweet_id, tweet.user_id, body, tweet.reply_to, tweet.created_at_ms)
 
 
 def _tweet_body(tweet: TweetRecord) -> dict[str, Any]:
@@ -268,6 +293,17 @@ class SqliteEngagementStore:
             conn.execute("DELETE FROM retweets WHERE tweet_id = ?", (tweet_id,))
             conn.execute("DELETE FROM tweet_counts WHERE tweet_id = ?", (tweet_id,))
 
+    def bulk_load_likes(self, likes: Sequence[tuple[int, int, int]]) -> None:
+        """One transaction: the like rows, then each tweet's count moved once by its number of new likes."""
+        per_tweet = Counter(tweet_id for tweet_id, _, _ in likes)
+        with self._db.transaction() as conn:
+            conn.executemany("INSERT INTO likes (tweet_id, user_id, created_at_ms) VALUES (?,?,?)", likes)
+            conn.executemany(
+                "INSERT INTO tweet_counts (tweet_id, likes) VALUES (?, ?)"
+                " ON CONFLICT(tweet_id) DO UPDATE SET likes = likes + excluded.likes",
+                list(per_tweet.items()),
+            )
+
 
 class SqliteNotificationStore:
     def __init__(self, db: RecordsDatabase) -> None:
@@ -275,6 +311,7 @@ class SqliteNotificationStore:
 
     def add(self, notification: NotificationRecord) -> bool:
         n = notification
+        require_keys("dedupe_key", n.dedupe_key)
         with self._db.transaction() as conn:
             return (
                 conn.execute(
@@ -334,6 +371,7 @@ class SqliteMediaCatalog:
         self._db = db
 
     def create(self, media: MediaRecord) -> None:
+        require_keys("media_id", media.media_id)
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT INTO media (media_id, owner_id, content_type, size, object_key, created_at_ms)"
@@ -343,7 +381,7 @@ class SqliteMediaCatalog:
 
     def get_many(self, media_ids: Sequence[str]) -> dict[str, MediaRecord]:
         found: dict[str, MediaRecord] = {}
-        for part in chunks(list(media_ids)):
+        for part in chunks(present_keys(media_ids)):
             for row in self._db.query(
                 "SELECT media_id, owner_id, content_type, size, object_key, created_at_ms FROM media"
                 f" WHERE media_id IN ({placeholders(len(part))})",
@@ -356,32 +394,40 @@ class SqliteMediaCatalog:
 
 
 class SqliteIdempotencyStore:
+    """One row per key; ``result`` is NULL while the claiming request is in flight. Each method is one IMMEDIATE
+    transaction, which makes claim-or-read atomic across threads and processes sharing the file."""
+
     def __init__(self, db: RecordsDatabase) -> None:
         self._db = db
 
-    def get(self, key: str) -> str | None:
-        row = self._db.one("SELECT value FROM idempotency WHERE key = ? AND expires_at_ms > ?", (key, now_ms()))
-        return str(row[0]) if row else None
-
-    def put_if_absent(self, key: str, value: str, ttl_s: int) -> bool:
+    def claim(self, key: str, fingerprint: str, ttl_s: int) -> IdempotencyRecord | None:
         now = now_ms()
         with self._db.transaction() as conn:
-            conn.execute("DELETE FROM idempotency WHERE key = ? AND expires_at_ms <= ?", (key, now))
-            return (
-                conn.execute(
-                    "INSERT OR IGNORE INTO idempotency (key, value, expires_at_ms) VALUES (?,?,?)",
-                    (key, value, now + ttl_s * 1000),
-                ).rowcount
-                == 1
+            row = conn.execute(
+                "SELECT fingerprint, result FROM idempotency_records WHERE key = ? AND expires_at_ms > ?", (key, now)
+            ).fetchone()
+            if row is not None:
+                return IdempotencyRecord(fingerprint=str(row[0]), result=None if row[1] is None else str(row[1]))
+            conn.execute(  # replaces an expired row of the same key
+                "INSERT OR REPLACE INTO idempotency_records (key, fingerprint, result, expires_at_ms) "
+                "VALUES (?,?,NULL,?)",
+                (key, fingerprint, now + ttl_s * 1000),
             )
+            return None
 
-    def put(self, key: str, value: str, ttl_s: int) -> None:
+    def complete(self, key: str, fingerprint: str, result: str, ttl_s: int) -> bool:
+        now = now_ms()
+        with self._db.transaction() as conn:
+            updated = conn.execute(
+                "UPDATE idempotency_records SET result = ?, expires_at_ms = ? "
+                "WHERE key = ? AND fingerprint = ? AND result IS NULL AND expires_at_ms > ?",
+                (result, now + ttl_s * 1000, key, fingerprint, now),
+            ).rowcount
+        return updated == 1
+
+    def release(self, key: str, fingerprint: str) -> None:
         with self._db.transaction() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO idempotency (key, value, expires_at_ms) VALUES (?,?,?)",
-                (key, value, now_ms() + ttl_s * 1000),
+                "DELETE FROM idempotency_records WHERE key = ? AND fingerprint = ? AND result IS NULL",
+                (key, fingerprint),
             )
-
-    def delete(self, key: str) -> None:
-        with self._db.transaction() as conn:
-            conn.execute("DELETE FROM idempotency WHERE key = ?", (key,))

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from chirp.adapters.embedded.sqlite import Database, chunks, placeholders
 from chirp.ids import min_id_for_time_ms
 from chirp.model import SearchHit, TweetRecord, UserRecord
 from chirp.query import SearchQuery
+from chirp.sqlite import Database, chunks, placeholders
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tweet_meta (

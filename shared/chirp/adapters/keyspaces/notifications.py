@@ -12,6 +12,7 @@ from cassandra.cluster import Session  # type: ignore[import-untyped]
 
 from chirp.adapters.keyspaces.connection import Statements, applied, batch, execute, scan
 from chirp.model import NotificationRecord, NotificationType, now_ms
+from chirp.ports import require_keys
 from chirp.schema import MAX_BATCH_STATEMENTS, NOTIFICATION_TTL_S
 
 MAX_ID = 2**63 - 1
@@ -44,6 +45,7 @@ class KeyspacesNotificationStore:
 
     def add(self, notification: NotificationRecord) -> bool:
         n = notification
+        require_keys("dedupe_key", n.dedupe_key)
         expires_at_ms = now_ms() + NOTIFICATION_TTL_S * 1000
         ttl = NOTIFICATION_TTL_S
         if not applied(self._session, self._q["claim"], (n.user_id, n.dedupe_key, n.notification_id, ttl)):

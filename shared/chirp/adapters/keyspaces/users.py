@@ -8,9 +8,9 @@ from typing import Any
 
 from cassandra.cluster import Session  # type: ignore[import-untyped]
 
-from chirp.adapters.keyspaces.connection import Statements, applied, execute, read_many
+from chirp.adapters.keyspaces.connection import Statements, applied, execute, read_in, write_many
 from chirp.model import UserRecord
-from chirp.ports import DuplicateKey, StoreUnavailable
+from chirp.ports import DuplicateKey, StoreUnavailable, present_keys, require_keys
 
 CQL: dict[str, str] = {
     "claim_username": "INSERT INTO {ks}.users_by_username (username_key, user_id) VALUES (?, ?) IF NOT EXISTS",
@@ -21,8 +21,12 @@ CQL: dict[str, str] = {
     " VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
     "get": "SELECT user_id, username, email, display_name, password_hash, bio, created_at_ms FROM {ks}.users"
     " WHERE user_id = ?",
+    "get_in": "SELECT user_id, username, email, display_name, password_hash, bio, created_at_ms FROM {ks}.users"
+    " WHERE user_id IN ?",
     "by_username": "SELECT user_id FROM {ks}.users_by_username WHERE username_key = ?",
 }
+# The bulk path's writes: the same rows without the lightweight-transaction guard (as DSBulk or cqlsh COPY write).
+CQL |= {f"bulk_{name}": CQL[name].replace(" IF NOT EXISTS", "") for name in ("claim_username", "claim_email", "insert")}
 
 
 class KeyspacesUserStore:
@@ -33,6 +37,7 @@ class KeyspacesUserStore:
     def create(self, user: UserRecord) -> None:
         """Claim the username, then the email, then insert the row; a refused step releases the earlier claims.
         DuplicateKey as the embedded store raises it: 'username' when the username is taken, else 'email'."""
+        require_keys("username and email", user.username, user.email)
         username_key, email_key = user.username_key, user.email.lower()
         if not applied(self._session, self._q["claim_username"], (username_key, user.user_id)):
             raise DuplicateKey("username")
@@ -41,20 +46,20 @@ class KeyspacesUserStore:
             if not applied(self._session, self._q["claim_email"], (email_key, user.user_id)):
                 raise DuplicateKey("email")
             claims.append(("release_email", email_key))
-            row = (
-                user.user_id,
-                user.username,
-                email_key,
-                user.display_name,
-                user.password_hash,
-                user.bio,
-                user.created_at_ms,
-            )
-            if not applied(self._session, self._q["insert"], row):
+            if not applied(self._session, self._q["insert"], _row(user)):
                 raise DuplicateKey("email")  # the embedded store reports a taken user id as 'email', too
         except (DuplicateKey, StoreUnavailable):
             self._release(claims, user.user_id)
             raise
+
+    def bulk_load_users(self, users: Sequence[UserRecord]) -> None:
+        """Concurrent unguarded writes: the claims, then the rows (a Paxos round per row would make a large load
+        take hours)."""
+        for user in users:
+            require_keys("username and email", user.username, user.email)
+        write_many(self._session, self._q["bulk_claim_username"], [(u.username_key, u.user_id) for u in users])
+        write_many(self._session, self._q["bulk_claim_email"], [(u.email.lower(), u.user_id) for u in users])
+        write_many(self._session, self._q["bulk_insert"], [_row(u) for u in users])
 
     def _release(self, claims: list[tuple[str, str]], user_id: int) -> None:
         for statement, key in reversed(claims):
@@ -66,16 +71,28 @@ class KeyspacesUserStore:
         return _user(rows[0]) if rows else None
 
     def get_many(self, user_ids: Sequence[int]) -> dict[int, UserRecord]:
-        ids = list(dict.fromkeys(user_ids))
-        found: dict[int, UserRecord] = {}
-        for rows in read_many(self._session, self._q["get"], [(user_id,) for user_id in ids]):
-            for row in rows:
-                found[row.user_id] = _user(row)
-        return found
+        """One ``IN`` query per 100 users."""
+        if not user_ids:
+            return {}
+        return {row.user_id: _user(row) for row in read_in(self._session, self._q["get_in"], user_ids)}
 
     def get_by_username(self, username: str) -> UserRecord | None:
+        if not present_keys([username]):
+            return None
         rows = execute(self._session, self._q["by_username"], (username.lower(),))
         return self.get(rows[0].user_id) if rows else None
+
+
+def _row(user: UserRecord) -> tuple[Any, ...]:
+    return (
+        user.user_id,
+        user.username,
+        user.email.lower(),
+        user.display_name,
+        user.password_hash,
+        user.bio,
+        user.created_at_ms,
+    )
 
 
 def _user(row: Any) -> UserRecord:

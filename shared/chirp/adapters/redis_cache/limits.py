@@ -7,6 +7,7 @@ import uuid
 
 from chirp.adapters.redis_cache.client import RedisLike, available
 from chirp.model import RateDecision
+from chirp.ports import IdempotencyRecord
 
 # KEYS: log; ARGV: now_ms, window_ms, limit, member. Returns {allowed, count, oldest_ms}.
 SLIDING_WINDOW = """
@@ -53,23 +54,53 @@ class RedisRateLimiter:
         )
 
 
+# Idempotency records are hashes {fingerprint, result}; "result" is absent while the claiming request is in flight.
+# Each script reads and writes one key, so it is atomic and runs unchanged on cluster-mode Redis.
+# KEYS: record; ARGV: fingerprint, ttl_ms. Returns nil when claimed, else {fingerprint, result or nil}.
+CLAIM = """
+local held = redis.call('HMGET', KEYS[1], 'fingerprint', 'result')
+if held[1] then return held end
+redis.call('HSET', KEYS[1], 'fingerprint', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return false
+"""
+# KEYS: record; ARGV: fingerprint, result, ttl_ms. Returns 1 when stored.
+COMPLETE = """
+local held = redis.call('HMGET', KEYS[1], 'fingerprint', 'result')
+if held[1] ~= ARGV[1] or held[2] then return 0 end
+redis.call('HSET', KEYS[1], 'result', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+# KEYS: record; ARGV: fingerprint.
+RELEASE = """
+local held = redis.call('HMGET', KEYS[1], 'fingerprint', 'result')
+if held[1] == ARGV[1] and not held[2] then redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
 class RedisIdempotencyStore:
     def __init__(self, client: RedisLike) -> None:
-        self._r = client
+        self._claim = client.register_script(CLAIM)
+        self._complete = client.register_script(COMPLETE)
+        self._release = client.register_script(RELEASE)
 
-    def get(self, key: str) -> str | None:
-        with available():
-            value = self._r.get(f"idem:{key}")
-        return str(value) if value is not None else None
+    @staticmethod
+    def _key(key: str) -> str:
+        return f"idempotency:{key}"  # not "idem:", where records were plain strings before they held fingerprints
 
-    def put_if_absent(self, key: str, value: str, ttl_s: int) -> bool:
+    def claim(self, key: str, fingerprint: str, ttl_s: int) -> IdempotencyRecord | None:
         with available():
-            return bool(self._r.set(f"idem:{key}", value, nx=True, ex=ttl_s))
+            held = self._claim(keys=[self._key(key)], args=[fingerprint, ttl_s * 1000])
+        if held is None:
+            return None
+        return IdempotencyRecord(fingerprint=str(held[0]), result=None if held[1] is None else str(held[1]))
 
-    def put(self, key: str, value: str, ttl_s: int) -> None:
+    def complete(self, key: str, fingerprint: str, result: str, ttl_s: int) -> bool:
         with available():
-            self._r.set(f"idem:{key}", value, ex=ttl_s)
+            return bool(self._complete(keys=[self._key(key)], args=[fingerprint, result, ttl_s * 1000]))
 
-    def delete(self, key: str) -> None:
+    def release(self, key: str, fingerprint: str) -> None:
         with available():
-            self._r.delete(f"idem:{key}")
+            self._release(keys=[self._key(key)], args=[fingerprint])

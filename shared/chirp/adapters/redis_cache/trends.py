@@ -9,7 +9,7 @@ import uuid
 
 from chirp.adapters.redis_cache.client import RedisLike, available
 from chirp.model import TrendScore
-from chirp.services.trend_math import decayed_weight
+from chirp.trend_math import decayed_weight
 
 BUCKET_MS = 60_000
 

@@ -1,4 +1,5 @@
-"""A SQLite database shared by the embedded adapters: one connection per thread, WAL journal, durable on crash."""
+"""A SQLite database for the embedded adapters and the local event source mapping: one connection per thread, WAL
+journal, durable on crash."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Trend scoring: exponential time decay with a half-life, and per-author weights that blunt spam."""
+"""Trend scoring, pure math below both the services and the trend stores: exponential time decay with a half-life,
+and per-author weights that blunt spam."""
 
 from __future__ import annotations
 

@@ -1,0 +1,247 @@
+"""What an event source mapping is besides the poller: a reader of the stream's shards and the state it keeps --
+per consumer and shard the last processed sequence number, and the dead letters (on AWS, Lambda keeps the
+checkpoints and sends dead letters to SQS). One state file and one dead-letter table for both backends: the
+embedded stream's log is read in place, a Kinesis stream (the stand-in) over the Kinesis API."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chirp.config import Settings
+from chirp.container import Container, aws_client, embedded_stream
+from chirp.model import now_ms
+from chirp.ports import StreamReader, StreamRecord, from_raw, raw_bytes
+from chirp.sqlite import Database
+
+log = logging.getLogger("chirp.event_source")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS checkpoints (
+    consumer TEXT NOT NULL, shard INTEGER NOT NULL, sequence_number TEXT NOT NULL, PRIMARY KEY (consumer, shard));
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, consumer TEXT NOT NULL, shard INTEGER NOT NULL, sequence_number TEXT NOT NULL,
+    partition_key TEXT NOT NULL, data BLOB NOT NULL, error TEXT NOT NULL, failed_at_ms INTEGER NOT NULL,
+    replayed INTEGER NOT NULL DEFAULT 0);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: int
+    consumer: str
+    record: StreamRecord
+    error: str
+    failed_at_ms: int
+
+
+class MappingState:
+    """Checkpoints and dead letters of the local event source mappings (sequence numbers kept as text: Kinesis's
+    are up to 128-bit decimals)."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = Database(path, SCHEMA)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> MappingState:
+        return cls(settings.data_dir / f"mapping-{settings.stream_name}.db")
+
+    def checkpoint(self, consumer: str, shard: int) -> int:
+        row = self._db.one(
+            "SELECT sequence_number FROM checkpoints WHERE consumer = ? AND shard = ?", (consumer, shard)
+        )
+        return int(row[0]) if row else 0
+
+    def set_checkpoint(self, consumer: str, shard: int, seq: int) -> None:
+        """Checkpoints only move forward."""
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                "SELECT sequence_number FROM checkpoints WHERE consumer = ? AND shard = ?", (consumer, shard)
+            ).fetchone()
+            if row is not None and int(row[0]) >= seq:
+                return
+            conn.execute(
+                "INSERT INTO checkpoints (consumer, shard, sequence_number) VALUES (?,?,?)"
+                " ON CONFLICT(consumer, shard) DO UPDATE SET sequence_number = excluded.sequence_number",
+                (consumer, shard, str(seq)),
+            )
+
+    def checkpoints(self) -> list[tuple[str, int, int]]:
+        """Every (consumer, shard, sequence number) checkpoint."""
+        rows = self._db.query("SELECT consumer, shard, sequence_number FROM checkpoints ORDER BY consumer, shard")
+        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+    def rewind(self, consumer: str, shard: int, seq: int) -> None:
+        """Move a checkpoint back (``set_checkpoint`` only moves forward): the stream no longer holds the records
+        after ``seq``."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE checkpoints SET sequence_number = ? WHERE consumer = ? AND shard = ?",
+                (str(seq), consumer, shard),
+            )
+
+    def dead_letter(self, consumer: str, record: StreamRecord, error: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO dead_letters (consumer, shard, sequence_number, partition_key, data, error, failed_at_ms)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (
+                    consumer,
+                    record.shard,
+                    record.sequence_number or str(record.seq),
+                    record.partition_key,
+                    raw_bytes(record.data),
+                    error[:2000],
+                    now_ms(),
+                ),
+            )
+
+    def dead_letters(self, *, include_replayed: bool = False) -> list[DeadLetter]:
+        rows = self._db.query(
+            "SELECT id, consumer, shard, sequence_number, partition_key, data, error, failed_at_ms FROM dead_letters"
+            + ("" if include_replayed else " WHERE replayed = 0")
+            + " ORDER BY id"
+        )
+        return [
+            DeadLetter(
+                id=r[0],
+                consumer=r[1],
+                record=StreamRecord(int(r[3]), r[2], r[4], from_raw(r[5]), 0, r[3]),
+                error=r[6],
+                failed_at_ms=r[7],
+            )
+            for r in rows
+        ]
+
+    def mark_replayed(self, dead_letter_id: int) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("UPDATE dead_letters SET replayed = 1 WHERE id = ?", (dead_letter_id,))
+
+
+class KinesisShardReader:
+    """A StreamReader over a real Kinesis stream (the stand-in), reading each shard as an event source mapping
+    does: from TRIM_HORIZON, then after the checkpoint's sequence number."""
+
+    def __init__(self, client: Any, stream_name: str) -> None:
+        self._kinesis = client
+        self._stream = stream_name
+        shards = client.list_shards(StreamName=stream_name)["Shards"]
+        self._shard_ids = [s["ShardId"] for s in shards]
+        self.shards = len(self._shard_ids)
+
+    def reconcile(self, state: MappingState) -> None:
+        """Checkpoints the stream does not hold would stop their consumers for good (GetShardIterator answers
+        ResourceNotFoundException): a stream stand-in that lost its last records in a crash (kinesis-local writes its
+        data every second), or a new stream under an old data directory. Every record such a shard still holds came
+        before the lost checkpoint, so was processed: resume after the shard's last record (from its start if it
+        has none)."""
+        for consumer, shard, seq in state.checkpoints():
+            if shard >= self.shards or self._holds(shard, seq):
+                continue
+            last = self._last_sequence(shard)
+            log.warning(
+                "%s/%s: checkpoint %s is not in stream %s (lost records, or a new stream): resuming after %s",
+                consumer,
+                shard,
+                seq,
+                self._stream,
+                last or "its start",
+            )
+            state.rewind(consumer, shard, last)
+
+    def _holds(self, shard: int, seq: int) -> bool:
+        """Whether the shard has the record ``seq`` (read, not just asked for an iterator after it: kinesis-local
+        gives one for any number while the shard is empty, and refuses it once records arrive)."""
+        try:
+            iterator = self._kinesis.get_shard_iterator(
+                StreamName=self._stream,
+                ShardId=self._shard_ids[shard],
+                ShardIteratorType="AT_SEQUENCE_NUMBER",
+                StartingSequenceNumber=str(seq),
+            )["ShardIterator"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("ResourceNotFoundException", "InvalidArgumentException"):
+                return False
+            raise
+        records = self._kinesis.get_records(ShardIterator=iterator, Limit=1)["Records"]
+        return bool(records) and int(records[0]["SequenceNumber"]) == seq
+
+    def _last_sequence(self, shard: int) -> int:
+        iterator = self._kinesis.get_shard_iterator(
+            StreamName=self._stream, ShardId=self._shard_ids[shard], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        last = 0
+        while iterator:
+            page = self._kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+            if page["Records"]:
+                last = int(page["Records"][-1]["SequenceNumber"])
+            elif not page.get("MillisBehindLatest"):
+                break
+            iterator = page.get("NextShardIterator")
+        return last
+
+    def read(self, shard: int, *, after: int, limit: int) -> list[StreamRecord]:
+        shard_id = self._shard_ids[shard]
+        if after:
+            iterator = self._kinesis.get_shard_iterator(
+                StreamName=self._stream,
+                ShardId=shard_id,
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                StartingSequenceNumber=str(after),
+            )["ShardIterator"]
+        else:
+            iterator = self._kinesis.get_shard_iterator(
+                StreamName=self._stream, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        records = self._kinesis.get_records(ShardIterator=iterator, Limit=limit)["Records"]
+        return [
+            StreamRecord(
+                seq=int(r["SequenceNumber"]),
+                shard=shard,
+                partition_key=r["PartitionKey"],
+                data=from_raw(bytes(r["Data"])),
+                arrival_ms=int(r["ApproximateArrivalTimestamp"].timestamp() * 1000),
+                sequence_number=r["SequenceNumber"],
+            )
+            for r in records
+        ]
+
+
+class EventSource:
+    """What the poller drives: a stream's shards plus the mapping's state."""
+
+    def __init__(self, reader: StreamReader, state: MappingState) -> None:
+        self.reader = reader
+        self.state = state
+
+    @property
+    def shards(self) -> int:
+        return self.reader.shards
+
+    def read(self, shard: int, *, after: int, limit: int) -> list[StreamRecord]:
+        return self.reader.read(shard, after=after, limit=limit)
+
+    def checkpoint(self, consumer: str, shard: int) -> int:
+        return self.state.checkpoint(consumer, shard)
+
+    def set_checkpoint(self, consumer: str, shard: int, seq: int) -> None:
+        self.state.set_checkpoint(consumer, shard, seq)
+
+    def dead_letter(self, consumer: str, record: StreamRecord, error: str) -> None:
+        self.state.dead_letter(consumer, record, error)
+
+
+def open_event_source(container: Container) -> EventSource:
+    """The event source for the container's stream: the embedded log, or the Kinesis stream's shards."""
+    settings = container.settings
+    state = MappingState.for_settings(settings)
+    reader: StreamReader | None = embedded_stream(container)
+    if reader is None:
+        kinesis = KinesisShardReader(aws_client("kinesis", settings), settings.stream_name)
+        kinesis.reconcile(state)
+        reader = kinesis
+    return EventSource(reader, state)
