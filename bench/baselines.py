@@ -17,7 +17,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import redis
@@ -26,6 +26,9 @@ from stats import summary
 
 from chirp.adapters.redis_cache.timelines import SENTINEL, RedisTimelineStore, member, timeline_key
 from chirp.ids import new_id
+
+if TYPE_CHECKING:
+    from servers.harness import Endpoint  # (tests/ is on sys.path once bench/stack.py is imported)
 
 FOLLOWERS = 10_000
 BASE = 9_500_000_000_000
@@ -38,12 +41,23 @@ def scratch_db(url: str, db: int) -> str:
     return parsed._replace(path=f"/{db}").geturl()
 
 
-def redis_benchmark(url: str, requests: int, dbnum: int = 15) -> dict[str, Any]:
+def redis_client(ep: Endpoint, db: int) -> redis.Redis:
+    """A client of the bench's Redis on database ``db``, with the stand-in's TLS and AUTH (as ElastiCache's)."""
+    url = scratch_db(ep.url, db)
+    tls: dict[str, Any] = {"ssl_ca_certs": ep.extra["ca_file"]} if url.startswith("rediss:") else {}
+    return redis.Redis.from_url(url, password=ep.extra.get("password"), **tls)
+
+
+def redis_benchmark(ep: Endpoint, requests: int, dbnum: int = 15) -> dict[str, Any]:
     exe = shutil.which("redis-benchmark")
     if exe is None:
         return {"error": "redis-benchmark not installed"}
-    parsed = urlparse(url)
-    host, port = parsed.hostname or "127.0.0.1", str(parsed.port or 6379)
+    host, port = ep.host, str(ep.port)
+    # redis-benchmark 7.0 reads no password from the environment: -a it is (a stand-in's throwaway password),
+    # redacted in the command recorded with the results.
+    auth: list[str] = ["--tls", "--cacert", str(ep.extra["ca_file"])] if ep.url.startswith("rediss:") else []
+    if ep.extra.get("password"):
+        auth += ["-a", str(ep.extra["password"])]
     results: dict[str, Any] = {}
     runs = {
         "zadd_pipelined_p64": ["-P", "64", "-t", "zadd"],
@@ -68,13 +82,17 @@ def redis_benchmark(url: str, requests: int, dbnum: int = 15) -> dict[str, Any]:
             "--dbnum",
             str(dbnum),
             "--csv",
+            *auth,
             *extra,
         ]
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=300).stdout
-        rows = [r for r in csv.reader(io.StringIO(out)) if r and r[0] != "test"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        rows = [r for r in csv.reader(io.StringIO(done.stdout)) if r and r[0] != "test"]
         if rows:
-            results[name] = {"requests_per_s": float(rows[-1][1]), "command": " ".join(argv[1:])}
-    redis.Redis.from_url(scratch_db(url, dbnum)).flushdb()
+            shown = ["***" if i and argv[i - 1] == "-a" else arg for i, arg in enumerate(argv)]
+            results[name] = {"requests_per_s": float(rows[-1][1]), "command": " ".join(shown[1:])}
+        else:  # e.g. a refused TLS handshake or password: say so instead of leaving the figure out
+            results[name] = {"error": done.stderr.strip()[-300:] or f"exit code {done.returncode}"}
+    redis_client(ep, dbnum).flushdb()
     return results
 
 
@@ -121,8 +139,8 @@ def _pipeline(client: redis.Redis, users: Sequence[int], tweet_id: int, cap: int
     return written
 
 
-def fanout_strategies(url: str, cap: int, repeats: int) -> dict[str, Any]:
-    client = redis.Redis.from_url(url)
+def fanout_strategies(ep: Endpoint, db: int, cap: int, repeats: int) -> dict[str, Any]:
+    client = redis_client(ep, db)
     users = [BASE + i for i in range(FOLLOWERS)]
     _prepare(client, users)
     script = RedisTimelineStore(client, cap=cap, ttl_s=86400, fan_out_chunk=CHUNK)

@@ -95,6 +95,20 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
     for kind in ("word", "phrase", "hashtag", "from", "since"):
         rows.append((f"search p95, {kind} (ms)", _get(w, f"search.queries.{kind}.latency_ms.p95"), "<=", 30, ""))
     rows.append(("post -> searchable, max (ms)", _get(w, "search.post_to_searchable_ms.max"), "<=", 2000, ""))
+    rows.append(
+        (
+            "8-client home reads/s",
+            _get(w, "timeline.throughput.reads_per_s"),
+            ">=",
+            0,
+            "goal: servers >= 50% of embedded",
+        )
+    )
+    rows.append(("handler ms p50, timeline", _get(w, "handlers.read_ms.p50"), "<=", 10, "in-process"))
+    rows.append(("handler ms p50, post", _get(w, "handlers.write_ms.p50"), "<=", 15, "in-process"))
+    rows.append(
+        ("tweet cache hit rate, read mix", _get(w, "handlers.tweet_cache.timeline_mix.hit_rate"), ">=", 0.9, "")
+    )
     out = []
     for name, value, op, target, note in rows:
         met = None if value is None else (value <= target if op == "<=" else value >= target)

@@ -88,10 +88,13 @@ def run_backend(backend: str, quick: bool, out: Path, *, few_iterations: bool = 
             (
                 "fanout_strategies",
                 lambda: baselines.fanout_strategies(
-                    baselines.scratch_db(stack.redis_url, 14), container.settings.timeline_cap, 3 if quick else 5
+                    stack.endpoints["redis"], 14, container.settings.timeline_cap, 3 if quick else 5
                 ),
             ),
-            ("redis_benchmark", lambda: baselines.redis_benchmark(stack.redis_url, 300_000 if quick else 2_000_000)),
+            (
+                "redis_benchmark",
+                lambda: baselines.redis_benchmark(stack.endpoints["redis"], 300_000 if quick else 2_000_000),
+            ),
         ):
             try:
                 doc["baselines"][name] = fn2()

@@ -42,7 +42,6 @@ class BenchStack:
     container: Container | None = None
     runtime: LocalStack | None = None
     tokens: TokenCodec | None = None
-    redis_url: str = ""
 
     @property
     def data_dir(self) -> Path:
@@ -52,8 +51,7 @@ class BenchStack:
         os.environ.setdefault("CHIRP_SERVERS_JVM_OPTS", BENCH_JVM_OPTS)
         self.servers = ServerSet(base_dir=self.work)
         names = ["redis"] if self.backend == "embedded" else None  # embedded: Redis only, for the baselines
-        self.endpoints = dict(self.servers.start(names))
-        self.redis_url = self.endpoints["redis"].url
+        self.endpoints = dict(self.servers.start(names))  # endpoints["redis"]: URL, CA file and password
 
     def build_container(self) -> Container:
         """The in-process container over the same stores the runtime will use (same env, same data dir)."""

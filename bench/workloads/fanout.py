@@ -76,7 +76,7 @@ def run(bench: Bench) -> dict[str, Any]:
     edges: list[tuple[int, int]] = []
     for size in SIZES:
         edges += [(f, AUTHOR_BASE + size) for f in everyone[:size]]
-    bulk_follows(container, bench.backend, edges, int(time.time() * 1000) - 3_600_000)
+    bulk_follows(container, edges, int(time.time() * 1000) - 3_600_000)
     log(f"fan-out setup ({len(everyone)} timelines, {len(edges)} edges) in {time.perf_counter() - start:.1f}s")
     repeats = bench.scale(5, 2)
     sizes: dict[str, Any] = {}

@@ -13,6 +13,7 @@ from stats import summary
 from chirp.container import set_container
 from chirp.local.events import rest_event
 from chirp.local.functions import invoke
+from chirp.ports import CacheStats
 
 
 def _event(method: str, resource: str, user: Any, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -27,9 +28,24 @@ def _event(method: str, resource: str, user: Any, body: dict[str, Any] | None = 
     )
 
 
+def _cache_figures(stats: CacheStats) -> dict[str, Any]:
+    return {
+        "hit_rate": round(stats.hit_rate, 4),
+        "hits": stats.hits,
+        "misses": stats.misses,
+        "per_kind": {
+            kind: {"hits": getattr(stats, f"{kind}_hits"), "misses": getattr(stats, f"{kind}_misses")}
+            for kind in ("tweet", "count", "flag")
+        },
+    }
+
+
 def run(bench: Bench) -> dict[str, Any]:
+    assert bench.stack.container is not None
     set_container(bench.stack.container)
+    cache = bench.stack.container.stores.tweet_cache
     readers = [bench.users[u] for u in bench.data.typical_users[: bench.scale(100, 30)]]
+    at_start = cache.stats()
     for user in readers:  # materialize this process's timelines (embedded keeps them in-process)
         invoke("timeline", _event("GET", "/api/v1/timeline/home", user))
     reads = []
@@ -39,6 +55,19 @@ def run(bench: Bench) -> dict[str, Any]:
             result = invoke("timeline", _event("GET", "/api/v1/timeline/home", user))
             reads.append((time.perf_counter() - start) * 1000)
             assert result["statusCode"] == 200, result
+    # The tweet cache on the timeline workload's mix, in-process (this process's cache adapter counts; on the
+    # servers backend it is the Redis the runtime fills): users nobody has read yet, each read once (cold) and then
+    # as often as the timeline workload re-reads; and, separately, the handler reads above.
+    read_before = set(bench.data.typical_users[: bench.scale(600, 120)])  # by the timeline workload and above
+    fresh = [bench.users[u] for u in reversed(bench.data.typical_users) if u not in read_before][: len(readers)]
+    before_mix = cache.stats()
+    for user in fresh:
+        for _ in range(1 + bench.scale(4, 3)):
+            assert invoke("timeline", _event("GET", "/api/v1/timeline/home", user))["statusCode"] == 200
+    cache_figures = {
+        "timeline_mix": _cache_figures(cache.stats().minus(before_mix)),
+        "handler_reads": _cache_figures(before_mix.minus(at_start)),
+    }
     writes = []
     authors = readers[:20]
     for i in range(bench.scale(200, 50)):
@@ -48,6 +77,6 @@ def run(bench: Bench) -> dict[str, Any]:
         result = invoke("tweets", event)
         writes.append((time.perf_counter() - start) * 1000)
         assert result["statusCode"] == 201, result
-    out = {"read_ms": summary(reads), "write_ms": summary(writes)}
+    out = {"read_ms": summary(reads), "write_ms": summary(writes), "tweet_cache": cache_figures}
     log(f"handlers {out}")
     return out

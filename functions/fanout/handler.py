@@ -1,12 +1,15 @@
-"""Stream consumer: home-timeline fan-out and real-time push of new tweets."""
+"""Stream consumer: home-timeline fan-out and real-time push of new tweets (a batch at a time: one liveness read for
+all its tweets; FOLLOWER_CHUNK events of large audiences run in parallel)."""
+
+from collections.abc import Sequence
 
 from chirp.container import get_container
 from chirp.model import Event
-from chirp.stream_consumer import make_handler
+from chirp.stream_consumer import make_batch_handler
 
 
-def handle(event: Event) -> None:
-    get_container().delivery.on_event(event)
+def handle(events: Sequence[Event]) -> Sequence[BaseException | None]:
+    return get_container().delivery.on_events(events)
 
 
-handler = make_handler(handle)
+handler = make_batch_handler(handle)

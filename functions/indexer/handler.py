@@ -1,12 +1,14 @@
-"""Stream consumer: search index."""
+"""Stream consumer: search index (a batch at a time: one liveness read and one bulk request per kind)."""
+
+from collections.abc import Sequence
 
 from chirp.container import get_container
 from chirp.model import Event
-from chirp.stream_consumer import make_handler
+from chirp.stream_consumer import make_batch_handler
 
 
-def handle(event: Event) -> None:
-    get_container().indexing.on_event(event)
+def handle(events: Sequence[Event]) -> Sequence[BaseException | None]:
+    return get_container().indexing.on_events(events)
 
 
-handler = make_handler(handle)
+handler = make_batch_handler(handle)

@@ -3,7 +3,6 @@
 from typing import Any
 
 from chirp.container import get_container
-from chirp.errors import ValidationFailed
 from chirp.http import RestApp
 
 app = RestApp("search")
@@ -11,11 +10,15 @@ app = RestApp("search")
 
 @app.operation("search_tweets")
 def search_tweets() -> dict[str, Any]:
-    q = app.query("q")
-    if not q:
-        raise ValidationFailed("q is required", code="invalid_query")
+    q = app.search_text("q")
+    cursor = app.query_id("cursor")  # an id (recent) or an offset (top): the document's id pattern either way
+    kind = app.query("type")  # absent means recent; present, it must be one of the document's enum (not "")
     return get_container().search.search(
-        app.principal(), q, kind=app.query("type") or "recent", count=app.count(), cursor=app.query("cursor")
+        app.principal(),
+        q,
+        kind="recent" if kind is None else kind,
+        count=app.count(),
+        cursor=None if cursor is None else str(cursor),
     )
 
 

@@ -1,12 +1,14 @@
-"""Stream consumer: trending hashtags."""
+"""Stream consumer: trending hashtags (a batch at a time: one liveness read for its new tweets)."""
+
+from collections.abc import Sequence
 
 from chirp.container import get_container
 from chirp.model import Event
-from chirp.stream_consumer import make_handler
+from chirp.stream_consumer import make_batch_handler
 
 
-def handle(event: Event) -> None:
-    get_container().trends.on_event(event)
+def handle(events: Sequence[Event]) -> Sequence[BaseException | None]:
+    return get_container().trends.on_events(events)
 
 
-handler = make_handler(handle)
+handler = make_batch_handler(handle)

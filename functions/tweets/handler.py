@@ -20,7 +20,7 @@ def create_tweet() -> Any:
         reply_to=parse_id(body.reply_to, field="reply_to") if body.reply_to else None,
         quote_tweet=parse_id(body.quote_tweet, field="quote_tweet") if body.quote_tweet else None,
     )
-    tweet = get_container().tweets.create(app.principal(), new, idempotency_key=app.header("Idempotency-Key"))
+    tweet = get_container().tweets.create(app.principal(), new, idempotency_key=app.idempotency_key())
     return created(tweet, {"Location": f"/api/v1/tweets/{tweet['tweet_id']}"})
 
 

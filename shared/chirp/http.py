@@ -7,17 +7,28 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
 from chirp import wiring
 from chirp.config import get_settings
-from chirp.errors import ChirpError, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized, ValidationFailed
+from chirp.errors import (
+    ChirpError,
+    InternalError,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unauthorized,
+    ValidationFailed,
+)
 from chirp.ids import parse_id
 from chirp.ports import StoreUnavailable
 from chirp.tokens import Principal
@@ -25,6 +36,75 @@ from chirp.tokens import Principal
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[..., Any]
 logger = Logger(service="chirp")
+
+
+# What browsers may send and read cross-origin: the functions answer with it (Powertools) and the CDK app's
+# preflight and gateway responses say the same, from here.
+CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key"]
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
+CORS_MAX_AGE_S = 600
+
+# Request values whose shape the OpenAPI document states with these patterns (chirp.openapi), so that the server and
+# the document agree on every value: what the pattern allows is accepted here, what it refuses is a 400.
+# Idempotency-Key: visible ASCII with inner spaces, what an HTTP header carries unambiguously (proxies strip the
+# surrounding blanks, and other bytes reach the function decoded differently by each gateway).
+IDEMPOTENCY_KEY_MAX = 128
+IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]*[\x21-\x7e][\x20-\x7e]*$"
+# Search text needs one character that is neither blank nor a control character. Blank as both regex dialects
+# know it: Python's \s (str.isspace) and ECMA-262's (which adds U+FEFF); JSON Schema validators use either.
+VISIBLE_CHAR_PATTERN = r"[^\s\x00-\x1f\x7f-\x9f\ufeff]"
+_IDEMPOTENCY_KEY_RE = re.compile(IDEMPOTENCY_KEY_PATTERN.strip("^$"))
+
+
+def has_visible_char(text: str) -> bool:
+    """Whether ``text`` has a character that is not blank and not a control character (VISIBLE_CHAR_PATTERN)."""
+    return any(not (c.isspace() or c <= "\x1f" or "\x7f" <= c <= "\x9f" or c == "\ufeff") for c in text)
+
+
+def cors_config(origins: Sequence[str]) -> CORSConfig | None:
+    """The REST API's CORS rules for these origins (the first is the default ``Access-Control-Allow-Origin``);
+    None without origins. Powertools adds its own always-allowed request headers (X-Amz-Date, X-Api-Key, ...)."""
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=list(origins[1:]),
+        allow_headers=CORS_ALLOW_HEADERS,
+        expose_headers=CORS_EXPOSE_HEADERS,
+        max_age=CORS_MAX_AGE_S,
+    )
+
+
+class _PerThreadResolver(APIGatewayRestResolver):
+    """Powertools keeps the current event on its router class and the routing context on the resolver: one
+    invocation per process is all Lambda runs, but the local runtime runs concurrent invocations in threads, where
+    one request would read another's event (its principal, headers, body). Here both are per thread."""
+
+    _state = threading.local()
+
+    @property  # type: ignore[override]
+    def current_event(self) -> BaseProxyEvent:
+        event: BaseProxyEvent = self._state.event
+        return event
+
+    @current_event.setter
+    def current_event(self, value: BaseProxyEvent) -> None:
+        self._state.event = value
+
+    @property  # type: ignore[override]
+    def context(self) -> dict[str, Any]:
+        if not hasattr(self._state, "context"):
+            self._state.context = {}
+        context: dict[str, Any] = self._state.context
+        return context
+
+    @context.setter
+    def context(self, value: dict[str, Any]) -> None:
+        self._state.context = value
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        self._state.event = self._to_proxy_event(dict(event))
+        return super().resolve(event, context)
 
 
 def error_body(code: str, message: str) -> str:
@@ -45,20 +125,8 @@ class RestApp:
 
     def __init__(self, function_name: str) -> None:
         settings = get_settings()
-        origins = settings.cors_origin_list
-        cors = (
-            CORSConfig(
-                allow_origin=origins[0],
-                extra_origins=origins[1:],
-                allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-                expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
-                max_age=600,
-            )
-            if origins
-            else None
-        )
         self.function = wiring.function(function_name)
-        self.resolver = APIGatewayRestResolver(cors=cors)
+        self.resolver = _PerThreadResolver(cors=cors_config(settings.cors_origin_list))
         self._operations: dict[str, Handler] = {}
         self._max_body = settings.max_body_bytes
         self.resolver.exception_handler(ChirpError)(error_response)
@@ -88,6 +156,15 @@ class RestApp:
         return self._handler(event, context)
 
     def _resolve(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        # Names only, never values: query strings and bodies may carry credentials (a WebSocket token, passwords).
+        logger.debug(
+            "request",
+            extra={
+                "method": event.get("httpMethod"),
+                "resource": event.get("resource"),
+                "query_names": sorted(event.get("queryStringParameters") or {}),
+            },
+        )
         return self.resolver.resolve(event, context)
 
     # -- error mapping -----------------------------------------------------------------------------------------
@@ -99,9 +176,7 @@ class RestApp:
     @staticmethod
     def _internal(exc: Exception) -> Response[str]:
         logger.exception("unhandled error")
-        return Response(
-            status_code=500, content_type=content_types.APPLICATION_JSON, body=error_body("internal", "internal error")
-        )
+        return error_response(InternalError("internal error"))
 
     @staticmethod
     def _not_found(exc: Exception) -> Response[str]:
@@ -165,6 +240,25 @@ class RestApp:
 
     def count(self) -> int:
         return self.query_int("count", default=20, low=1, high=100)
+
+    def search_text(self, name: str = "q") -> str:
+        """Required search text: something besides blanks and control characters (the document's pattern)."""
+        raw = self.query(name)
+        if not raw or not has_visible_char(raw):
+            raise ValidationFailed(
+                f"{name} needs something besides blanks and control characters", code="invalid_query"
+            )
+        return raw
+
+    def idempotency_key(self) -> str | None:
+        """The optional Idempotency-Key header, as the document states it: 1-128 visible ASCII characters."""
+        raw = self.header("Idempotency-Key")
+        if raw is not None and not (len(raw) <= IDEMPOTENCY_KEY_MAX and _IDEMPOTENCY_KEY_RE.fullmatch(raw)):
+            raise ValidationFailed(
+                f"Idempotency-Key must be 1-{IDEMPOTENCY_KEY_MAX} visible ASCII characters",
+                code="invalid_idempotency_key",
+            )
+        return raw
 
     def source_ip(self) -> str:
         identity = (self.event.raw_event.get("requestContext") or {}).get("identity") or {}

@@ -140,6 +140,9 @@ class EventType(StrEnum):
     TWEET_UNRETWEETED = "tweet_unretweeted"
     USER_FOLLOWED = "user_followed"
     USER_UNFOLLOWED = "user_unfollowed"
+    # Published by the fan-out path itself, for the fan-out consumer only (other consumers ignore them):
+    CELEBRITY_CHANGED = "celebrity_changed"  # {"user_id", "celebrity"}: an author crossed the threshold
+    FOLLOWER_CHUNK = "follower_chunk"  # {"op", "author_id", "followers", "tweet"?}: a share of a large audience
 
 
 class Event(BaseModel):

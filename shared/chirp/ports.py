@@ -4,9 +4,11 @@ one contract test suite runs against every adapter of a port."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
+from chirp.errors import ValidationFailed
 from chirp.model import (
     Event,
     MediaRecord,
@@ -35,9 +37,30 @@ class StoreUnavailable(Exception):
     """A backing store could not be reached; services turn it into 503 + Retry-After."""
 
 
+# Empty string keys: Cassandra refuses an empty partition key ("Key may not be empty") where SQLite stores one, so
+# every adapter applies the same rule at its edge, before any store sees the key: a write with an empty key is a
+# ValidationFailed (400, nothing written); a lookup by one names nothing. The contract suites hold every adapter to it.
+
+
+def require_keys(what: str, *keys: str) -> None:
+    """Refuse a write whose string key is empty."""
+    if not all(keys):
+        raise ValidationFailed(f"{what} must not be empty", code="empty_key")
+
+
+def present_keys(keys: Sequence[str]) -> list[str]:
+    """The keys of a lookup that can name something (an empty key names nothing), in order."""
+    return [key for key in keys if key]
+
+
 class UserStore(Protocol):
     def create(self, user: UserRecord) -> None:
         """Insert a user; raises DuplicateKey('username'|'email') when either is taken (case-insensitive)."""
+
+    def bulk_load_users(self, users: Sequence[UserRecord]) -> None:
+        """Bulk path for loaders (the benchmark, a migration): write many new users as fast as the store allows,
+        with their username and email claims. The caller guarantees ids, usernames and emails are new and unique:
+        nothing is checked, so a duplicate overwrites or fails, depending on the store."""
 
     def get(self, user_id: int) -> UserRecord | None: ...
     def get_many(self, user_ids: Sequence[int]) -> dict[int, UserRecord]: ...
@@ -47,6 +70,10 @@ class UserStore(Protocol):
 class TweetStore(Protocol):
     def create(self, tweet: TweetRecord) -> None:
         """Insert a tweet and its per-author and per-thread index rows; DuplicateKey('tweet_id') if the id exists."""
+
+    def bulk_load_tweets(self, tweets: Sequence[TweetRecord]) -> None:
+        """Bulk path for loaders: write many new tweets with their index rows, adding to the authors' tweet counts.
+        The caller guarantees the ids are new (nothing is checked); reply counts are the engagement store's."""
 
     def get(self, tweet_id: int) -> TweetRecord | None: ...
     def get_many(self, tweet_ids: Sequence[int]) -> dict[int, TweetRecord]: ...
@@ -79,6 +106,10 @@ class EngagementStore(Protocol):
     def forget_tweet(self, tweet_id: int) -> None:
         """Drop every like, retweet and counter of a deleted tweet."""
 
+    def bulk_load_likes(self, likes: Sequence[tuple[int, int, int]]) -> None:
+        """Bulk path for loaders: (tweet_id, user_id, at_ms) likes that are new and distinct (nothing is checked),
+        each adding one to its tweet's like count."""
+
 
 class GraphStore(Protocol):
     def follow(self, follower_id: int, followee_id: int, at_ms: int) -> bool:
@@ -89,7 +120,11 @@ class GraphStore(Protocol):
         """The subset of ``candidates`` that ``follower_id`` follows."""
 
     def followers_page(self, user_id: int, *, cursor: str | None, limit: int) -> Page[int]:
-        """Newest follow first; the cursor is opaque."""
+        """Newest follow first; the cursor is opaque (the API's follower lists)."""
+
+    def follower_ids(self, user_id: int, *, batch_size: int) -> Iterator[list[int]]:
+        """Every follower of ``user_id`` exactly once, in no particular order, in batches of at most ``batch_size``
+        as one streamed read delivers them: fan-out needs no order, so no edge is sorted and no page re-reads."""
 
     def following_page(self, user_id: int, *, cursor: str | None, limit: int) -> Page[int]: ...
     def following_ids(self, user_id: int, *, limit: int) -> list[int]: ...
@@ -100,26 +135,162 @@ class GraphStore(Protocol):
     def followees_with_min_followers(self, user_id: int, min_followers: int, *, limit: int) -> list[int]:
         """Accounts ``user_id`` follows that have at least ``min_followers`` followers (celebrities)."""
 
+    def bulk_load_follows(self, edges: Sequence[tuple[int, int, int]]) -> None:
+        """Bulk path for loaders: (follower_id, followee_id, at_ms) edges that are new and distinct (nothing is
+        checked), each adding one to both users' counts. Pages list them newest ``at_ms`` first, like follows, when
+        their ``at_ms`` are newer than the follows already stored (the embedded store pages in insertion order)."""
+
 
 class TimelineStore(Protocol):
     """Materialized home timelines: capped, ordered sets of tweet ids per user. A timeline that does not exist was
-    never built or expired because its owner was inactive; fan-out writes only to timelines that exist."""
+    never built or expired because its owner was inactive; fan-out writes only to timelines that exist. (A second
+    store of this kind keeps celebrities' own recent tweets, keyed by author: ``Stores.author_timelines``.)"""
 
     def exists(self, user_id: int) -> bool: ...
-    def build(self, user_id: int, tweet_ids: Sequence[int]) -> None:
-        """Create (or extend) the timeline with these ids, trim to the cap, mark it as existing and active."""
+    def build(self, user_id: int, tweet_ids: Sequence[int], *, truncated: bool = False) -> None:
+        """Create (or extend) the timeline with these ids, trim to the cap, mark it as existing and active.
+        ``truncated``: older ids than these exist (the caller read only the newest ones)."""
 
     def add_if_exists(self, user_ids: Sequence[int], tweet_id: int) -> int:
-        """Fan-out one tweet to many timelines; only existing timelines are written. Returns how many were."""
+        """Fan-out one tweet to many timelines; only existing timelines are written. Returns how many were. A
+        timeline keeps at least its newest ``cap`` ids; trimming the older ones may be deferred to a later write."""
 
-    def merge(self, user_id: int, tweet_ids: Sequence[int]) -> None:
-        """Add ids to an existing timeline (no-op if it does not exist) and trim."""
+    def merge(self, user_id: int, tweet_ids: Sequence[int], *, truncated: bool = False) -> None:
+        """Add ids to an existing timeline (no-op if it does not exist) and trim; ``truncated`` as for build."""
 
     def remove(self, user_ids: Sequence[int], tweet_ids: Sequence[int]) -> None: ...
     def page(self, user_id: int, *, before: int | None, after: int | None, limit: int) -> list[int] | None:
         """Newest first, after < id < before; None when the timeline does not exist. Reading keeps it alive."""
 
+    def page_many(
+        self, user_ids: Sequence[int], *, before: int | None, after: int | None, limit: int
+    ) -> dict[int, list[int] | None]:
+        """``page`` of several timelines at once (one round trip)."""
+
     def oldest(self, user_id: int) -> int | None: ...
+    def truncated(self, user_id: int) -> bool:
+        """Whether ids older than the timeline's oldest were left out (trimmed at the cap, or built or merged from a
+        partial read). A short page of a timeline that is not truncated is the whole story: no store read needed."""
+
+    def celebrities(self, user_id: int) -> list[int] | None:
+        """The cached celebrity followees of ``user_id`` (whose tweets its home read merges), None if not cached."""
+
+    def set_celebrities(self, user_id: int, celebrity_ids: Sequence[int]) -> None:
+        """Cache them for a while (a missed invalidation heals when the entry expires)."""
+
+    def forget_celebrities(self, user_ids: Sequence[int]) -> None:
+        """Drop the cached lists: these users followed or unfollowed someone, or a followee crossed the threshold."""
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """Entries a tweet cache answered (hits) and left to the store (misses) since it was built, per kind: tweet
+    objects (a tombstone is a hit), counters, and the viewer's like/retweet flags (a tweet's pair is one entry)."""
+
+    tweet_hits: int = 0
+    tweet_misses: int = 0
+    count_hits: int = 0
+    count_misses: int = 0
+    flag_hits: int = 0
+    flag_misses: int = 0
+
+    @property
+    def hits(self) -> int:
+        return self.tweet_hits + self.count_hits + self.flag_hits
+
+    @property
+    def misses(self) -> int:
+        return self.tweet_misses + self.count_misses + self.flag_misses
+
+    @property
+    def hit_rate(self) -> float:
+        looked_up = self.hits + self.misses
+        return self.hits / looked_up if looked_up else 0.0
+
+    def minus(self, earlier: CacheStats) -> CacheStats:
+        """The lookups between ``earlier`` and this snapshot."""
+        return CacheStats(*(getattr(self, name) - getattr(earlier, name) for name in CacheStats.__dataclass_fields__))
+
+    def counted(self, found: CachedTweets, n: int, *, objects: bool, counts: bool, viewer: bool) -> CacheStats:
+        """These figures plus one lookup of ``n`` tweets that answered ``found`` (the kinds asked for only)."""
+        tweet_hits = len(found.tweets) + len(found.deleted) if objects else 0
+        flag_hits = len(found.liked.keys() & found.retweeted.keys()) if viewer else 0
+        return CacheStats(
+            tweet_hits=self.tweet_hits + tweet_hits,
+            tweet_misses=self.tweet_misses + (n - tweet_hits if objects else 0),
+            count_hits=self.count_hits + len(found.counts),
+            count_misses=self.count_misses + (len(found.count_versions) if counts else 0),
+            flag_hits=self.flag_hits + flag_hits,
+            flag_misses=self.flag_misses + (n - flag_hits if viewer else 0),
+        )
+
+
+@dataclass(slots=True)
+class CachedTweets:
+    """What one cache round trip knew about some tweets; anything absent is a miss for the store to answer."""
+
+    tweets: dict[int, TweetRecord] = field(default_factory=dict)
+    deleted: set[int] = field(default_factory=set)
+    """Tombstones: tweets known to be deleted (no store read needed to say so)."""
+    counts: dict[int, TweetCounts] = field(default_factory=dict)
+    count_versions: dict[int, str] = field(default_factory=dict)
+    """For each tweet whose counts missed, the version of its counters at lookup time: pass it back to ``fill``, which
+    stores counts read from the store only if no count change happened in between."""
+    liked: dict[int, bool] = field(default_factory=dict)
+    retweeted: dict[int, bool] = field(default_factory=dict)
+
+    def flags_from_counts(self) -> None:
+        """Counters are exact, so a tweet with no likes (retweets) is not liked (retweeted) by the viewer either:
+        no flag entry needed — most tweets have none, so most flags are answered this way."""
+        for tweet_id, counts in self.counts.items():
+            if counts.likes <= 0:
+                self.liked[tweet_id] = False
+            if counts.retweets <= 0:
+                self.retweeted[tweet_id] = False
+
+
+FlagKind = Literal["like", "retweet"]
+
+
+class TweetCache(Protocol):
+    """A cache in front of the tweet, counter and engagement records, read and filled by hydration (cache-aside).
+    Each call is one round trip. Tweets are immutable, so their objects never go stale; counters and flags stay
+    exact because the code that changes the durable records tells the cache (``counts_changed``, ``set_flag``,
+    ``tweet_deleted``), and fills never overwrite what such a change wrote meanwhile. Entries expire or are evicted
+    (bounded); a miss is always answered by the store."""
+
+    def lookup(
+        self, tweet_ids: Sequence[int], *, viewer_id: int | None, objects: bool = True, counts: bool = True
+    ) -> CachedTweets:
+        """Tweet objects and tombstones (if ``objects``), counters (if ``counts``) and, with a viewer, the viewer's
+        like/retweet flags of these tweets (from the viewer's entries, or from zero counters: ``flags_from_counts``)."""
+
+    def fill(
+        self,
+        *,
+        tweets: Sequence[TweetRecord] = (),
+        counts: Mapping[int, tuple[TweetCounts, str]] | None = None,
+        viewer_id: int | None = None,
+        liked: Mapping[int, bool] | None = None,
+        retweeted: Mapping[int, bool] | None = None,
+    ) -> None:
+        """Store what the store answered for misses. Never overwrites: a tweet object only where there is no entry
+        (a tombstone wins), counters (with the version ``lookup`` reported; "" for a tweet whose counters never
+        changed, such as a new one) only if no change came in between, a flag only where there is none."""
+
+    def tweet_deleted(self, tweet_ids: Sequence[int]) -> None:
+        """Replace the tweets' objects with tombstones and drop their counters (as a count change would)."""
+
+    def deleted(self, tweet_ids: Sequence[int]) -> set[int]:
+        """The tweets that have a tombstone (a miss is not proof of life: ask the store)."""
+
+    def counts_changed(self, tweet_ids: Sequence[int]) -> None:
+        """The durable counters of these tweets changed: drop the cached ones (and make pending fills stale)."""
+
+    def set_flag(self, user_id: int, tweet_id: int, *, kind: FlagKind, on: bool) -> None:
+        """The user's like or retweet of the tweet is now ``on`` (whatever the cache held)."""
+
+    def stats(self) -> CacheStats: ...
 
 
 class ConnectionRegistry(Protocol):
@@ -137,9 +308,47 @@ class Pusher(Protocol):
     def push(self, connection_id: str, message: dict[str, object]) -> bool:
         """Send a JSON message; False when the connection is gone."""
 
+    def push_many(self, connection_ids: Sequence[str], message: dict[str, object]) -> set[str]:
+        """Send one JSON message to many connections at once (concurrently); returns those that are gone. Raises
+        when some push failed otherwise (after retries), once every push has been tried."""
+
 
 class EventStream(Protocol):
     def publish(self, events: Sequence[Event]) -> None: ...
+    def publish_raw(self, partition_key: str, data: str) -> None:
+        """Put one record back exactly as it was, byte for byte (dead-letter replay)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRecord:
+    """One record as the event source mapping reads it from a shard. ``seq`` orders a shard (Kinesis sequence
+    numbers are up to 128-bit decimals; ``sequence_number`` keeps the stream's own text when it has one)."""
+
+    seq: int
+    shard: int
+    partition_key: str
+    data: str  # records that are not UTF-8 travel as surrogate escapes (raw_bytes/from_raw)
+    arrival_ms: int
+    sequence_number: str = ""
+
+
+class StreamReader(Protocol):
+    """Reads a stream's shards the way an event source mapping does: the local runtime's poller (on AWS, Lambda's
+    event source mapping reads Kinesis and no Chirp code does)."""
+
+    @property
+    def shards(self) -> int: ...
+    def read(self, shard: int, *, after: int, limit: int) -> list[StreamRecord]:
+        """Up to ``limit`` records of ``shard`` after sequence ``after`` (0: from the start), oldest first."""
+
+
+def raw_bytes(data: str) -> bytes:
+    """A record's exact bytes (records that are not UTF-8 travel as surrogate escapes)."""
+    return data.encode("utf-8", "surrogateescape")
+
+
+def from_raw(data: bytes | str) -> str:
+    return data if isinstance(data, str) else data.decode("utf-8", "surrogateescape")
 
 
 class SearchIndex(Protocol):
@@ -169,11 +378,28 @@ class RateLimiter(Protocol):
     def hit(self, key: str, *, limit: int, window_s: int, now_ms: int) -> RateDecision: ...
 
 
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """What holds an idempotency key: the fingerprint of the request that claimed it and, once that request has
+    finished, its result (None while it is still in flight)."""
+
+    fingerprint: str
+    result: str | None = None
+
+
 class IdempotencyStore(Protocol):
-    def get(self, key: str) -> str | None: ...
-    def put_if_absent(self, key: str, value: str, ttl_s: int) -> bool: ...
-    def put(self, key: str, value: str, ttl_s: int) -> None: ...
-    def delete(self, key: str) -> None: ...
+    """Idempotency records. Each call is atomic on its key, so two racing requests cannot both claim it."""
+
+    def claim(self, key: str, fingerprint: str, ttl_s: int) -> IdempotencyRecord | None:
+        """If the key is free (absent or expired), hold it for an in-flight request for ttl_s and return None;
+        otherwise change nothing and return the record that holds it."""
+
+    def complete(self, key: str, fingerprint: str, result: str, ttl_s: int) -> bool:
+        """Store the result of the in-flight request with this fingerprint and keep it ttl_s from now. False, changing
+        nothing, when the key is not (or no longer) held in flight by that fingerprint."""
+
+    def release(self, key: str, fingerprint: str) -> None:
+        """Free the key if the request with this fingerprint still holds it in flight (it failed; a retry may run)."""
 
 
 class NotificationStore(Protocol):

@@ -5,6 +5,7 @@ redis-server."""
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,7 @@ from chirp.adapters.redis_cache.timelines import RedisTimelineStore
 from chirp.adapters.redis_cache.trends import RedisTrendStore
 from chirp.ids import CHIRP_EPOCH_MS, TIME_SHIFT
 from chirp.model import now_ms
+from chirp.ports import IdempotencyRecord
 
 CAP = 5
 TTL = 3600
@@ -34,18 +36,30 @@ def redis_client(server_set: Any) -> Iterator[Any]:
     if server_set is None:
         yield None
         return
-    client = connect(server_set.endpoint("redis").url)
+    ep = server_set.endpoint("redis")
+    client = connect(ep.url, password=ep.extra["password"], ca_file=ep.extra["ca_file"])  # TLS + AUTH, as on AWS
     client.flushdb()
     yield client
     client.close()
 
 
+TRIM_EVERY = 4  # the Redis adapter trims lazily: on one fan-out write in TRIM_EVERY (the embedded one on every write)
+CELEBRITIES_TTL = 1
+
+
 @pytest.fixture
 def timelines(backend: str, redis_client: Any) -> Any:
     return (
-        MemoryTimelineStore(cap=CAP, ttl_s=TTL)
+        MemoryTimelineStore(cap=CAP, ttl_s=TTL, celebrities_ttl_s=CELEBRITIES_TTL)
         if backend == "embedded"
-        else RedisTimelineStore(redis_client, cap=CAP, ttl_s=TTL, fan_out_chunk=3)
+        else RedisTimelineStore(
+            redis_client,
+            cap=CAP,
+            ttl_s=TTL,
+            fan_out_chunk=3,
+            trim_every=TRIM_EVERY,
+            celebrities_ttl_s=CELEBRITIES_TTL,
+        )
     )
 
 
@@ -87,6 +101,78 @@ def test_fan_out_writes_only_existing_timelines_and_caps_them(timelines: Any) ->
     for u in active:
         assert timelines.page(u, before=None, after=None, limit=100) == sorted(ids, reverse=True)[:CAP]
     assert all(not timelines.exists(u) for u in inactive)
+
+
+def test_fan_out_keeps_the_newest_cap_ids_and_trims_the_rest_within_a_few_writes(timelines: Any) -> None:
+    u = user()
+    timelines.build(u, [])
+    written: list[int] = []
+    for i in range(3 * TRIM_EVERY + 1):
+        written.append(big_id(i))
+        timelines.add_if_exists([u], written[-1])
+        held = timelines.page(u, before=None, after=None, limit=100)
+        newest = sorted(written, reverse=True)
+        assert held[: min(CAP, len(newest))] == newest[:CAP]  # never trimmed into the newest cap
+        assert len(held) < CAP + TRIM_EVERY  # never more than a few writes behind on trimming
+        assert held == newest[: len(held)]  # whatever is held beyond the cap is the next newest, no gap
+    assert timelines.truncated(u) is True
+    assert timelines.oldest(u) == min(timelines.page(u, before=None, after=None, limit=100))
+
+
+def test_a_timeline_is_truncated_once_ids_older_than_it_holds_exist(timelines: Any) -> None:
+    complete, built_partial, merged_partial, capped, missing = (user() for _ in range(5))
+    ids = [big_id(i) for i in range(CAP + 2)]
+    timelines.build(complete, ids[1:3])
+    timelines.merge(complete, [ids[3]])
+    assert timelines.truncated(complete) is False  # a short page of it is the whole story
+    timelines.build(built_partial, [ids[1]], truncated=True)
+    timelines.build(merged_partial, [ids[1]])
+    timelines.merge(merged_partial, [ids[2]], truncated=True)
+    timelines.build(capped, ids)
+    assert timelines.page(capped, before=None, after=None, limit=100) == ids[::-1][:CAP]
+    for u in (built_partial, merged_partial, capped):
+        assert timelines.truncated(u) is True
+    timelines.build(complete, [ids[4]])  # extending an existing timeline keeps its mark
+    assert timelines.truncated(complete) is False
+    assert timelines.truncated(missing) is False
+    # The marks are not ids: pages, cursors and oldest() see tweet ids only.
+    assert timelines.page(built_partial, before=None, after=None, limit=10) == [ids[1]]
+    assert timelines.page(built_partial, before=ids[1], after=None, limit=10) == []
+    assert timelines.oldest(built_partial) == ids[1]
+    timelines.build(missing, [], truncated=True)
+    assert timelines.page(missing, before=None, after=None, limit=10) == []
+    assert timelines.oldest(missing) is None
+
+
+def test_page_many_reads_several_timelines_at_once(timelines: Any) -> None:
+    a, b, missing = user(), user(), user()
+    one, two, three = big_id(1), big_id(2), big_id(3)
+    timelines.build(a, [one, three])
+    timelines.build(b, [two])
+    assert timelines.page_many([a, b, missing, a], before=None, after=None, limit=10) == {
+        a: [three, one],
+        b: [two],
+        missing: None,
+    }
+    assert timelines.page_many([a, b], before=three, after=one, limit=10) == {a: [], b: [two]}
+    assert timelines.page_many([a], before=None, after=None, limit=1) == {a: [three]}
+    assert timelines.page_many([], before=None, after=None, limit=1) == {}
+
+
+def test_cached_celebrity_followees_are_kept_forgotten_and_expire(timelines: Any) -> None:
+    reader, other, nobody = user(), user(), user()
+    stars = [big_id(1), 7, big_id(2)]
+    assert timelines.celebrities(reader) is None
+    timelines.set_celebrities(reader, stars)
+    timelines.set_celebrities(other, [])
+    assert timelines.celebrities(reader) == stars  # in the order given
+    assert timelines.celebrities(other) == []  # "follows no celebrity" is an answer too, not a miss
+    timelines.forget_celebrities([reader, nobody])
+    assert timelines.celebrities(reader) is None
+    assert timelines.celebrities(other) == []
+    timelines.forget_celebrities([])
+    time.sleep(CELEBRITIES_TTL + 1.1)
+    assert timelines.celebrities(other) is None
 
 
 def test_ids_that_share_a_millisecond_keep_exact_order_and_cursors(timelines: Any) -> None:
@@ -212,12 +298,50 @@ def idempotency(backend: str, redis_client: Any, tmp_path: Any) -> Any:
     return RedisIdempotencyStore(redis_client)
 
 
-def test_idempotency_records(idempotency: Any) -> None:
+def test_an_idempotency_claim_holds_the_key_with_its_fingerprint(idempotency: Any) -> None:
     key = f"k{user()}"
-    assert idempotency.get(key) is None
-    assert idempotency.put_if_absent(key, "pending", 60) is True
-    assert idempotency.put_if_absent(key, "other", 60) is False
-    idempotency.put(key, "42", 60)
-    assert idempotency.get(key) == "42"
-    idempotency.delete(key)
-    assert idempotency.get(key) is None
+    assert idempotency.claim(key, "fp-a", 60) is None
+    # Held in flight: a second claim changes nothing and sees who holds it, whatever its own fingerprint.
+    assert idempotency.claim(key, "fp-a", 60) == IdempotencyRecord(fingerprint="fp-a", result=None)
+    assert idempotency.claim(key, "fp-b", 60) == IdempotencyRecord(fingerprint="fp-a", result=None)
+    assert idempotency.complete(key, "fp-b", "7", 60) is False  # only the holder completes
+    assert idempotency.complete(key, "fp-a", "42", 60) is True
+    assert idempotency.complete(key, "fp-a", "43", 60) is False  # a result is final
+    assert idempotency.claim(key, "fp-b", 60) == IdempotencyRecord(fingerprint="fp-a", result="42")
+    idempotency.release(key, "fp-a")  # a completed record is not released
+    assert idempotency.claim(key, "fp-a", 60) == IdempotencyRecord(fingerprint="fp-a", result="42")
+
+
+def test_a_released_idempotency_claim_frees_the_key_but_only_for_its_holder(idempotency: Any) -> None:
+    key = f"k{user()}"
+    assert idempotency.claim(key, "fp-a", 60) is None
+    idempotency.release(key, "fp-b")
+    assert idempotency.claim(key, "fp-b", 60) == IdempotencyRecord(fingerprint="fp-a", result=None)
+    idempotency.release(key, "fp-a")
+    assert idempotency.claim(key, "fp-b", 60) is None
+    assert idempotency.complete(key, "fp-a", "1", 60) is False
+    assert idempotency.complete(key, "fp-b", "2", 60) is True
+    assert idempotency.claim(key, "fp-c", 60) == IdempotencyRecord(fingerprint="fp-b", result="2")
+
+
+def test_idempotency_keys_are_independent(idempotency: Any) -> None:
+    one, two = f"k{user()}", f"k{user()}"
+    assert idempotency.claim(one, "fp", 60) is None
+    assert idempotency.claim(two, "fp", 60) is None
+    assert idempotency.complete(two, "fp", "2", 60) is True
+    assert idempotency.claim(one, "fp", 60) == IdempotencyRecord(fingerprint="fp", result=None)
+
+
+def test_an_in_flight_idempotency_claim_expires_and_completing_sets_the_longer_ttl(idempotency: Any) -> None:
+    dead, done = f"k{user()}", f"k{user()}"
+    assert idempotency.claim(dead, "fp-a", 1) is None  # its request dies without completing or releasing
+    assert idempotency.claim(done, "fp-a", 1) is None
+    assert idempotency.complete(done, "fp-a", "42", 60) is True
+    deadline = time.monotonic() + 10
+    time.sleep(1.0)
+    while idempotency.claim(dead, "fp-b", 60) is not None:  # polls only for clock granularity
+        assert time.monotonic() < deadline, "an expired in-flight claim still holds its key"
+        time.sleep(0.2)
+    assert idempotency.complete(dead, "fp-a", "7", 60) is False  # the dead request lost the key
+    assert idempotency.claim(dead, "fp-a", 60) == IdempotencyRecord(fingerprint="fp-b", result=None)
+    assert idempotency.claim(done, "fp-b", 60) == IdempotencyRecord(fingerprint="fp-a", result="42")

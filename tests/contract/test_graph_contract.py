@@ -15,16 +15,30 @@ import pytest
 from chirp.adapters.embedded.graph import SqliteGraphStore
 from chirp.adapters.neptune import NeptuneGraphStore
 from chirp.ports import GraphStore, StoreUnavailable
+from servers.harness import DUMMY_CREDENTIALS
 
 NewIds = Callable[[int], list[int]]
 
 
 @pytest.fixture
-def graph(backend: str, server_set: Any, tmp_path: Path) -> Iterator[GraphStore]:
+def graph(backend: str, server_set: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphStore]:
     if backend == "embedded":
         yield SqliteGraphStore(tmp_path / "graph.db")
         return
-    store = NeptuneGraphStore(server_set.endpoint("gremlin").url)
+    # As production connects to Neptune with IAM auth: wss, every upgrade SigV4-signed with the credentials of the
+    # default chain (here the stand-in's, from the environment, like a Lambda role's), reads on the reader endpoint
+    # (the same server here: one Gremlin Server, so the suite sees both connections behave the same).
+    ep = server_set.endpoint("gremlin")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_CREDENTIALS["aws_secret_access_key"])
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    store = NeptuneGraphStore(
+        ep.url,
+        reader_url=ep.url.replace("127.0.0.1", "localhost"),
+        iam_auth=True,
+        region=ep.extra["region"],
+        ca_file=ep.extra["ca_file"],
+    )
     try:
         yield store
     finally:
@@ -229,6 +243,28 @@ def test_following_among_many_candidates(graph: GraphStore, new_ids: NewIds) -> 
     assert graph.following_among(me, others) == set(followed)
 
 
+def test_follower_ids_streams_every_follower_once_in_bounded_batches(graph: GraphStore, new_ids: NewIds) -> None:
+    star, *fans = new_ids(23)
+    for i, fan in enumerate(fans):
+        graph.follow(fan, star, 1_000 + i % 3)  # some share a millisecond: no order is promised, none needed
+    graph.follow(star, fans[0], 2_000)  # the other direction is not a follower
+    graph.unfollow(fans[5], star)
+    batches = list(graph.follower_ids(star, batch_size=4))
+    assert all(1 <= len(batch) <= 4 for batch in batches)
+    streamed = [fan for batch in batches for fan in batch]
+    assert len(streamed) == len(set(streamed))
+    assert set(streamed) == set(fans) - {fans[5]}
+    assert [f for batch in graph.follower_ids(star, batch_size=100) for f in batch] != []
+    assert len(list(graph.follower_ids(star, batch_size=100))) == 1
+
+
+def test_follower_ids_of_a_user_nobody_follows_is_empty(graph: GraphStore, new_ids: NewIds) -> None:
+    ghost, loner, other = new_ids(3)
+    graph.follow(loner, other, 1)
+    assert list(graph.follower_ids(ghost, batch_size=10)) == []
+    assert list(graph.follower_ids(loner, batch_size=10)) == []
+
+
 def test_followees_with_min_followers(graph: GraphStore, new_ids: NewIds) -> None:
     me, small, mid, big, fan1, fan2, fan3 = new_ids(7)
     graph.follow(me, big, 10)
@@ -264,3 +300,22 @@ def test_neptune_unreachable_raises_store_unavailable() -> None:
             store.counts(1)
     finally:
         store.close()
+
+
+def test_bulk_loaded_follows_page_and_count_like_follows(graph: GraphStore, new_ids: NewIds) -> None:
+    star, me, early, *fans = new_ids(9)
+    graph.follow(early, star, 100)
+    at = dict(zip(fans, [1_003, 1_000, 1_005, 1_001, 1_004, 1_002], strict=True))  # given out of time order
+    graph.bulk_load_follows([(fan, star, at[fan]) for fan in fans] + [(me, fans[0], 2_000), (me, star, 2_001)])
+    newest_first = sorted(fans, key=lambda fan: at[fan], reverse=True)
+    assert all_pages(lambda c: graph.followers_page(star, cursor=c, limit=3)) == [me, *newest_first, early]
+    assert graph.counts(star) == (len(fans) + 2, 0)  # added to what the star had
+    assert graph.counts(me) == (0, 2) and graph.counts(fans[0]) == (1, 1)
+    assert graph.following_ids(me, limit=10) == [star, fans[0]]
+    assert graph.following_among(me, [star, early, *fans]) == {star, fans[0]}
+    assert graph.follower_counts([star, fans[0], early]) == {star: len(fans) + 2, fans[0]: 1, early: 0}
+    assert graph.followees_with_min_followers(me, 2, limit=10) == [star]
+    assert graph.follow(fans[1], star, 3_000) is False  # a loaded edge is an ordinary edge
+    assert graph.unfollow(fans[1], star) is True
+    assert graph.counts(star) == (len(fans) + 1, 0) and graph.counts(fans[1]) == (0, 0)
+    graph.bulk_load_follows([])

@@ -4,9 +4,9 @@ import pytest
 
 from chirp.container import Container
 from chirp.errors import ValidationFailed
-from chirp.services.trend_math import decayed_weight
 from chirp.services.tweets import NewTweet
 from chirp.tokens import Principal
+from chirp.trend_math import decayed_weight
 from support.stack import drain, signup
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Sequence
 
 
 class RecordingPusher:
@@ -20,6 +21,9 @@ class RecordingPusher:
                 return False
             self.sent[connection_id].append(message)
             return True
+
+    def push_many(self, connection_ids: Sequence[str], message: dict[str, object]) -> set[str]:
+        return {c for c in connection_ids if not self.push(c, message)}
 
     def of_type(self, connection_id: str, kind: str) -> list[dict[str, object]]:
         return [m for m in self.sent.get(connection_id, []) if m.get("type") == kind]

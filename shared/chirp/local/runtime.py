@@ -16,15 +16,12 @@ from typing import Any
 from aiohttp import web
 
 from chirp import wiring
-from chirp.adapters.embedded.objects import FileObjectStore
-from chirp.adapters.embedded.stream import SqliteEventStream
-from chirp.adapters.kinesis_stream import KinesisShardReader, MappingState
-from chirp.adapters.s3_objects import S3ObjectStore
 from chirp.config import Settings, get_settings
-from chirp.container import _aws_client, build, set_container
+from chirp.container import build, embedded_objects, embedded_stream, get_container, media_source, set_container
+from chirp.local.event_source import open_event_source
 from chirp.local.functions import invoke as invoke_function
 from chirp.local.functions import load_handler
-from chirp.local.poller import StreamPoller, StreamSource
+from chirp.local.poller import StreamPoller
 from chirp.local.provision import provision
 from chirp.local.rest_gateway import RestGateway
 from chirp.local.ws_gateway import WebSocketGateway
@@ -68,18 +65,10 @@ class LocalRuntime:
         container = build(self.settings)
         set_container(container)
         self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="lambda")
-        stream = container.stores.stream
-        source: StreamSource
-        if isinstance(stream, SqliteEventStream):
-            source = stream
-        else:
-            provision(container, self.settings)
-            kinesis = _aws_client("kinesis", self.settings, self.settings.kinesis_endpoint_url)
-            mapping_state = MappingState(options.data_dir / f"mapping-{self.settings.stream_name}.db")
-            source = KinesisShardReader(kinesis, self.settings.stream_name, mapping_state)
-        objects = container.stores.objects
-        self.poller = StreamPoller(source, self.invoke)
-        add_listener = getattr(stream, "add_listener", None)
+        if embedded_stream(container) is None:
+            provision(container, self.settings)  # the Kinesis stream must exist before its shards are read
+        self.poller = StreamPoller(open_event_source(container), self.invoke)
+        add_listener = getattr(container.stores.stream, "add_listener", None)  # in-process publishes wake the poller
         if add_listener is not None:
             add_listener(self.poller.notify)
         for fn in wiring.FUNCTIONS:
@@ -87,7 +76,8 @@ class LocalRuntime:
         ws_url = f"ws://{options.host}:{options.ws_port}"
         self.rest = RestGateway(
             self.invoke,
-            objects=objects if isinstance(objects, FileObjectStore | S3ObjectStore) else None,
+            objects=embedded_objects(container),
+            media=media_source(container),
             web_root=options.web_root,
             client_config=wiring.client_config(
                 api_url=f"http://{options.host}:{options.port}/api/v1",
@@ -104,6 +94,8 @@ class LocalRuntime:
         return await loop.run_in_executor(self._executor, invoke_function, function, event)
 
     async def start(self) -> None:
+        if self.settings.backend == "embedded":  # the servers backend measures the production adapter
+            get_container().stores.pusher = self.ws.pusher(asyncio.get_running_loop())
         for app, port in ((self.rest.app(), self.options.port), (self.ws.app(), self.options.ws_port)):
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
@@ -134,5 +126,8 @@ class LocalRuntime:
 
 
 def run(options: RuntimeOptions) -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The root logger follows the functions' level (POWERTOOLS_LOG_LEVEL; WARNING unless set), as Lambda's
+    # application log level does: DEBUG shows the libraries' debug lines too.
+    level = os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(LocalRuntime(options).serve_forever())

@@ -8,7 +8,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -101,6 +101,26 @@ class WebSocketGateway:
             return _gone(connection_id)
         return web.Response(status=200)
 
+    async def send_many(self, connection_ids: Sequence[str], data: str) -> set[str]:
+        """What POST /@connections/{id} does, for many connections at once and without the HTTP round trip (the
+        in-process pusher's path); returns the connections that are gone."""
+
+        async def one(connection_id: str) -> bool:
+            entry = self._sockets.get(connection_id)
+            if entry is None or entry[0].closed:
+                return False
+            try:
+                await asyncio.wait_for(entry[0].send_str(data), SEND_TIMEOUT_S)
+            except (ConnectionError, RuntimeError, TimeoutError):
+                return False
+            return True
+
+        sent = await asyncio.gather(*(one(c) for c in connection_ids))
+        return {c for c, ok in zip(connection_ids, sent, strict=True) if not ok}
+
+    def pusher(self, loop: asyncio.AbstractEventLoop) -> InProcessPusher:
+        return InProcessPusher(self, loop)
+
     async def _get(self, request: web.Request) -> web.StreamResponse:
         connection_id = request.match_info["connection_id"]
         entry = self._sockets.get(connection_id)
@@ -123,3 +143,21 @@ class WebSocketGateway:
 def base_connection_id() -> str:
     """API Gateway connection ids look like 'L0SM9cOFvHcCIhw='."""
     return uuid.uuid4().hex[:14] + "A="
+
+
+class InProcessPusher:
+    """The embedded backend's Pusher inside the local runtime, which serves the WebSocket API itself: a push goes
+    straight to the runtime's socket (what API Gateway does behind @connections) instead of an HTTP request from the
+    same process back to itself. The servers backend keeps the production adapter (HTTP to @connections)."""
+
+    def __init__(self, gateway: WebSocketGateway, loop: asyncio.AbstractEventLoop) -> None:
+        self._gateway = gateway
+        self._loop = loop
+
+    def push(self, connection_id: str, message: dict[str, object]) -> bool:
+        return not self.push_many([connection_id], message)
+
+    def push_many(self, connection_ids: Sequence[str], message: dict[str, object]) -> set[str]:
+        data = json.dumps(message, separators=(",", ":"))
+        sending = self._gateway.send_many(list(connection_ids), data)
+        return asyncio.run_coroutine_threadsafe(sending, self._loop).result()

@@ -1,15 +1,42 @@
-"""Delivery of new and deleted tweets: home-timeline fan-out plus real-time push to online followers (the fan-out
-stream consumer). Re-delivery is harmless: timeline inserts are set inserts, and a tweet deleted meanwhile is
-skipped."""
+"""Delivery of new and deleted tweets (the fan-out stream consumer): real-time push to online followers and
+home-timeline writes, both driven by one streamed read of the author's followers. Pushes start before the timeline
+writes and run concurrently with them. Audiences larger than one chunk (``fanout_chunk_followers``) are split: this
+invocation handles the first chunk, and each further chunk goes back on the stream as a FOLLOWER_CHUNK event
+(carrying its follower ids and the tweet) for parallel invocations of this consumer — Kinesis keeps them until they
+succeed, as it keeps every event (at-least-once), and the local runtime's poller runs them the same way.
+
+Redelivery is harmless: timeline writes are set inserts and removals; a push may repeat (clients dedupe by tweet
+id). A redelivered event never resurrects a deleted tweet: each batch asks once which of its tweets still exist
+(the tweet cache's objects and tombstones, then one batched store read for what it did not know) and skips the
+others. Chunks may run in any order relative to a deletion's own chunks, so a chunk asks again after its writes and
+takes back what a deletion overtook.
+
+The write path goes one way: DeliveryService -> FeedManager (timeline rules) and -> RealtimeService (pushes)."""
 
 from __future__ import annotations
 
-from chirp.model import Event, EventType
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
+from typing import Any
+
+from chirp.model import Event, EventType, TweetCounts, TweetRecord
 from chirp.services.feed import FeedManager
+from chirp.services.liveness import live_tweet_ids
 from chirp.services.realtime import RealtimeService
 from chirp.services.stores import Stores
-from chirp.services.tweets import tweet_from_event
-from chirp.services.views import TweetHydrator
+from chirp.services.tweets import tweet_event, tweet_from_event
+from chirp.services.views import tweet_json
+
+CHUNK_CONCURRENCY = 8  # FOLLOWER_CHUNK events of one batch processed at once (Redis and push I/O overlap)
+
+Outcome = BaseException | None
+
+
+def new_tweet_message(tweet: TweetRecord) -> dict[str, Any]:
+    """What online followers receive: the tweet as the API shows it, built from the event alone (a new tweet has
+    no likes, retweets or replies yet, and no viewer flags)."""
+    return {"type": "new_tweet", "tweet": tweet_json(tweet, TweetCounts(), liked=False, retweeted=False)}
 
 
 class DeliveryService:
@@ -17,27 +44,156 @@ class DeliveryService:
         self._s = stores
         self._feed = feed
         self._realtime = realtime
-        self._hydrator = TweetHydrator(stores)
 
     def on_event(self, event: Event) -> None:
+        (outcome,) = self.on_events([event])
+        if outcome is not None:
+            raise outcome
+
+    def on_events(self, events: Sequence[Event]) -> list[Outcome]:
+        """One batch, in order (FOLLOWER_CHUNK events, independent of everything else, concurrently); the outcome of
+        each event: None, or the exception that failed it."""
+        new = [_tweet_id(e) for e in events if e.type == EventType.TWEET_CREATED or _chunk_op(e) == "add"]
+        live = live_tweet_ids(self._s, new)
+        authors = [int(e.data["tweet"]["user_id"]) for e in events if e.type in _TWEET_EVENTS]
+        celebrities = self._feed.celebrities_among(authors)
+        outcomes: list[Outcome] = [None] * len(events)
+        chunks: dict[int, Future[None]] = {}
+        for index, event in enumerate(events):
+            if event.type == EventType.FOLLOWER_CHUNK:
+                chunks[index] = _chunk_pool().submit(self._chunk, event, live)
+                continue
+            try:
+                self._handle(event, live, celebrities)
+            except Exception as exc:
+                outcomes[index] = exc
+        for index, chunk in chunks.items():
+            outcomes[index] = chunk.exception()
+        return outcomes
+
+    def _handle(self, event: Event, live: set[int], celebrities: set[int]) -> None:
         if event.type == EventType.TWEET_CREATED:
-            self.deliver_new(tweet_from_event(event.data["tweet"]).tweet_id)
+            tweet = tweet_from_event(event.data["tweet"])
+            if tweet.tweet_id in live:  # not deleted meanwhile
+                self.deliver_new(tweet, celebrity=tweet.user_id in celebrities)
         elif event.type == EventType.TWEET_DELETED:
             tweet = tweet_from_event(event.data["tweet"])
-            self._feed.remove_tweet(tweet.tweet_id, tweet.user_id)
+            self._remove(tweet, celebrity=tweet.user_id in celebrities)
+        elif event.type == EventType.CELEBRITY_CHANGED:
+            self._celebrity_changed(int(event.data["user_id"]))
 
-    def deliver_new(self, tweet_id: int) -> int:
-        tweet = self._s.tweets.get(tweet_id)
-        if tweet is None:
-            return 0  # deleted before delivery
-        message: dict[str, object] = {"type": "new_tweet", "tweet": self._hydrator.hydrate(None, [tweet])[0]}
-        celebrity = self._feed.is_celebrity(tweet.user_id)
+    # -- new tweets --------------------------------------------------------------------------------------------
+    def deliver_new(self, tweet: TweetRecord, *, celebrity: bool) -> int:
+        """Push to the author's and online followers' connections and write the author's and (ordinary authors)
+        active followers' timelines; returns the timelines written here (chunks handed on are not counted)."""
+        message = new_tweet_message(tweet)
+        pushes = [self._realtime.start_push_to_users([tweet.user_id], message)]
+        written = self._feed.add_to_own(tweet)
+        writes: list[Future[int]] = []
+        if celebrity:  # merged on read; online followers subscribed to it
+            pushes.append(self._realtime.start_push_to_subscribers(tweet.user_id, message))
+        else:
 
-        def push(follower_ids: list[int]) -> None:
-            self._realtime.push_to_users(follower_ids, message)
+            def deliver(followers: list[int]) -> None:
+                pushes.append(self._realtime.start_push_to_users(followers, message))  # first: pushes are awaited
+                writes.append(self._feed.start_add_to_followers(tweet.tweet_id, followers))
 
-        written = self._feed.fan_out(tweet, celebrity=celebrity, on_followers=push)
-        self._realtime.push_to_users([tweet.user_id], message)
-        if celebrity:
-            self._realtime.push_to_subscribers(tweet.user_id, message)
+            self._walk(tweet.user_id, deliver, op="add", tweet=tweet)
+        written += sum(w.result() for w in writes)
+        for push in pushes:
+            push.result()
         return written
+
+    # -- deleted tweets ----------------------------------------------------------------------------------------
+    def _remove(self, tweet: TweetRecord, *, celebrity: bool) -> None:
+        """Out of the author's and followers' timelines. A celebrity's tweets were never fanned out (and hydration
+        leaves out deleted tweets anyway): no walk over millions of followers."""
+        self._feed.remove_own(tweet)
+        if not celebrity:
+            self._walk(
+                tweet.user_id,
+                lambda followers: self._feed.remove_from(tweet.tweet_id, followers),
+                op="remove",
+                tweet=tweet,
+            )
+
+    # -- threshold crossings -----------------------------------------------------------------------------------
+    def _celebrity_changed(self, author_id: int) -> None:
+        """Every follower's cached celebrity list is stale; online followers of a new celebrity subscribe to it. The
+        author's status now (not as the event saw it: it may have crossed back since) decides."""
+        celebrity = self._feed.is_celebrity(author_id)
+        self._walk(author_id, lambda followers: self._celebrity_batch(author_id, followers, celebrity), op="celebrity")
+
+    def _celebrity_batch(self, author_id: int, followers: list[int], celebrity: bool) -> None:
+        self._feed.celebrity_changed(author_id, followers, celebrity=celebrity)
+        if celebrity:
+            self._realtime.subscribe_followers(author_id, followers)
+
+    # -- chunks ------------------------------------------------------------------------------------------------
+    def _walk(
+        self, author_id: int, inline: Callable[[list[int]], None], *, op: str, tweet: TweetRecord | None = None
+    ) -> None:
+        """Stream the author's followers: the first chunk is handled here, batch by batch as it arrives; each
+        further chunk is published as a FOLLOWER_CHUNK event as soon as it fills (parallel invocations)."""
+        size = self._feed.chunk_followers
+        seen = 0
+        pending: list[int] = []
+        published = 0
+        for batch in self._feed.audience(author_id):
+            here = batch[: max(0, size - seen)]
+            seen += len(batch)
+            if here:
+                inline(here)
+            pending.extend(batch[len(here) :])
+            while len(pending) >= size:
+                self._publish_chunk(author_id, pending[:size], op=op, tweet=tweet, index=published)
+                del pending[:size]
+                published += 1
+        if pending:
+            self._publish_chunk(author_id, pending, op=op, tweet=tweet, index=published)
+
+    def _publish_chunk(
+        self, author_id: int, followers: list[int], *, op: str, tweet: TweetRecord | None, index: int
+    ) -> None:
+        data: dict[str, Any] = {"op": op, "author_id": author_id, "followers": followers}
+        key = f"{author_id}/{index}"
+        if tweet is not None:
+            data["tweet"] = tweet_event(tweet)
+            key = f"{author_id}/{tweet.tweet_id}/{index}"  # chunks spread over the shards
+        self._s.stream.publish([Event.new(EventType.FOLLOWER_CHUNK, key, data)])
+
+    def _chunk(self, event: Event, live: set[int]) -> None:
+        data = event.data
+        op = data["op"]
+        author_id = int(data["author_id"])
+        followers = [int(f) for f in data["followers"]]
+        if op == "celebrity":
+            self._celebrity_batch(author_id, followers, self._feed.is_celebrity(author_id))
+            return
+        tweet = tweet_from_event(data["tweet"])
+        if op == "remove":
+            self._feed.remove_from(tweet.tweet_id, followers)
+            return
+        if tweet.tweet_id not in live:
+            return
+        push = self._realtime.start_push_to_users(followers, new_tweet_message(tweet))
+        self._feed.add_to_followers(tweet.tweet_id, followers)
+        if not live_tweet_ids(self._s, [tweet.tweet_id]):  # a deletion's removal overtook these writes
+            self._feed.remove_from(tweet.tweet_id, followers)
+        push.result()
+
+
+_TWEET_EVENTS = (EventType.TWEET_CREATED, EventType.TWEET_DELETED)
+
+
+def _tweet_id(event: Event) -> int:
+    return int(event.data["tweet"]["tweet_id"])
+
+
+def _chunk_op(event: Event) -> str | None:
+    return str(event.data.get("op")) if event.type == EventType.FOLLOWER_CHUNK else None
+
+
+@lru_cache(maxsize=1)
+def _chunk_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=CHUNK_CONCURRENCY, thread_name_prefix="fanout-chunk")

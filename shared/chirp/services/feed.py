@@ -1,18 +1,40 @@
-"""FeedManager: the one owner of home-timeline semantics — fan-out on write for ordinary authors, merge on read for
-celebrities, insert, trim, merge on follow, unmerge on unfollow, rebuild of missing (inactive) timelines."""
+"""FeedManager: the one owner of home-timeline rules — fan-out on write for ordinary authors, merge on read for
+celebrities, insert, trim, merge on follow, unmerge on unfollow, removal of deleted tweets, rebuild of missing
+(inactive) timelines, and the per-reader cache of the celebrities a home read merges.
+
+Who calls it: the request path (home reads, follow/unfollow, delete — the author's own timeline at once) and the
+fan-out consumer (``DeliveryService``), which streams an author's followers through ``audience`` and hands each batch
+to ``add_to_followers`` / ``remove_from`` / ``celebrity_changed``. Calls go one way: FeedManager never calls back.
+
+Read path: a home read whose timeline exists touches the cache only: its page, its cached celebrity list and those
+celebrities' recent-tweet lists (``Stores.author_timelines``, one round trip for all). The graph and the durable
+stores are read when a cache misses (then filled), when a timeline is rebuilt, and for pages older than a
+truncated timeline or list holds.
+
+Celebrity lists stay right: a reader's own follow/unfollow of a celebrity drops its cached list at once; when an
+author crosses the threshold, a CELEBRITY_CHANGED event makes the fan-out consumer drop the lists of every follower
+(and, when the author stops being a celebrity, merge its recent tweets into their timelines, which merge-on-read
+had provided until then). Crossings are seen from the exact follower count read right after the follow or
+unfollow, within ``CROSSING_WINDOW`` of the threshold (a racing follow may skip the exact value; a repeated
+invalidation is harmless); any other miss heals when the cached list expires."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 
 from chirp.config import Settings
-from chirp.model import TweetRecord
+from chirp.model import Event, EventType, TweetRecord
 from chirp.services.stores import Stores
 
 MAX_FOLLOWING_SCAN = 5000
 FOLLOW_MERGE_TWEETS = 100
+CROSSING_WINDOW = 3
+DEMOTION_MERGE_TWEETS = 20  # an author that stops being a celebrity: its tweets fanned out to followers at once
+WRITES_IN_FLIGHT = 4  # timeline write batches at once (each one Redis round trip per 1,000 followers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,19 +43,40 @@ class TimelinePage:
     next_cursor: int | None
 
 
+def celebrity_followees(stores: Stores, user_id: int, threshold: int) -> list[int]:
+    """The celebrities ``user_id`` follows: the reader's cached list, or the graph's answer (then cached)."""
+    cached = stores.timelines.celebrities(user_id)
+    if cached is not None:
+        return cached
+    found = stores.graph.followees_with_min_followers(user_id, threshold, limit=MAX_FOLLOWING_SCAN)
+    stores.timelines.set_celebrities(user_id, found)
+    return found
+
+
 class FeedManager:
     def __init__(self, stores: Stores, settings: Settings) -> None:
         self._s = stores
         self._threshold = settings.celebrity_threshold
         self._cap = settings.timeline_cap
-        self._page_size = settings.fanout_page_size
+        self._batch = settings.fanout_page_size
+        self.chunk_followers = settings.fanout_chunk_followers  # audience share of one fan-out invocation
 
     # -- reads -------------------------------------------------------------------------------------------------
     def celebrity_followees(self, user_id: int) -> list[int]:
-        return self._s.graph.followees_with_min_followers(user_id, self._threshold, limit=MAX_FOLLOWING_SCAN)
+        return celebrity_followees(self._s, user_id, self._threshold)
 
     def is_celebrity(self, user_id: int) -> bool:
-        return self._s.graph.follower_counts([user_id]).get(user_id, 0) >= self._threshold
+        return self._follower_count(user_id) >= self._threshold
+
+    def celebrities_among(self, user_ids: Sequence[int]) -> set[int]:
+        """One graph read for a batch of authors."""
+        if not user_ids:
+            return set()
+        counts = self._s.graph.follower_counts(list(dict.fromkeys(user_ids)))
+        return {u for u, n in counts.items() if n >= self._threshold}
+
+    def _follower_count(self, user_id: int) -> int:
+        return self._s.graph.follower_counts([user_id]).get(user_id, 0)
 
     def home(self, user_id: int, *, before: int | None, after: int | None, count: int) -> TimelinePage:
         """Newest first. ``before`` is the cursor of the previous page; ``after`` limits to newer tweets (poll)."""
@@ -43,8 +86,8 @@ class FeedManager:
             self.rebuild(user_id)
             ids = self._s.timelines.page(user_id, before=before, after=after, limit=want) or []
         merged = set(ids)
-        if len(ids) < want:
-            # The materialized timeline is capped: older pages come from the durable per-author index.
+        if len(ids) < want and self._s.timelines.truncated(user_id):
+            # Older than the materialized timeline holds: the durable per-author index.
             floor = min(ids) if ids else before
             authors = [*self._fanned_out_followees(user_id), user_id]
             merged.update(
@@ -52,7 +95,7 @@ class FeedManager:
             )
         celebrities = self.celebrity_followees(user_id)
         if celebrities:
-            merged.update(self._s.tweets.recent_ids_by_authors(celebrities, limit=want, before=before, after=after))
+            merged.update(self._celebrity_tweets(celebrities, want=want, before=before, after=after))
         ordered = sorted(merged, reverse=True)
         page = ordered[:count]
         return TimelinePage(tweet_ids=page, next_cursor=page[-1] if len(ordered) > count and page else None)
@@ -68,6 +111,40 @@ class FeedManager:
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 0.5)
 
+    def _celebrity_tweets(
+        self, celebrities: list[int], *, want: int, before: int | None, after: int | None
+    ) -> set[int]:
+        """Celebrities' tweets in (after, before), from their own recent-tweet lists (one round trip for all). A
+        missing list is built from the store; an author whose list is too short for the range and truncated is read
+        from the store."""
+        lists = self._s.author_timelines
+        found: set[int] = set()
+        from_store: list[int] = []
+        for author, ids in lists.page_many(celebrities, before=before, after=after, limit=want).items():
+            if ids is None:
+                ids = [
+                    i for i in self._build_author_list(author) if (before is None or i < before) and i > (after or 0)
+                ]
+                ids = ids[:want]
+            if len(ids) < want and lists.truncated(author):
+                from_store.append(author)
+            else:
+                found.update(ids)
+        if from_store:
+            found.update(self._s.tweets.recent_ids_by_authors(from_store, limit=want, before=before, after=after))
+        return found
+
+    def _build_author_list(self, author_id: int) -> list[int]:
+        """An author's recent-tweet list from the store, then the tweets stored meanwhile (their delivery skipped the
+        list because it did not exist yet). Returns its ids, newest first."""
+        ids = self._s.tweets.author_tweet_ids(author_id, before=None, limit=self._cap)
+        self._s.author_timelines.build(author_id, ids, truncated=len(ids) >= self._cap)
+        newest = ids[0] if ids else None
+        caught_up = self._s.tweets.recent_ids_by_authors([author_id], limit=self._cap, after=newest)
+        if caught_up:
+            self._s.author_timelines.merge(author_id, caught_up)
+        return sorted({*ids, *caught_up}, reverse=True)
+
     def _fanned_out_followees(self, user_id: int) -> list[int]:
         followees = self._s.graph.following_ids(user_id, limit=MAX_FOLLOWING_SCAN)
         celebrities = set(self.celebrity_followees(user_id))
@@ -78,59 +155,94 @@ class FeedManager:
         fan-out skipped this timeline because it did not exist yet)."""
         authors = [*self._fanned_out_followees(user_id), user_id]
         ids = self._s.tweets.recent_ids_by_authors(authors, limit=self._cap)
-        self._s.timelines.build(user_id, ids)
+        self._s.timelines.build(user_id, ids, truncated=len(ids) >= self._cap)
         newest = ids[0] if ids else None
         caught_up = self._s.tweets.recent_ids_by_authors(authors, limit=self._cap, after=newest)
         if caught_up:
             self._s.timelines.merge(user_id, caught_up)
 
-    # -- writes ------------------------------------------------------------------------------------------------
-    def fan_out(
-        self,
-        tweet: TweetRecord,
-        *,
-        celebrity: bool | None = None,
-        on_followers: Callable[[list[int]], None] | None = None,
-    ) -> int:
-        """Write a new tweet into its author's and (for ordinary authors) every active follower's timeline. Returns
-        the number of timelines written. Celebrities cost O(1) writes: their tweets are merged on read."""
-        written = self._s.timelines.add_if_exists([tweet.user_id], tweet.tweet_id)
-        if celebrity if celebrity is not None else self.is_celebrity(tweet.user_id):
-            return written
-        cursor: str | None = None
-        while True:
-            page = self._s.graph.followers_page(tweet.user_id, cursor=cursor, limit=self._page_size)
-            if page.items:
-                written += self._s.timelines.add_if_exists(page.items, tweet.tweet_id)
-                if on_followers is not None:
-                    on_followers(page.items)
-            if page.next_cursor is None:
-                return written
-            cursor = page.next_cursor
-
-    def remove_tweet(self, tweet_id: int, author_id: int) -> None:
-        """Take a deleted tweet out of its author's and every follower's timeline."""
-        self._s.timelines.remove([author_id], [tweet_id])
-        cursor: str | None = None
-        while True:
-            page = self._s.graph.followers_page(author_id, cursor=cursor, limit=self._page_size)
-            if page.items:
-                self._s.timelines.remove(page.items, [tweet_id])
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
-
+    # -- the request path --------------------------------------------------------------------------------------
     def on_follow(self, follower_id: int, followee_id: int) -> None:
-        if self.is_celebrity(followee_id):
-            return  # merged on read
+        followers = self._follower_count(followee_id)
+        if followers >= self._threshold:
+            self._s.timelines.forget_celebrities([follower_id])  # merged on read from now on
+            if followers < self._threshold + CROSSING_WINDOW:
+                self._celebrity_changed(followee_id, celebrity=True)
+            return
         recent = self._s.tweets.author_tweet_ids(followee_id, before=None, limit=FOLLOW_MERGE_TWEETS)
         if recent:
-            self._s.timelines.merge(follower_id, recent)
+            self._s.timelines.merge(follower_id, recent, truncated=len(recent) >= FOLLOW_MERGE_TWEETS)
 
     def on_unfollow(self, follower_id: int, followee_id: int) -> None:
+        followers = self._follower_count(followee_id)
+        if followers + 1 >= self._threshold:  # a celebrity before this unfollow: in the cached list
+            self._s.timelines.forget_celebrities([follower_id])
+        if self._threshold - CROSSING_WINDOW <= followers < self._threshold:
+            self._celebrity_changed(followee_id, celebrity=False)
         oldest = self._s.timelines.oldest(follower_id)
         if oldest is None:
             return
         theirs = self._s.tweets.recent_ids_by_authors([followee_id], limit=self._cap, after=oldest - 1)
         if theirs:
             self._s.timelines.remove([follower_id], theirs)
+
+    def _celebrity_changed(self, user_id: int, *, celebrity: bool) -> None:
+        self._s.stream.publish(
+            [Event.new(EventType.CELEBRITY_CHANGED, user_id, {"user_id": user_id, "celebrity": celebrity})]
+        )
+
+    def on_tweet_deleted(self, tweet: TweetRecord) -> None:
+        """The author's own timeline (and recent-tweet list) at once: they see their delete; followers' timelines
+        through the fan-out consumer."""
+        self.remove_own(tweet)
+
+    # -- the fan-out consumer ----------------------------------------------------------------------------------
+    def audience(self, author_id: int) -> Iterator[list[int]]:
+        """The author's followers as one streamed read, in batches of the fan-out page size, in no order."""
+        return self._s.graph.follower_ids(author_id, batch_size=self._batch)
+
+    def add_to_own(self, tweet: TweetRecord) -> int:
+        """The author's own timeline and recent-tweet list (kept for celebrities: only lists that exist are
+        written). Returns the timelines written (0 or 1)."""
+        self._s.author_timelines.add_if_exists([tweet.user_id], tweet.tweet_id)
+        return self._s.timelines.add_if_exists([tweet.user_id], tweet.tweet_id)
+
+    def remove_own(self, tweet: TweetRecord) -> None:
+        self._s.author_timelines.remove([tweet.user_id], [tweet.tweet_id])
+        self._s.timelines.remove([tweet.user_id], [tweet.tweet_id])
+
+    def add_to_followers(self, tweet_id: int, follower_ids: Sequence[int]) -> int:
+        """Write a new tweet into these followers' timelines (those that exist); set inserts: redelivery is harmless."""
+        return self._s.timelines.add_if_exists(follower_ids, tweet_id)
+
+    def start_add_to_followers(self, tweet_id: int, follower_ids: Sequence[int]) -> Future[int]:
+        """``add_to_followers`` in the background: a few batches in flight keep Redis busy while the next batch
+        streams in (measured, 100,000 followers on a loaded box: 1.0-2.4 s instead of 1.8-3.4 s one at a time)."""
+        return _write_pool().submit(self.add_to_followers, tweet_id, follower_ids)
+
+    def remove_from(self, tweet_id: int, user_ids: Sequence[int]) -> None:
+        self._s.timelines.remove(user_ids, [tweet_id])
+
+    def fan_out(self, tweet: TweetRecord, *, celebrity: bool | None = None) -> int:
+        """All of a new tweet's timeline writes in this process: the author's own and (ordinary authors) every
+        active follower's, batch by batch as the followers stream in. Returns the number of timelines written.
+        Celebrities cost O(1) writes: their tweets are merged on read. (The fan-out consumer does the same, with
+        pushes, and hands large audiences to parallel invocations.)"""
+        written = self.add_to_own(tweet)
+        if celebrity if celebrity is not None else self.is_celebrity(tweet.user_id):
+            return written
+        writes = [self.start_add_to_followers(tweet.tweet_id, f) for f in self.audience(tweet.user_id)]
+        return written + sum(w.result() for w in writes)
+
+    def celebrity_changed(self, author_id: int, follower_ids: Sequence[int], *, celebrity: bool) -> None:
+        """The author crossed the threshold: these followers' cached lists are stale. An author that stopped being
+        a celebrity is no longer merged on read, so its recent tweets join their timelines now."""
+        self._s.timelines.forget_celebrities(follower_ids)
+        if not celebrity:
+            for tweet_id in self._s.tweets.author_tweet_ids(author_id, before=None, limit=DEMOTION_MERGE_TWEETS):
+                self._s.timelines.add_if_exists(follower_ids, tweet_id)
+
+
+@lru_cache(maxsize=1)
+def _write_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=WRITES_IN_FLIGHT, thread_name_prefix="timeline-writes")

@@ -18,6 +18,7 @@ from chirp.ports import (
     SearchIndex,
     TimelineStore,
     TrendStore,
+    TweetCache,
     TweetStore,
     UserStore,
 )
@@ -30,6 +31,7 @@ class Stores:
     engagement: EngagementStore
     graph: GraphStore
     timelines: TimelineStore
+    author_timelines: TimelineStore  # celebrities' own recent tweets, merged on read (same rules, keyed by author)
     connections: ConnectionRegistry
     pusher: Pusher
     stream: EventStream
@@ -40,3 +42,4 @@ class Stores:
     notifications: NotificationStore
     media: MediaCatalog
     objects: ObjectStore
+    tweet_cache: TweetCache

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from chirp.config import Settings
 from chirp.model import Event, EventType, TrendScore, TweetRecord, now_ms
+from chirp.services.liveness import live_tweet_ids
 from chirp.services.stores import Stores
-from chirp.services.trend_math import author_weight
 from chirp.services.tweets import tweet_from_event
 from chirp.services.views import iso
 from chirp.text import normalize
+from chirp.trend_math import author_weight
 
 MAX_TAGS_PER_TWEET = 5
 MAX_TREND_TWEETS_PER_AUTHOR = 20
@@ -31,17 +33,36 @@ class TrendsService:
         self._lock = threading.Lock()
 
     def on_event(self, event: Event) -> None:
-        if event.type == EventType.TWEET_CREATED:
-            tweet = tweet_from_event(event.data["tweet"])
-            if self._s.tweets.get(tweet.tweet_id) is not None:
-                self.record(tweet)
-        elif event.type == EventType.TWEET_DELETED:
-            self.remove(int(event.data["tweet"]["tweet_id"]))
+        (outcome,) = self.on_events([event])
+        if outcome is not None:
+            raise outcome
+
+    def on_events(self, events: Sequence[Event]) -> list[BaseException | None]:
+        """A batch: one liveness read for its new tweets (the events carry the tweets; a redelivered one deleted
+        meanwhile is not counted), then each event in order; the outcome of each (None or its exception)."""
+        new = [_tweet_id(e) for e in events if e.type == EventType.TWEET_CREATED]
+        live = live_tweet_ids(self._s, new)
+        outcomes: list[BaseException | None] = []
+        for event in events:
+            try:
+                if event.type == EventType.TWEET_CREATED:
+                    tweet = tweet_from_event(event.data["tweet"])
+                    if tweet.tweet_id in live:
+                        self.record(tweet)
+                elif event.type == EventType.TWEET_DELETED:
+                    self.remove(_tweet_id(event))
+                outcomes.append(None)
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes
 
     def record(self, tweet: TweetRecord) -> bool:
         """Count a new tweet's hashtags; returns False when spam rules drop it."""
         if not tweet.hashtags:
             return False
+        # Every read first: the claims below are not undone, so a store outage after one (the batch is redelivered)
+        # would make the redelivery find its own claim taken and drop the tweet.
+        weight = self._author_weight(tweet.user_id)
         text_key = hashlib.sha256(normalize(tweet.content).casefold().encode()).hexdigest()[:32]
         if not self._s.trends.claim(f"text:{text_key}", self._window):
             return False
@@ -50,7 +71,6 @@ class TrendsService:
         )
         if not budget.allowed:
             return False
-        weight = self._author_weight(tweet.user_id)
         counted = False
         for tag in tweet.hashtags[:MAX_TAGS_PER_TWEET]:
             if self._s.trends.claim(f"author-tag:{tweet.user_id}:{tag}", self._window):
@@ -83,3 +103,7 @@ class TrendsService:
             "as_of": iso(as_of),
             "window_s": self._window,
         }
+
+
+def _tweet_id(event: Event) -> int:
+    return int(event.data["tweet"]["tweet_id"])

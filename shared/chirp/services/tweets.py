@@ -3,14 +3,25 @@ returns — fan-out, indexing, trends and notifications happen on the stream."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from chirp.config import Settings
-from chirp.errors import Conflict, Forbidden, NotFound, RateLimited, ServiceUnavailable, ValidationFailed
+from chirp.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+    Unprocessable,
+    ValidationFailed,
+)
 from chirp.ids import new_id
 from chirp.model import Event, EventType, TweetRecord, now_ms
 from chirp.ports import DuplicateKey, StoreUnavailable
@@ -22,7 +33,9 @@ from chirp.tokens import Principal
 
 MAX_MEDIA_PER_TWEET = 4
 logger = Logger(service="chirp")
-_PENDING = "pending"
+# How long an in-flight Idempotency-Key claim lasts: longer than the tweets function's timeout (wiring), so a live
+# first request is never overtaken, and short, so a request that died (a Lambda timeout) frees its key soon.
+IN_FLIGHT_S = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +44,16 @@ class NewTweet:
     media_ids: Sequence[str] = ()
     reply_to: int | None = None
     quote_tweet: int | None = None
+
+
+def request_fingerprint(author: Principal, new: NewTweet) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, no blanks, ASCII) of the operation, the user and the parsed body.
+    The parsed body, so JSON key order, spacing and an omitted default ("media_ids": []) are not differences; its
+    content as sent (before trimming), as Stripe compares parameters as sent. The operation and the user repeat what
+    the record's key already scopes, so a record can only ever answer the request that made it, whatever the key."""
+    request = {"operation": "create_tweet", "user_id": author.user_id, "body": asdict(new)}
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"))  # ASCII escapes: lone surrogates hash too
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 class TweetService:
@@ -42,30 +65,51 @@ class TweetService:
 
     # -- posting -----------------------------------------------------------------------------------------------
     def create(self, author: Principal, new: NewTweet, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Post a tweet. With an Idempotency-Key (Stripe's semantics, per user): a retry of the same request returns
+        the tweet the first one posted; the key reused for a different request is a 422; a duplicate while the first
+        is still in flight is a 409.
+
+        Not Powertools' idempotency utility: its persistence layers are DynamoDB and Redis, so the embedded SQLite
+        backend would need a hand-written BasePersistenceLayer anyway; it turns a failure to save the result into an
+        error after the tweet was stored and published (here the client gets its 201); and it replays a stored
+        response, where this keeps the tweet id and reads the tweet again (current counts, 404 once deleted)."""
         if idempotency_key is None:
             return self._create(author, new)
         if not 1 <= len(idempotency_key) <= 128 or not idempotency_key.isprintable():
             raise ValidationFailed("Idempotency-Key must be 1-128 printable characters", code="invalid_idempotency_key")
         key = f"tweet:{author.user_id}:{idempotency_key}"
-        ttl = self._settings.idempotency_ttl_s
-        if not self._s.idempotency.put_if_absent(key, _PENDING, ttl):
-            existing = self._s.idempotency.get(key)
-            if existing in (None, _PENDING):
-                raise Conflict("a request with this Idempotency-Key is in progress", code="idempotency_in_progress")
-            tweet = self._s.tweets.get(int(existing))
-            if tweet is None:
+        fingerprint = request_fingerprint(author, new)
+        held = self._s.idempotency.claim(key, fingerprint, IN_FLIGHT_S)
+        if held is not None:
+            if held.fingerprint != fingerprint:
+                raise Unprocessable(
+                    "this Idempotency-Key was already used for a different request; use a new key for a new tweet",
+                    code="idempotency_key_reused",
+                )
+            if held.result is None:
+                raise Conflict(
+                    "a request with this Idempotency-Key is still in progress; retry shortly",
+                    code="idempotency_request_in_progress",
+                )
+            posted = self.hydrator.by_ids(author.user_id, [int(held.result)])
+            if not posted:
                 raise NotFound("the tweet created with this Idempotency-Key was deleted")
-            return self.hydrator.hydrate(author.user_id, [tweet])[0]
+            return posted[0]
         try:
             created = self._create(author, new)
         except BaseException:
-            self._s.idempotency.delete(key)
+            with suppress(StoreUnavailable):  # then the claim frees itself after IN_FLIGHT_S
+                self._s.idempotency.release(key, fingerprint)
             raise
         try:
-            self._s.idempotency.put(key, created["tweet_id"], ttl)
+            stored = self._s.idempotency.complete(
+                key, fingerprint, str(created["tweet_id"]), self._settings.idempotency_ttl_s
+            )
         except StoreUnavailable:
-            # The tweet was stored and published: report success. A retry meanwhile sees the key as in progress
-            # (409) until it expires, which is safer than a duplicate tweet.
+            stored = False
+        if not stored:
+            # The tweet was stored and published: report success. A retry with this key sees it in progress (409)
+            # until the claim expires, and only then posts again; that needs this failure and a lost response.
             logger.warning("idempotency record not finalized", extra={"tweet_id": created["tweet_id"]})
         return created
 
@@ -102,17 +146,27 @@ class TweetService:
             raise ServiceUnavailable("could not allocate a tweet id")
         if parent is not None:
             self._s.engagement.adjust_replies(parent.tweet_id, 1)
+            self._counts_changed_best_effort(parent.tweet_id)
         try:
             self._s.stream.publish([Event.new(EventType.TWEET_CREATED, author.user_id, {"tweet": tweet_event(record)})])
         except Exception:
             self._undo_create(record)
             raise ServiceUnavailable("the event stream is unavailable; the tweet was not posted") from None
-        return self.hydrator.hydrate(author.user_id, [record])[0]
+        return self.hydrator.fresh(record)
 
     def _undo_create(self, record: TweetRecord) -> None:
         self._s.tweets.delete(record)
         if record.reply_to is not None:
             self._s.engagement.adjust_replies(record.reply_to, -1)
+            self._counts_changed_best_effort(record.reply_to)
+
+    def _counts_changed_best_effort(self, tweet_id: int) -> None:
+        """While posting, a cache failure must not fail a tweet that is (or is about to be) published: its client
+        would post it again. The parent's cached counts then stay stale until they expire (the cache's TTL)."""
+        try:
+            self._s.tweet_cache.counts_changed([tweet_id])
+        except StoreUnavailable:
+            logger.warning("tweet cache: reply count change not recorded", extra={"tweet_id": tweet_id})
 
     def _check_rate(self, author: Principal) -> None:
         decision = self._s.rate_limits.hit(
@@ -145,14 +199,17 @@ class TweetService:
         return urls
 
     def _existing(self, tweet_id: int, field: str) -> TweetRecord:
-        tweet = self._s.tweets.get(tweet_id)
-        if tweet is None:
+        found = self.hydrator.records([tweet_id])  # the cache first: a tombstone answers "deleted" at once
+        if not found:
             raise NotFound(f"{field}: tweet {tweet_id} does not exist")
-        return tweet
+        return found[0]
 
     # -- reading -----------------------------------------------------------------------------------------------
     def get(self, viewer: Principal, tweet_id: int) -> dict[str, Any]:
-        return self.hydrator.hydrate(viewer.user_id, [self._existing(tweet_id, "tweet")])[0]
+        found = self.hydrator.by_ids(viewer.user_id, [tweet_id])
+        if not found:
+            raise NotFound(f"tweet: tweet {tweet_id} does not exist")
+        return found[0]
 
     def replies(
         self, viewer: Principal, tweet_id: int, *, after: int | None, count: int
@@ -175,12 +232,28 @@ class TweetService:
         if tweet.user_id != actor.user_id:
             raise Forbidden("only the author can delete a tweet")
         if not self._s.tweets.delete(tweet):
+            self._cache_deleted(tweet)  # an earlier delete may have failed to tell the cache
             raise NotFound(f"tweet {tweet_id} does not exist")
         if tweet.reply_to is not None:
             self._s.engagement.adjust_replies(tweet.reply_to, -1)
+        # The cache is told at once (the tombstone stops every read of the tweet), but a cache failure must not stop
+        # the delete half-way: the rest and the event happen, then the failure is a 503 whose retry (the same
+        # tweet, now gone from the store) tells the cache above.
+        cache_failure: StoreUnavailable | None = None
+        try:
+            self._cache_deleted(tweet)
+        except StoreUnavailable as exc:
+            cache_failure = exc
         self._s.engagement.forget_tweet(tweet_id)
-        self._s.timelines.remove([actor.user_id], [tweet_id])
+        self._feed.on_tweet_deleted(tweet)  # the author's own timeline now; followers' on the stream (FeedManager)
         self._s.stream.publish([Event.new(EventType.TWEET_DELETED, tweet.user_id, {"tweet": tweet_event(tweet)})])
+        if cache_failure is not None:
+            raise cache_failure
+
+    def _cache_deleted(self, tweet: TweetRecord) -> None:
+        self._s.tweet_cache.tweet_deleted([tweet.tweet_id])
+        if tweet.reply_to is not None:
+            self._s.tweet_cache.counts_changed([tweet.reply_to])
 
     # -- engagement --------------------------------------------------------------------------------------------
     def set_like(self, actor: Principal, tweet_id: int, *, on: bool) -> dict[str, Any]:
@@ -200,21 +273,27 @@ class TweetService:
                 e.add_retweet(tweet_id, actor.user_id, now_ms()) if on else e.remove_retweet(tweet_id, actor.user_id)
             )
             event_type = EventType.TWEET_RETWEETED if on else EventType.TWEET_UNRETWEETED
-        if changed:
-            self._s.stream.publish(
-                [
-                    Event.new(
-                        event_type,
-                        tweet.user_id,
-                        {
-                            "tweet_id": tweet_id,
-                            "author_id": tweet.user_id,
-                            "actor_id": actor.user_id,
-                            "actor_username": actor.username,
-                        },
-                    )
-                ]
-            )
+        try:
+            if changed:
+                self._s.stream.publish(
+                    [
+                        Event.new(
+                            event_type,
+                            tweet.user_id,
+                            {
+                                "tweet_id": tweet_id,
+                                "author_id": tweet.user_id,
+                                "actor_id": actor.user_id,
+                                "actor_username": actor.username,
+                            },
+                        )
+                    ]
+                )
+        finally:
+            # Whether or not this call changed anything: a repeated (retried) like repairs a cache that an earlier
+            # call left stale by failing here. A failure is a 503, and the client's retry lands here again.
+            self._s.tweet_cache.set_flag(actor.user_id, tweet_id, kind="like" if kind == "like" else "retweet", on=on)
+            self._s.tweet_cache.counts_changed([tweet_id])
         return self.hydrator.hydrate(actor.user_id, [tweet])[0]
 
 

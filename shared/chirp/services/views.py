@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
 from chirp.model import NotificationRecord, TweetCounts, TweetRecord, UserRecord
+from chirp.ports import CachedTweets, StoreUnavailable
 from chirp.services.stores import Stores
 
 
@@ -51,26 +53,132 @@ def notification_json(n: NotificationRecord) -> dict[str, Any]:
 
 
 class TweetHydrator:
-    """Loads tweets by id with counts and the viewer's like/retweet flags; deleted tweets drop out."""
+    """Loads tweets by id with counts and the viewer's like/retweet flags; deleted tweets drop out.
+
+    Cache-aside over ``Stores.tweet_cache``: one cache round trip for a page, then one batched store read per table
+    for whatever it missed (tweets, counters, likes, retweets: at most four, however long the page), then one round
+    trip to fill the cache. When the cache is unavailable the store answers everything and nothing is filled: reads
+    still work (they are slower)."""
 
     def __init__(self, stores: Stores) -> None:
         self._stores = stores
 
     def records(self, tweet_ids: Sequence[int]) -> list[TweetRecord]:
-        found = self._stores.tweets.get_many(tweet_ids)
-        return [found[t] for t in tweet_ids if t in found]
+        """The tweets that exist, in the order asked."""
+        found = self._lookup(tweet_ids, None, objects=True, counts=False)
+        tweets, loaded = self._tweets(tweet_ids, found)
+        self._fill(found, tweets=loaded)
+        return [t for t in (tweets.get(tweet_id) for tweet_id in tweet_ids) if t is not None]
 
     def hydrate(self, viewer_id: int | None, tweets: Sequence[TweetRecord]) -> list[dict[str, Any]]:
+        """API objects of tweets already loaded."""
         ids = [t.tweet_id for t in tweets]
-        counts = self._stores.engagement.counts(ids) if ids else {}
-        liked = self._stores.engagement.liked_by(viewer_id, ids) if viewer_id and ids else set()
-        retweeted = self._stores.engagement.retweeted_by(viewer_id, ids) if viewer_id and ids else set()
-        return [
-            tweet_json(
-                t, counts.get(t.tweet_id, TweetCounts()), liked=t.tweet_id in liked, retweeted=t.tweet_id in retweeted
-            )
-            for t in tweets
-        ]
+        found = self._lookup(ids, viewer_id, objects=False, counts=True)
+        return self._render(viewer_id, list(tweets), found, loaded={})
 
     def by_ids(self, viewer_id: int | None, tweet_ids: Sequence[int]) -> list[dict[str, Any]]:
-        return self.hydrate(viewer_id, self.records(tweet_ids))
+        """API objects of the tweets that exist, in the order asked."""
+        found = self._lookup(tweet_ids, viewer_id, objects=True, counts=True)
+        tweets, loaded = self._tweets(tweet_ids, found)
+        records = [t for t in (tweets.get(tweet_id) for tweet_id in tweet_ids) if t is not None]
+        return self._render(viewer_id, records, found, loaded=loaded)
+
+    def fresh(self, tweet: TweetRecord) -> dict[str, Any]:
+        """The API object of a tweet just posted: nobody has liked, retweeted or answered it yet, so no store read is
+        needed; it is cached with zero counts (version "": unless a count change got there first)."""
+        tweet_id = tweet.tweet_id
+        with suppress(StoreUnavailable):
+            self._stores.tweet_cache.fill(
+                tweets=[tweet],
+                counts={tweet_id: (TweetCounts(), "")},
+                viewer_id=tweet.user_id,
+                liked={tweet_id: False},
+                retweeted={tweet_id: False},
+            )
+        return tweet_json(tweet, TweetCounts(), liked=False, retweeted=False)
+
+    # -- the three steps ---------------------------------------------------------------------------------------
+    def _lookup(self, tweet_ids: Sequence[int], viewer_id: int | None, *, objects: bool, counts: bool) -> CachedTweets:
+        if not tweet_ids:
+            return CachedTweets()
+        try:
+            return self._stores.tweet_cache.lookup(tweet_ids, viewer_id=viewer_id, objects=objects, counts=counts)
+        except StoreUnavailable:
+            return _UNAVAILABLE
+
+    def _tweets(
+        self, tweet_ids: Sequence[int], found: CachedTweets
+    ) -> tuple[dict[int, TweetRecord], dict[int, TweetRecord]]:
+        """(every live tweet, those of them read from the store): the cache's, plus its misses in one batched store
+        read; tombstoned tweets are left out without asking the store."""
+        missing = [t for t in dict.fromkeys(tweet_ids) if t not in found.tweets and t not in found.deleted]
+        loaded = self._stores.tweets.get_many(missing) if missing else {}
+        return {**found.tweets, **loaded}, loaded
+
+    def _render(
+        self,
+        viewer_id: int | None,
+        records: list[TweetRecord],
+        found: CachedTweets,
+        *,
+        loaded: dict[int, TweetRecord],
+    ) -> list[dict[str, Any]]:
+        engagement = self._stores.engagement
+        ids = list(dict.fromkeys(t.tweet_id for t in records))
+        counts = dict(found.counts)
+        count_misses = [t for t in ids if t not in counts]
+        if count_misses:
+            read = engagement.counts(count_misses)
+            counts.update({t: read.get(t, TweetCounts()) for t in count_misses})
+        liked, retweeted = dict(found.liked), dict(found.retweeted)
+        like_misses: list[int] = []
+        retweet_misses: list[int] = []
+        if viewer_id is not None:
+            # a tweet nobody liked (retweeted) needs no flag read: the counters just read say so (flags_from_counts)
+            like_misses = [t for t in ids if t not in liked and counts[t].likes > 0]
+            retweet_misses = [t for t in ids if t not in retweeted and counts[t].retweets > 0]
+            if like_misses:
+                yes = engagement.liked_by(viewer_id, like_misses)
+                liked.update({t: t in yes for t in like_misses})
+            if retweet_misses:
+                yes = engagement.retweeted_by(viewer_id, retweet_misses)
+                retweeted.update({t: t in yes for t in retweet_misses})
+        if found is not _UNAVAILABLE:
+            self._fill(
+                found,
+                tweets=loaded,
+                counts={t: (counts[t], found.count_versions.get(t, "")) for t in count_misses},
+                viewer_id=viewer_id,
+                liked={t: liked[t] for t in like_misses},
+                retweeted={t: retweeted[t] for t in retweet_misses},
+            )
+        return [
+            tweet_json(
+                t,
+                counts[t.tweet_id],
+                liked=liked.get(t.tweet_id, False),
+                retweeted=retweeted.get(t.tweet_id, False),
+            )
+            for t in records
+        ]
+
+    def _fill(
+        self,
+        found: CachedTweets,
+        *,
+        tweets: dict[int, TweetRecord],
+        counts: dict[int, tuple[TweetCounts, str]] | None = None,
+        viewer_id: int | None = None,
+        liked: dict[int, bool] | None = None,
+        retweeted: dict[int, bool] | None = None,
+    ) -> None:
+        if found is _UNAVAILABLE or not (tweets or counts or liked or retweeted):
+            return
+        with suppress(StoreUnavailable):  # the response is right either way; the next read fills
+            self._stores.tweet_cache.fill(
+                tweets=list(tweets.values()), counts=counts, viewer_id=viewer_id, liked=liked, retweeted=retweeted
+            )
+
+
+_UNAVAILABLE = CachedTweets()
+"""What a lookup knew when the cache could not be reached: nothing, and nothing will be filled."""

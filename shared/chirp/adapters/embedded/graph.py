@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from chirp.adapters.embedded.sqlite import Database, chunks, placeholders
 from chirp.model import Page
+from chirp.sqlite import Database, chunks, placeholders
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS follows (
@@ -62,6 +63,22 @@ class SqliteGraphStore:
             (followee_id, delta),
         )
 
+    def bulk_load_follows(self, edges: Sequence[tuple[int, int, int]]) -> None:
+        """One transaction: the edges in ``at_ms`` order (pages are ordered by insertion), then each user's counts
+        moved once."""
+        followers = Counter(followee for _, followee, _ in edges)
+        following = Counter(follower for follower, _, _ in edges)
+        in_time_order = sorted(edges, key=lambda edge: edge[2])
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO follows (follower_id, followee_id, created_at_ms) VALUES (?,?,?)", in_time_order
+            )
+            conn.executemany(
+                "INSERT INTO follow_counts (user_id, followers, following) VALUES (?,?,?) ON CONFLICT(user_id)"
+                " DO UPDATE SET followers = followers + excluded.followers, following = following + excluded.following",
+                [(u, followers[u], following[u]) for u in followers.keys() | following.keys()],
+            )
+
     def following_among(self, follower_id: int, candidates: Sequence[int]) -> set[int]:
         found: set[int] = set()
         for part in chunks(list(candidates)):
@@ -84,6 +101,20 @@ class SqliteGraphStore:
 
     def followers_page(self, user_id: int, *, cursor: str | None, limit: int) -> Page[int]:
         return self._page("followee_id", "follower_id", user_id, cursor, limit)
+
+    def follower_ids(self, user_id: int, *, batch_size: int) -> Iterator[list[int]]:
+        """Batches in index order (followee_id, seq): a range scan per batch, no sort, each edge once."""
+        after = 0
+        while True:
+            rows = self._db.query(
+                "SELECT follower_id, seq FROM follows WHERE followee_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (user_id, after, batch_size),
+            )
+            if rows:
+                yield [r[0] for r in rows]
+            if len(rows) < batch_size:
+                return
+            after = rows[-1][1]
 
     def following_page(self, user_id: int, *, cursor: str | None, limit: int) -> Page[int]:
         return self._page("follower_id", "followee_id", user_id, cursor, limit)

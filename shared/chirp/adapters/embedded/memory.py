@@ -12,20 +12,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from chirp.model import RateDecision, TrendScore, now_ms
-from chirp.services.trend_math import decayed_weight
+from chirp.trend_math import decayed_weight
 
 
 @dataclass(slots=True)
 class _Timeline:
     ids: list[int] = field(default_factory=list)  # ascending
     touched_ms: int = 0
+    truncated: bool = False
 
 
 class MemoryTimelineStore:
-    def __init__(self, *, cap: int, ttl_s: int) -> None:
+    """Timelines trimmed at once (in-process, trimming is cheap), and each reader's cached celebrity followees."""
+
+    def __init__(self, *, cap: int, ttl_s: int, celebrities_ttl_s: int = 3600) -> None:
         self._cap = cap
         self._ttl_ms = ttl_s * 1000
         self._timelines: dict[int, _Timeline] = {}
+        self._celebrities: dict[int, tuple[list[int], float]] = {}  # user -> (ids, expiry on the monotonic clock)
+        self._celebrities_ttl_s = celebrities_ttl_s
         self._lock = threading.Lock()
 
     def _live(self, user_id: int) -> _Timeline | None:
@@ -42,15 +47,17 @@ class MemoryTimelineStore:
                 timeline.ids.insert(index, tweet_id)
         if len(timeline.ids) > self._cap:
             del timeline.ids[: len(timeline.ids) - self._cap]
+            timeline.truncated = True
 
     def exists(self, user_id: int) -> bool:
         with self._lock:
             return self._live(user_id) is not None
 
-    def build(self, user_id: int, tweet_ids: Sequence[int]) -> None:
+    def build(self, user_id: int, tweet_ids: Sequence[int], *, truncated: bool = False) -> None:
         with self._lock:
             timeline = self._live(user_id) or _Timeline()
             self._insert(timeline, tweet_ids)
+            timeline.truncated = timeline.truncated or truncated
             timeline.touched_ms = now_ms()
             self._timelines[user_id] = timeline
 
@@ -64,11 +71,12 @@ class MemoryTimelineStore:
                     written += 1
         return written
 
-    def merge(self, user_id: int, tweet_ids: Sequence[int]) -> None:
+    def merge(self, user_id: int, tweet_ids: Sequence[int], *, truncated: bool = False) -> None:
         with self._lock:
             timeline = self._live(user_id)
             if timeline is not None:
                 self._insert(timeline, tweet_ids)
+                timeline.truncated = timeline.truncated or truncated
 
     def remove(self, user_ids: Sequence[int], tweet_ids: Sequence[int]) -> None:
         doomed = set(tweet_ids)
@@ -77,6 +85,11 @@ class MemoryTimelineStore:
                 timeline = self._timelines.get(user_id)
                 if timeline is not None:
                     timeline.ids = [t for t in timeline.ids if t not in doomed]
+
+    def page_many(
+        self, user_ids: Sequence[int], *, before: int | None, after: int | None, limit: int
+    ) -> dict[int, list[int] | None]:
+        return {u: self.page(u, before=before, after=after, limit=limit) for u in user_ids}
 
     def page(self, user_id: int, *, before: int | None, after: int | None, limit: int) -> list[int] | None:
         with self._lock:
@@ -93,6 +106,27 @@ class MemoryTimelineStore:
         with self._lock:
             timeline = self._live(user_id)
             return timeline.ids[0] if timeline and timeline.ids else None
+
+    def truncated(self, user_id: int) -> bool:
+        with self._lock:
+            timeline = self._live(user_id)
+            return timeline is not None and timeline.truncated
+
+    def celebrities(self, user_id: int) -> list[int] | None:
+        with self._lock:
+            cached = self._celebrities.get(user_id)
+            if cached is None or cached[1] <= time.monotonic():
+                return None
+            return list(cached[0])
+
+    def set_celebrities(self, user_id: int, celebrity_ids: Sequence[int]) -> None:
+        with self._lock:
+            self._celebrities[user_id] = (list(celebrity_ids), time.monotonic() + self._celebrities_ttl_s)
+
+    def forget_celebrities(self, user_ids: Sequence[int]) -> None:
+        with self._lock:
+            for user_id in user_ids:
+                self._celebrities.pop(user_id, None)
 
 
 class MemoryConnectionRegistry:

@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from cassandra.cluster import Session  # type: ignore[import-untyped]
 
-from chirp.adapters.keyspaces.connection import Statements, applied, execute, read_many
+from chirp.adapters.keyspaces.connection import Statements, applied, execute, read_in, write_many
 from chirp.model import TweetCounts
 
 CQL: dict[str, str] = {
     "add_like": "INSERT INTO {ks}.likes (tweet_id, user_id, created_at_ms) VALUES (?, ?, ?) IF NOT EXISTS",
     "remove_like": "DELETE FROM {ks}.likes WHERE tweet_id = ? AND user_id = ? IF EXISTS",
-    "has_like": "SELECT tweet_id FROM {ks}.likes WHERE tweet_id = ? AND user_id = ?",
+    "has_like": "SELECT tweet_id FROM {ks}.likes WHERE tweet_id IN ? AND user_id = ?",
     "forget_likes": "DELETE FROM {ks}.likes WHERE tweet_id = ?",
     "add_retweet": "INSERT INTO {ks}.retweets (tweet_id, user_id, created_at_ms) VALUES (?, ?, ?) IF NOT EXISTS",
     "remove_retweet": "DELETE FROM {ks}.retweets WHERE tweet_id = ? AND user_id = ? IF EXISTS",
-    "has_retweet": "SELECT tweet_id FROM {ks}.retweets WHERE tweet_id = ? AND user_id = ?",
+    "has_retweet": "SELECT tweet_id FROM {ks}.retweets WHERE tweet_id IN ? AND user_id = ?",
     "forget_retweets": "DELETE FROM {ks}.retweets WHERE tweet_id = ?",
     "bump_likes": "UPDATE {ks}.tweet_counts SET likes = likes + ? WHERE tweet_id = ?",
     "bump_retweets": "UPDATE {ks}.tweet_counts SET retweets = retweets + ? WHERE tweet_id = ?",
     "bump_replies": "UPDATE {ks}.tweet_counts SET replies = replies + ? WHERE tweet_id = ?",
-    "counts": "SELECT tweet_id, likes, retweets, replies FROM {ks}.tweet_counts WHERE tweet_id = ?",
+    "counts": "SELECT tweet_id, likes, retweets, replies FROM {ks}.tweet_counts WHERE tweet_id IN ?",
     "forget_counts": "DELETE FROM {ks}.tweet_counts WHERE tweet_id = ?",
 }
+# The bulk path's like rows: without the lightweight-transaction guard (as DSBulk or cqlsh COPY write).
+CQL["bulk_add_like"] = CQL["add_like"].replace(" IF NOT EXISTS", "")
 
 
 class KeyspacesEngagementStore:
@@ -57,9 +60,10 @@ class KeyspacesEngagementStore:
         return self._remove("retweet", tweet_id, user_id)
 
     def _flags(self, kind: str, user_id: int, tweet_ids: Sequence[int]) -> set[int]:
-        ids = list(dict.fromkeys(tweet_ids))
-        results = read_many(self._session, self._q[f"has_{kind}"], [(tweet_id, user_id) for tweet_id in ids])
-        return {tweet_id for tweet_id, rows in zip(ids, results, strict=True) if rows}
+        """One ``IN`` query per 100 tweets: the rows (tweet, user) that exist."""
+        if not tweet_ids:
+            return set()
+        return {row.tweet_id for row in read_in(self._session, self._q[f"has_{kind}"], tweet_ids, extra=(user_id,))}
 
     def liked_by(self, user_id: int, tweet_ids: Sequence[int]) -> set[int]:
         return self._flags("like", user_id, tweet_ids)
@@ -71,15 +75,22 @@ class KeyspacesEngagementStore:
         execute(self._session, self._q["bump_replies"], (delta, tweet_id))
 
     def counts(self, tweet_ids: Sequence[int]) -> dict[int, TweetCounts]:
-        """Tweets whose counters were ever touched (like the embedded store's rows, a count back at zero stays)."""
-        ids = list(dict.fromkeys(tweet_ids))
-        found: dict[int, TweetCounts] = {}
-        for rows in read_many(self._session, self._q["counts"], [(tweet_id,) for tweet_id in ids]):
-            for row in rows:
-                found[row.tweet_id] = TweetCounts(
-                    likes=int(row.likes or 0), retweets=int(row.retweets or 0), replies=int(row.replies or 0)
-                )
-        return found
+        """Tweets whose counters were ever touched (like the embedded store's rows, a count back at zero stays); one
+        ``IN`` query per 100 tweets."""
+        if not tweet_ids:
+            return {}
+        return {
+            row.tweet_id: TweetCounts(
+                likes=int(row.likes or 0), retweets=int(row.retweets or 0), replies=int(row.replies or 0)
+            )
+            for row in read_in(self._session, self._q["counts"], tweet_ids)
+        }
+
+    def bulk_load_likes(self, likes: Sequence[tuple[int, int, int]]) -> None:
+        """Concurrent unguarded row writes, then each tweet's counter moved once by its number of likes."""
+        write_many(self._session, self._q["bulk_add_like"], likes)
+        per_tweet = Counter(tweet_id for tweet_id, _, _ in likes)
+        write_many(self._session, self._q["bump_likes"], [(n, tweet_id) for tweet_id, n in per_tweet.items()])
 
     def forget_tweet(self, tweet_id: int) -> None:
         """Partition deletes: every like and retweet row of the tweet, then its counters."""

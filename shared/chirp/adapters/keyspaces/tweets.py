@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from cassandra.cluster import Session  # type: ignore[import-untyped]
 
-from chirp.adapters.keyspaces.connection import Statements, applied, batch, execute, read_many
+from chirp.adapters.keyspaces.connection import Statements, applied, batch, execute, read_in, read_many, write_many
 from chirp.model import TweetRecord
 from chirp.ports import DuplicateKey, StoreUnavailable
 from chirp.schema import bucket_of, bucket_start_id, next_bucket
@@ -23,6 +24,8 @@ CQL: dict[str, str] = {
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
     "get": "SELECT tweet_id, user_id, username, content, created_at_ms, hashtags, mentions, urls, media_urls,"
     " reply_to, reply_to_user_id, quote_tweet, quote_user_id FROM {ks}.tweets WHERE tweet_id = ?",
+    "get_in": "SELECT tweet_id, user_id, username, content, created_at_ms, hashtags, mentions, urls, media_urls,"
+    " reply_to, reply_to_user_id, quote_tweet, quote_user_id FROM {ks}.tweets WHERE tweet_id IN ?",
     "delete": "DELETE FROM {ks}.tweets WHERE tweet_id = ? IF EXISTS",
     "index_author": "INSERT INTO {ks}.tweets_by_author (user_id, bucket, tweet_id) VALUES (?, ?, ?)",
     "unindex_author": "DELETE FROM {ks}.tweets_by_author WHERE user_id = ? AND bucket = ? AND tweet_id = ?",
@@ -36,7 +39,10 @@ CQL: dict[str, str] = {
     "bucket_ids": "SELECT tweet_id FROM {ks}.tweets_by_author WHERE user_id = ? AND bucket = ? AND tweet_id > ?"
     " AND tweet_id < ? LIMIT ?",
     "replies": "SELECT tweet_id FROM {ks}.tweet_replies WHERE parent_id = ? AND tweet_id > ? LIMIT ?",
+    "bulk_count_up": "UPDATE {ks}.author_tweet_counts SET tweets = tweets + ? WHERE user_id = ?",
 }
+# The bulk path's row write: without the lightweight-transaction guard (as DSBulk or cqlsh COPY write).
+CQL["bulk_insert"] = CQL["insert"].replace(" IF NOT EXISTS", "")
 
 
 class KeyspacesTweetStore:
@@ -46,22 +52,7 @@ class KeyspacesTweetStore:
 
     def create(self, tweet: TweetRecord) -> None:
         t = tweet
-        row = (
-            t.tweet_id,
-            t.user_id,
-            t.username,
-            t.content,
-            t.created_at_ms,
-            list(t.hashtags),
-            list(t.mentions),
-            list(t.urls),
-            list(t.media_urls),
-            t.reply_to,
-            t.reply_to_user_id,
-            t.quote_tweet,
-            t.quote_user_id,
-        )
-        if not applied(self._session, self._q["insert"], row):
+        if not applied(self._session, self._q["insert"], _row(t)):
             raise DuplicateKey("tweet_id")
         bucket = bucket_of(t.tweet_id)
         writes: list[tuple[Any, Sequence[Any]]] = [
@@ -80,16 +71,27 @@ class KeyspacesTweetStore:
             raise
         execute(self._session, self._q["count_up"], (t.user_id,))
 
+    def bulk_load_tweets(self, tweets: Sequence[TweetRecord]) -> None:
+        """Concurrent unguarded writes: the rows, the author and thread indexes, each author's months, then each
+        author's counter moved once by its number of tweets."""
+        session = self._session
+        write_many(session, self._q["bulk_insert"], [_row(t) for t in tweets])
+        write_many(session, self._q["index_author"], [(t.user_id, bucket_of(t.tweet_id), t.tweet_id) for t in tweets])
+        write_many(session, self._q["add_bucket"], sorted({(t.user_id, bucket_of(t.tweet_id)) for t in tweets}))
+        replies = [(t.reply_to, t.tweet_id) for t in tweets if t.reply_to is not None]
+        write_many(session, self._q["index_reply"], replies)
+        per_author = Counter(t.user_id for t in tweets)
+        write_many(session, self._q["bulk_count_up"], [(n, author) for author, n in per_author.items()])
+
     def get(self, tweet_id: int) -> TweetRecord | None:
-        return self.get_many([tweet_id]).get(tweet_id)
+        rows = execute(self._session, self._q["get"], (tweet_id,))  # a point read, routed to its replica
+        return _tweet(rows[0]) if rows else None
 
     def get_many(self, tweet_ids: Sequence[int]) -> dict[int, TweetRecord]:
-        ids = list(dict.fromkeys(tweet_ids))
-        found: dict[int, TweetRecord] = {}
-        for rows in read_many(self._session, self._q["get"], [(tweet_id,) for tweet_id in ids]):
-            for row in rows:
-                found[row.tweet_id] = _tweet(row)
-        return found
+        """One ``IN`` query per 100 ids (not one query per id)."""
+        if not tweet_ids:
+            return {}
+        return {row.tweet_id: _tweet(row) for row in read_in(self._session, self._q["get_in"], tweet_ids)}
 
     def delete(self, tweet: TweetRecord) -> bool:
         """True when this call removed the tweet (DELETE ... IF EXISTS: the counter moves once however many
@@ -171,6 +173,24 @@ class KeyspacesTweetStore:
 def _bucket_upper_id(bucket: int) -> int:
     """An exclusive upper bound of the ids in a month bucket (the first id of the next month)."""
     return bucket_start_id(next_bucket(bucket))
+
+
+def _row(t: TweetRecord) -> tuple[Any, ...]:
+    return (
+        t.tweet_id,
+        t.user_id,
+        t.username,
+        t.content,
+        t.created_at_ms,
+        list(t.hashtags),
+        list(t.mentions),
+        list(t.urls),
+        list(t.media_urls),
+        t.reply_to,
+        t.reply_to_user_id,
+        t.quote_tweet,
+        t.quote_user_id,
+    )
 
 
 def _tweet(row: Any) -> TweetRecord:
