@@ -131,6 +131,18 @@ def test_idempotency_key_prevents_a_second_tweet(runtime: LocalStack) -> None:
     assert user.get(f"/users/{user.username}").json()["tweet_count"] == 1
 
 
+def test_an_idempotency_key_reused_for_another_body_is_a_422(runtime: LocalStack) -> None:
+    user = runtime.user(uname())
+    headers = {"Idempotency-Key": "reuse-me"}
+    first = user.post("/tweets", {"content": "the first"}, headers=headers)
+    reused = user.post("/tweets", {"content": "a different one"}, headers=headers)
+    assert first.status_code == 201
+    assert (reused.status_code, reused.json()["error"]["code"]) == (422, "idempotency_key_reused")
+    same = user.post("/tweets", {"media_ids": [], "content": "the first"}, headers=headers)  # same request, other JSON
+    assert (same.status_code, same.json()["tweet_id"]) == (201, first.json()["tweet_id"])
+    assert user.get(f"/users/{user.username}").json()["tweet_count"] == 1
+
+
 def test_rate_limit_answers_429_with_retry_after(runtime: LocalStack) -> None:
     user = runtime.user(uname())  # this runtime allows 40 tweets per window
     statuses = [user.post("/tweets", {"content": f"n{i}"}).status_code for i in range(41)]

@@ -1,7 +1,9 @@
-"""Who may do what, generated from the wiring table so that a new route is covered without editing this test:
-every protected route refuses a missing, expired, foreign-key, alg:none or malformed token with 401, and with
-another user's valid token either acts as that user on their own data or is refused (403/404) — never acts on
-someone else's behalf. WebSocket $connect is held to the same rules."""
+"""Who may do what. Every route of the wiring table is in the matrix, so a new route is covered without editing this
+test; which routes are public is pinned by the explicit list below, not read from the routes' own ``auth`` flag (a
+route whose flag were flipped would otherwise leave the matrix unnoticed). Every other route refuses a missing,
+expired, foreign-key, alg:none or malformed token with 401, and with another user's valid token either acts as
+that user on their own data or is refused (403/404) — never acts on someone else's behalf. Public routes answer
+without a token. WebSocket $connect is held to the same rules."""
 
 import json
 import time
@@ -18,7 +20,15 @@ from chirp import wiring
 from chirp.local.samples import _BODIES
 from support.runtime import Client, LocalStack
 
-PROTECTED = [route for _, route in wiring.all_routes() if route.auth]
+# The only routes anyone may call without a token. Changing this list is a security decision: review it as one.
+PUBLIC = {
+    ("GET", "/api/v1/health"),
+    ("GET", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/auth/signup"),
+    ("POST", "/api/v1/auth/login"),
+}
+ROUTES = [route for _, route in wiring.all_routes()]
+PROTECTED = [route for route in ROUTES if (route.method, route.path) not in PUBLIC]
 # What another user's valid token may do to a resource owned by the victim; anything else is 2xx acting as self.
 REFUSED_FOR_OTHERS = {"delete_tweet": 403}
 BAD_TOKENS = ["none", "expired", "foreign_key", "alg_none", "malformed"]
@@ -56,6 +66,11 @@ def _request(stack: LocalStack, route: wiring.Route, token: str | None, parties:
     body = json.loads(json.dumps(_BODIES.get(route.operation))) if route.operation in _BODIES else None
     if body and "content" in body:
         body["content"] = "authz matrix"
+    if route.operation == "signup":
+        name = f"s{uuid.uuid4().hex[:10]}"
+        body = {"username": name, "email": f"{name}@authz.test", "password": "password-123"}
+    if route.operation == "login":
+        body = {"username": victim.username, "password": "password-123"}
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     params = {"q": "matrix"} if route.operation in ("search_tweets", "search_users") else {}
     if route.operation == "poll":
@@ -64,9 +79,14 @@ def _request(stack: LocalStack, route: wiring.Route, token: str | None, parties:
 
 
 @pytest.mark.parametrize("kind", BAD_TOKENS)
-@pytest.mark.parametrize("route", PROTECTED, ids=lambda r: r.operation)
-def test_bad_tokens_are_401(runtime: LocalStack, parties: dict[str, Any], route: wiring.Route, kind: str) -> None:
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.operation)
+def test_bad_tokens_are_401_on_every_route_but_the_public_ones(
+    runtime: LocalStack, parties: dict[str, Any], route: wiring.Route, kind: str
+) -> None:
     response = _request(runtime, route, bad_token(kind, runtime, parties["victim"]), parties)
+    if (route.method, route.path) in PUBLIC:  # a public route does not look at the Authorization header
+        assert 200 <= response.status_code < 300, response.text
+        return
     assert response.status_code == 401, response.text
     assert response.json()["error"]["code"] == "unauthorized"
 
@@ -98,6 +118,24 @@ def test_websocket_connect_refuses_bad_tokens(runtime: LocalStack, parties: dict
     assert err.value.response.status_code == 401
 
 
-def test_every_protected_route_is_in_the_matrix() -> None:
-    assert {r.operation for r in PROTECTED} == {r.operation for _, r in wiring.all_routes() if r.auth}
-    assert len(PROTECTED) >= 20
+def test_the_public_routes_are_exactly_the_pinned_list(runtime: LocalStack) -> None:
+    """The wiring table's public routes, and the operations the served OpenAPI document marks ``security: []``,
+    are the pinned list: neither may grow (or shrink) without this test changing."""
+    assert {(r.method, r.path) for r in ROUTES if not r.auth} == PUBLIC
+    document = httpx.get(f"{runtime.api}/openapi.json", timeout=30).json()
+    served_public = {
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security") == []
+    }
+    assert served_public == PUBLIC
+
+
+def test_the_matrix_covers_every_route_the_server_serves(runtime: LocalStack) -> None:
+    """What the running server documents and serves, not the list the matrix was built from: every served operation
+    is in the matrix, and every route of the matrix is served (a request without a token is 401, not 404)."""
+    document = httpx.get(f"{runtime.api}/openapi.json", timeout=30).json()
+    served = {(method.upper(), path) for path, operations in document["paths"].items() for method in operations}
+    assert served == {(r.method, r.path) for r in ROUTES}
+    assert len(PROTECTED) == len(ROUTES) - len(PUBLIC) >= 20

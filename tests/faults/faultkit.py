@@ -19,10 +19,15 @@ from typing import Any
 
 import httpx
 
+from chirp.config import Settings
 from servers.harness import ServerSet, _parent_death_signal, _Running, boto3_client
 from support.runtime import Client, LocalStack
 
-HANG_GUARD_S = 5.0  # an outage must be reported by a response well inside this (figures go in the note)
+# A request that needs a store which does not answer gives up after the store timeout (Settings.store_timeout_s, the
+# runtime's own value) and answers 503; this bound allows that timeout plus a small margin for the answer itself.
+STORE_TIMEOUT_S = float(os.environ.get("CHIRP_STORE_TIMEOUT_S", Settings.model_fields["store_timeout_s"].default))
+RESPONSE_MARGIN_S = 1.0
+HANG_GUARD_S = STORE_TIMEOUT_S + RESPONSE_MARGIN_S
 FIGURES: dict[str, dict[str, Any]] = {}  # measured figures per test, printed at the end of the session
 
 
@@ -152,6 +157,33 @@ def search_ids(client: Client, query: str) -> list[str] | None:
     return ids(response.json()["tweets"]) if response.status_code == 200 else None
 
 
+def notifications(client: Client) -> list[dict[str, Any]]:
+    """Every notification of the client's user (all pages, bounded)."""
+    found: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(20):
+        response = client.get("/notifications", cursor=cursor, count=100)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        found += page["notifications"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    return found
+
+
+def mention_ids(client: Client) -> list[str]:
+    """The tweet ids of the client's mention notifications, one entry per notification (duplicates show)."""
+    return [n["tweet_id"] for n in notifications(client) if n["type"] == "mention"]
+
+
+def trend_counts(client: Client) -> dict[str, int]:
+    """Hashtag -> tweet_count of the current trends (the top 30)."""
+    response = client.get("/trends", count=30)
+    assert response.status_code == 200, response.text
+    return {t["hashtag"]: t["tweet_count"] for t in response.json()["trends"]}
+
+
 # -- the stream -----------------------------------------------------------------------------------------------------
 
 
@@ -175,14 +207,20 @@ class StreamTap:
 
     def records(self) -> Iterator[tuple[str, bytes]]:
         """Every record on every shard, oldest first per shard: (partition key, data). Bounded reads."""
-        for shard in self.client.list_shards(StreamName=self.stream_name)["Shards"]:
+        for _, _, key, data in self.sequenced():
+            yield key, data
+
+    def sequenced(self) -> Iterator[tuple[int, int, str, bytes]]:
+        """Every record as (shard index, sequence number, partition key, data); shard indexes in list_shards order,
+        as the runtime's mapping numbers them."""
+        for index, shard in enumerate(self.client.list_shards(StreamName=self.stream_name)["Shards"]):
             iterator = self.client.get_shard_iterator(
                 StreamName=self.stream_name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
             )["ShardIterator"]
             for _ in range(200):
                 page = self.client.get_records(ShardIterator=iterator, Limit=1000)
                 for record in page["Records"]:
-                    yield record["PartitionKey"], bytes(record["Data"])
+                    yield index, int(record["SequenceNumber"]), record["PartitionKey"], bytes(record["Data"])
                 iterator = page.get("NextShardIterator")
                 if not iterator or (not page["Records"] and not page.get("MillisBehindLatest")):
                     break
@@ -200,7 +238,17 @@ def dead_letters(data_dir: Path, stream_name: str) -> list[dict[str, Any]]:
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as db:
         db.row_factory = sqlite3.Row
         rows = [dict(row) for row in db.execute("SELECT * FROM dead_letters ORDER BY id")]
-    for row in rows:  # record data is kept byte for byte (a BLOB): text for the tests that compare it
-        if isinstance(row["data"], bytes):
-            row["data"] = row["data"].decode("utf-8", "surrogateescape")
+    for row in rows:  # record data is kept byte for byte (a BLOB): "raw" holds those bytes, "data" text to search
+        row["raw"] = bytes(row["data"])
+        row["data"] = row["raw"].decode("utf-8", "surrogateescape")
     return rows
+
+
+def checkpoints(data_dir: Path, stream_name: str) -> dict[tuple[str, int], int]:
+    """The runtime's event source mapping checkpoints: (consumer, shard index) -> last processed sequence number."""
+    path = data_dir / f"mapping-{stream_name}.db"
+    if not path.exists():
+        return {}
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as db:
+        rows = db.execute("SELECT consumer, shard, sequence_number FROM checkpoints").fetchall()
+    return {(str(consumer), int(shard)): int(seq) for consumer, shard, seq in rows}

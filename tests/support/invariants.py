@@ -13,13 +13,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from chirp.services.trends import MAX_TREND_TWEETS_PER_AUTHOR
 from support.runtime import Client, LocalStack
+
+
+def _run_tags() -> list[str]:
+    """Hashtags only this run uses, so that the trends hold exactly what the model knows of them."""
+    run = uuid.uuid4().hex[:6]
+    return [f"{name}{run}" for name in ("alpha", "beta", "gamma")]
 
 
 @dataclass
 class Model:
     tweets: dict[str, dict[str, Any]] = field(default_factory=dict)  # live tweets: id -> {author, marker, reply_to}
     deleted: dict[str, str] = field(default_factory=dict)  # id -> marker
+    tags: list[str] = field(default_factory=_run_tags)
+    posted: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # author -> [(id, tag)] in posting order
+    not_found: list[str] = field(default_factory=list)  # "like 123": a 404 the checker must explain by a delete
     follows: set[tuple[str, str]] = field(default_factory=set)  # (follower, followee) usernames
     likes: set[tuple[str, str]] = field(default_factory=set)  # (username, tweet id)
     retweets: set[tuple[str, str]] = field(default_factory=set)
@@ -68,17 +78,20 @@ def _one_operation(me: Client, everyone: list[Client], model: Model, rng: random
         op = "post"
     if op in ("post", "reply"):
         marker = f"m{uuid.uuid4().hex[:12]}"
-        tag = rng.choice(["alpha", "beta", "gamma"])
+        tag = rng.choice(model.tags)
         body: dict[str, Any] = {"content": f"{marker} #{tag} words"}
         parent = rng.choice(live) if op == "reply" else None
         if parent:
             body["reply_to"] = parent
         response = me.post("/tweets", body, headers={"Idempotency-Key": marker})
         if parent and response.status_code == 404:
-            return  # the parent was deleted meanwhile
+            with model.lock:  # legitimate only if the parent was deleted meanwhile: the checker verifies it
+                model.not_found.append(f"reply {parent}")
+            return
         tweet = _expect(response, 201)
         with model.lock:
             model.tweets[tweet["tweet_id"]] = {"author": me.username, "marker": marker, "reply_to": parent, "tag": tag}
+            model.posted.setdefault(me.username, []).append((tweet["tweet_id"], tag))
     elif op in ("follow", "unfollow"):
         if other.username == me.username:
             return
@@ -96,7 +109,9 @@ def _one_operation(me: Client, everyone: list[Client], model: Model, rng: random
         on = not op.startswith("un")
         response = me.post(f"/tweets/{tweet_id}/{kind}") if on else me.delete(f"/tweets/{tweet_id}/{kind}")
         if response.status_code == 404:
-            return  # deleted meanwhile
+            with model.lock:  # legitimate only if the tweet was deleted meanwhile: the checker verifies it
+                model.not_found.append(f"{op} {tweet_id}")
+            return
         _expect(response, 200)
         target = model.likes if kind == "like" else model.retweets
         with model.lock:
@@ -126,6 +141,9 @@ def _all_pages(client: Client, path: str, key: str = "tweets", **params: Any) ->
 def check(stack: LocalStack, model: Model, clients: list[Client], *, settle_s: float = 20.0) -> dict[str, int]:
     """Proves the invariants; raises AssertionError naming the first violation. Returns what was checked."""
     assert not model.errors, model.errors[:5]
+    # A 404 on like/unlike/retweet/unretweet/reply is a race with a delete only if the model saw that delete.
+    unexplained = [nf for nf in model.not_found if nf.split()[1] not in model.deleted]
+    assert not unexplained, f"404 for tweets the workload never deleted: {unexplained[:5]}"
     by_name = {c.username: c for c in clients}
     viewer = clients[0]
     checked: dict[str, int] = defaultdict(int)
@@ -174,13 +192,42 @@ def check(stack: LocalStack, model: Model, clients: list[Client], *, settle_s: f
             f"search still finds deleted {tweet_id}",
         )
         checked["unsearchable"] += 1
-    live_tags = {v["tag"] for v in model.tweets.values()}
-    for trend in _expect(viewer.get("/trends", count=30), 200)["trends"]:
-        if trend["hashtag"] in {"alpha", "beta", "gamma"}:
-            assert trend["hashtag"] in live_tags, f"trend {trend['hashtag']} has no live tweet"
-            assert trend["tweet_count"] <= sum(1 for v in model.tweets.values() if v["tag"] == trend["hashtag"])
-            checked["trends"] += 1
+    bounds = trend_bounds(model)
+    counts: dict[str, int] = {}
+
+    def trends_within_bounds() -> bool:
+        counts.clear()
+        for trend in _expect(viewer.get("/trends", count=30), 200)["trends"]:
+            counts[trend["hashtag"]] = trend["tweet_count"]
+        return all(low <= counts.get(tag, 0) <= high for tag, (low, high) in bounds.items())
+
+    assert any(low > 0 for low, _ in bounds.values()) or not model.posted, f"vacuous trend bounds {bounds}"
+    deadline = time.monotonic() + settle_s
+    while not trends_within_bounds() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert trends_within_bounds(), f"trends {counts} outside the model's bounds (low, high) {bounds}"
+    checked["trends"] = sum(1 for low, _ in bounds.values() if low > 0)
     return dict(checked)
+
+
+def trend_bounds(model: Model) -> dict[str, tuple[int, int]]:
+    """For each of the run's hashtags, the fewest and the most tweets the trends may count (the trender's rules: an
+    author counts once per hashtag per window, with the first of their tweets with it that is live when processed,
+    and only within their first MAX_TREND_TWEETS_PER_AUTHOR tweets; a deleted tweet's count goes with it).
+    At most: the authors with a live tweet with the tag. At least: the authors none of whose tweets with the tag
+    was deleted and whose first one is within their budget (it was counted and stayed)."""
+    bounds: dict[str, tuple[int, int]] = {}
+    for tag in model.tags:
+        low = high = 0
+        for posts in model.posted.values():
+            mine = [(i, tweet_id) for i, (tweet_id, t) in enumerate(posts) if t == tag]
+            if not mine:
+                continue
+            live = [tweet_id in model.tweets for _, tweet_id in mine]
+            high += any(live)
+            low += all(live) and mine[0][0] < MAX_TREND_TWEETS_PER_AUTHOR
+        bounds[tag] = (low, high)
+    return bounds
 
 
 def _settled(check_fn: Any, timeout: float, what: str) -> None:
