@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import chirp.adapters.keyspaces.connection as cql_connection
+import chirp.adapters.keyspaces.tweets as keyspaces_tweets
 from chirp.adapters.embedded.records import (
     RecordsDatabase,
     SqliteEngagementStore,
@@ -37,7 +38,7 @@ from chirp.model import (
     UserRecord,
     now_ms,
 )
-from chirp.ports import DuplicateKey
+from chirp.ports import DuplicateKey, StoreUnavailable
 from servers.fixtures import drop_keyspace, keyspaces_backend
 
 UNICODE_TEXT = "héllo 👩🏽‍💻🐦 مرحبا שלום e\u0301 a\u0308\u0323 Z̤͔ͧ̑ 漢字 \u200f!"
@@ -247,6 +248,30 @@ def test_a_duplicate_tweet_id_is_refused_and_the_original_kept(records: Records)
     assert records.tweets.author_tweet_ids(author, before=None, limit=10) == [original.tweet_id]
 
 
+@pytest.mark.parametrize("backend", ["servers"])  # Keyspaces only: SQLite writes a tweet in one statement
+def test_a_tweet_whose_index_write_fails_is_taken_back_with_its_count(
+    records: Records, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The author's counter moves while the index batch is in flight; when the batch fails, the tweet and its count
+    are both taken back, and the id is free for the retry."""
+    author = new_id()
+    records.tweets.create(tweet(author=author))
+
+    def unavailable(*_args: Any, **_kwargs: Any) -> None:
+        raise StoreUnavailable("batch refused")
+
+    failing = tweet(author=author, content="lost")
+    with monkeypatch.context() as patched:
+        patched.setattr(keyspaces_tweets, "batch", unavailable)
+        with pytest.raises(StoreUnavailable):
+            records.tweets.create(failing)
+    assert records.tweets.get(failing.tweet_id) is None
+    assert records.tweets.count_by_author(author) == 1
+    records.tweets.create(failing)
+    assert records.tweets.get(failing.tweet_id) == failing
+    assert records.tweets.count_by_author(author) == 2
+
+
 def _tweets_across_months(records: Records, author: int) -> list[int]:
     """Tweets in five months spread over two years (with empty months between), several per month."""
     months = [(2024, 11, 2), (2025, 1, 1), (2025, 2, 3), (2025, 6, 1), (2026, 1, 2)]
@@ -281,7 +306,12 @@ def test_author_tweets_page_newest_first_across_month_buckets(records: Records) 
     assert records.tweets.author_tweet_ids(author, before=min(expected), limit=5) == []
 
 
-def test_recent_ids_by_authors_merges_authors_and_months(records: Records) -> None:
+@pytest.mark.parametrize("group_rows", [None, 1], ids=["grouped", "one-by-one"])
+def test_recent_ids_by_authors_merges_authors_and_months(
+    records: Records, group_rows: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if group_rows is not None:  # Keyspaces: every grouped (IN) read reaches its LIMIT, so authors are re-read alone
+        monkeypatch.setattr(keyspaces_tweets, "GROUP_ROWS", group_rows)
     a, b, silent = new_id(), new_id(), new_id()
     ids_a = _tweets_across_months(records, a)
     ids_b = [id_at(month_ms(2025, m, 5)) for m in (1, 3, 6, 9)]

@@ -11,12 +11,24 @@ from typing import Any
 
 from cassandra.cluster import Session  # type: ignore[import-untyped]
 
-from chirp.adapters.keyspaces.connection import Statements, applied, batch, execute, read_in, read_many, write_many
+from chirp.adapters.keyspaces.connection import (
+    MAX_IN_VALUES,
+    Statements,
+    applied,
+    batch,
+    execute,
+    read_in,
+    read_many,
+    translate_errors,
+    write_many,
+)
 from chirp.model import TweetRecord
 from chirp.ports import DuplicateKey, StoreUnavailable
 from chirp.schema import bucket_of, bucket_start_id, next_bucket
 
 MAX_ID = 2**63 - 1
+MAX_BUCKETS_PER_ROUND = 16  # per author: bounds the over-read of a prolific author's older months
+GROUP_ROWS = 5000  # the LIMIT of one month's IN read (the driver's page: one round trip; ids are a few bytes each)
 
 CQL: dict[str, str] = {
     "insert": "INSERT INTO {ks}.tweets (tweet_id, user_id, username, content, created_at_ms, hashtags, mentions, urls,"
@@ -35,9 +47,11 @@ CQL: dict[str, str] = {
     "count_up": "UPDATE {ks}.author_tweet_counts SET tweets = tweets + 1 WHERE user_id = ?",
     "count_down": "UPDATE {ks}.author_tweet_counts SET tweets = tweets - 1 WHERE user_id = ?",
     "count": "SELECT tweets FROM {ks}.author_tweet_counts WHERE user_id = ?",
-    "buckets": "SELECT bucket FROM {ks}.author_buckets WHERE user_id = ? AND bucket >= ? AND bucket <= ?",
+    "buckets": "SELECT user_id, bucket FROM {ks}.author_buckets WHERE user_id IN ? AND bucket >= ? AND bucket <= ?",
     "bucket_ids": "SELECT tweet_id FROM {ks}.tweets_by_author WHERE user_id = ? AND bucket = ? AND tweet_id > ?"
     " AND tweet_id < ? LIMIT ?",
+    "bucket_ids_in": "SELECT user_id, tweet_id FROM {ks}.tweets_by_author WHERE user_id IN ? AND bucket = ?"
+    " AND tweet_id > ? AND tweet_id < ? LIMIT ?",
     "replies": "SELECT tweet_id FROM {ks}.tweet_replies WHERE parent_id = ? AND tweet_id > ? LIMIT ?",
     "bulk_count_up": "UPDATE {ks}.author_tweet_counts SET tweets = tweets + ? WHERE user_id = ?",
 }
@@ -61,6 +75,9 @@ class KeyspacesTweetStore:
         ]
         if t.reply_to is not None:
             writes.append((self._q["index_reply"], (t.reply_to, t.tweet_id)))
+        # The author's counter and the index batch are independent writes: both in flight at once (one round trip
+        # on the post path, not two). A counter cannot join a batch of plain rows.
+        counted = self._session.execute_async(self._q["count_up"], (t.user_id,))
         try:
             batch(self._session, writes)
         except StoreUnavailable:
@@ -68,8 +85,13 @@ class KeyspacesTweetStore:
             # a missing tweet, which readers skip. Best effort: the outage is what the caller hears about.
             with contextlib.suppress(StoreUnavailable):
                 applied(self._session, self._q["delete"], (t.tweet_id,))
+                # The tweet is gone: take back its count, once the counter is known to have moved.
+                with translate_errors():
+                    counted.result()
+                execute(self._session, self._q["count_down"], (t.user_id,))
             raise
-        execute(self._session, self._q["count_up"], (t.user_id,))
+        with translate_errors():
+            counted.result()
 
     def bulk_load_tweets(self, tweets: Sequence[TweetRecord]) -> None:
         """Concurrent unguarded writes: the rows, the author and thread indexes, each author's months, then each
@@ -113,9 +135,11 @@ class KeyspacesTweetStore:
     def recent_ids_by_authors(
         self, author_ids: Sequence[int], *, limit: int, before: int | None = None, after: int | None = None
     ) -> list[int]:
-        """Walks each author's month buckets newest first, all authors concurrently, one bucket per author per
-        round; an author stops when it has ``limit`` ids, runs out of buckets, or its next bucket cannot hold an
-        id above the ``limit``-th best found so far."""
+        """Walks each author's month buckets newest first, all authors concurrently, in rounds that read twice as
+        many buckets per author as the round before (1, 2, 4, ...: a sparse author's many months cost a few round
+        trips, not one per month), each round's reads grouped per month with IN (``_bucket_ids``); an author stops
+        when it has ``limit`` ids, runs out of buckets, or its next bucket cannot hold an id above the ``limit``-th
+        best found so far."""
         if limit <= 0:
             return []
         hi = MAX_ID if before is None else min(before, MAX_ID)
@@ -124,40 +148,73 @@ class KeyspacesTweetStore:
             return []
         authors = list(dict.fromkeys(author_ids))
         hi_bucket, lo_bucket = bucket_of(hi - 1), bucket_of(lo + 1)
-        bucket_rows = read_many(self._session, self._q["buckets"], [(a, lo_bucket, hi_bucket) for a in authors])
-        pending: dict[int, list[int]] = {
-            author: [row.bucket for row in rows]  # newest first (clustering order)
-            for author, rows in zip(authors, bucket_rows, strict=True)
-            if rows
-        }
-        found: dict[int, list[int]] = {author: [] for author in pending}
+        # The authors' months with IN: one request per 100 authors, not one per author (measured: a reader following
+        # 1,000 authors paid 0.6-1.2 s for one request per author on the stand-in).
+        pending: dict[int, list[int]] = {}
+        for row in read_in(self._session, self._q["buckets"], authors, extra=(lo_bucket, hi_bucket)):
+            pending.setdefault(row.user_id, []).append(row.bucket)
+        for buckets in pending.values():
+            buckets.sort(reverse=True)  # newest first
+        found: dict[int, int] = dict.fromkeys(pending, 0)
         best: list[int] = []  # min-heap of the best ``limit`` ids so far
+        width = 1
         while pending:
             threshold = best[0] if len(best) >= limit else None
-            round_authors = [
-                author
-                for author, buckets in pending.items()
-                # ids in the next bucket are all below the start of the bucket after it
-                if threshold is None or _bucket_upper_id(buckets[0]) > threshold
-            ]
-            if not round_authors:
-                break
-            params = [(author, pending[author][0], lo, hi, limit - len(found[author])) for author in round_authors]
-            for author, rows in zip(
-                round_authors, read_many(self._session, self._q["bucket_ids"], params), strict=True
-            ):
-                pending[author].pop(0)
-                for row in rows:
-                    found[author].append(row.tweet_id)
-                    if len(best) < limit:
-                        heapq.heappush(best, row.tweet_id)
-                    elif row.tweet_id > best[0]:
-                        heapq.heapreplace(best, row.tweet_id)
-                if not pending[author] or len(found[author]) >= limit:
+            reads: list[tuple[int, int]] = []  # (author, bucket)
+            for author, buckets in list(pending.items()):
+                # ids in a bucket are all below the start of the bucket after it; buckets are newest first
+                take = [b for b in buckets[:width] if threshold is None or _bucket_upper_id(b) > threshold]
+                if not take:
                     del pending[author]
-            for author in [a for a in pending if a not in round_authors]:
+                    continue
+                del buckets[: len(take)]
+                reads.extend((author, b) for b in take)
+            if not reads:
+                break
+            for author, tweet_id in self._bucket_ids(reads, lo=lo, hi=hi, limit=limit, found=found):
+                found[author] += 1
+                if len(best) < limit:
+                    heapq.heappush(best, tweet_id)
+                elif tweet_id > best[0]:
+                    heapq.heapreplace(best, tweet_id)
+            for author in [a for a, buckets in pending.items() if not buckets or found[a] >= limit]:
                 del pending[author]
+            width = min(width * 2, MAX_BUCKETS_PER_ROUND)
         return sorted(best, reverse=True)
+
+    def _bucket_ids(
+        self, reads: Sequence[tuple[int, int]], *, lo: int, hi: int, limit: int, found: dict[int, int]
+    ) -> list[tuple[int, int]]:
+        """(author, id) for the ids in (lo, hi) of these (author, month) partitions: one IN request per month per
+        100 authors (measured: a reader following 1,000 authors paid 0.4-1.3 s for one request per author on the
+        stand-in). An IN's LIMIT is for the whole answer, not per author, so an answer that reached it may have cut
+        any author short: those authors are read one by one, with their own limits (the old path, exact)."""
+        by_bucket: dict[int, list[int]] = {}
+        for author, bucket in reads:
+            by_bucket.setdefault(bucket, []).append(author)
+        groups = [
+            (bucket, authors[i : i + MAX_IN_VALUES])
+            for bucket, authors in by_bucket.items()
+            for i in range(0, len(authors), MAX_IN_VALUES)
+        ]
+        cut = max(limit, GROUP_ROWS)  # well above one author's share: an answer seldom reaches it
+        answers = read_many(
+            self._session, self._q["bucket_ids_in"], [(authors, bucket, lo, hi, cut) for bucket, authors in groups]
+        )
+        out: list[tuple[int, int]] = []
+        one_by_one: list[tuple[int, int]] = []
+        for (bucket, authors), rows in zip(groups, answers, strict=True):
+            if len(rows) >= cut:
+                one_by_one.extend((author, bucket) for author in authors)
+            else:
+                out.extend((row.user_id, row.tweet_id) for row in rows)
+        if one_by_one:
+            params = [(author, bucket, lo, hi, limit - found[author]) for author, bucket in one_by_one]
+            for (author, _bucket), rows in zip(
+                one_by_one, read_many(self._session, self._q["bucket_ids"], params), strict=True
+            ):
+                out.extend((author, row.tweet_id) for row in rows)
+        return out
 
     def reply_ids(self, parent_id: int, *, after: int | None, limit: int) -> list[int]:
         if limit <= 0:
