@@ -97,7 +97,7 @@ destroy-local: install
 	$(PY) tests/deploy/local_deploy.py down
 
 cold-start: install  ## each function's init time in a fresh Python process (what a Lambda cold start pays)
-	$(PY) bench/cold_start.py --out bench/results/cold-start.json
+	$(PY) bench/cold_start.py --out bench/results/$(shell date +%F)-cold-start.json
 
 clean:
 	rm -rf $(VENV) .chirp .pytest_cache .mypy_cache .ruff_cache
