@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # the Agg backend is chosen above, before pyplot loads
 
-from chirp.capacity.plan import DESIGN_DOC_MONTHLY_USD, Plan
+from chirp.capacity.plan import DESIGN_DOC_CORE_MONTHLY_USD, Plan
 
 
 def write_chart(plans: list[Plan], path: Path) -> Path:
@@ -28,7 +28,9 @@ def write_chart(plans: list[Plan], path: Path) -> Path:
         widths = [plan.by_component(core=True).get(component, 0.0) / 1e6 for plan in plans]
         axes.barh(names, widths, left=left, label=component, color=colours(index % 20))
         left = [a + b for a, b in zip(left, widths, strict=True)]
-    axes.axvline(DESIGN_DOC_MONTHLY_USD / 1e6, color="black", linestyle="--", label="design doc total $714,400")
+    axes.axvline(
+        DESIGN_DOC_CORE_MONTHLY_USD / 1e6, color="black", linestyle="--", label="design doc core $561,600 (no media)"
+    )
     for row, total in enumerate(left):
         axes.text(total, row, f" ${total:,.2f}M", va="center", fontsize=9)
     axes.invert_yaxis()

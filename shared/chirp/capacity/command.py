@@ -8,7 +8,7 @@ from pathlib import Path
 
 from chirp.capacity.chart import write_chart
 from chirp.capacity.inputs import load_inputs
-from chirp.capacity.plan import DEFAULT_RESULTS_DIR, plan_all
+from chirp.capacity.plan import plan_all, scenario_inputs
 from chirp.capacity.prices import load_prices
 from chirp.capacity.report import render_report, render_summary
 from chirp.capacity.scenario import ScenarioError, load_scenario
@@ -31,7 +31,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--design", action="append", default=None, help="design to include (repeatable; default: all in the scenario)"
     )
     parser.add_argument(
-        "--results", type=Path, default=DEFAULT_RESULTS_DIR, help="benchmark results with capacity_inputs"
+        "--inputs",
+        type=Path,
+        default=None,
+        help="the benchmark results file whose capacity_inputs to use (default: the scenario's inputs_from)",
     )
     parser.set_defaults(handler=run, func=run)
 
@@ -40,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         scenario = load_scenario(args.scenario)
         prices = load_prices(args.prices)
-        plans = plan_all(scenario, prices, args.design, load_inputs(args.results))
+        inputs = load_inputs(args.inputs) if args.inputs is not None else scenario_inputs(scenario)
+        plans = plan_all(scenario, prices, args.design, inputs)
     except (ScenarioError, ValueError, OSError) as exc:
         print(f"chirp capacity: {exc}", file=sys.stderr)
         return 2
@@ -49,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     report = out / f"{scenario.name}.md"
     report.write_text(render_report(plans), encoding="utf-8")
     chart = write_chart(plans, out / f"{scenario.name}.png")
+    print(f"inputs: {inputs.origin}")
     print(render_summary(plans))
     print(f"wrote {report} and {chart}")
     return 0

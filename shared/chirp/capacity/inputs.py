@@ -1,12 +1,15 @@
-"""Throughput inputs: measured in ``bench/results/*.json`` where available, otherwise labelled assumptions.
+"""Throughput inputs: measured in one benchmark results file chosen on purpose, otherwise labelled assumptions.
 
-A benchmark result file may carry a top-level ``capacity_inputs`` object; its keys are the names in
-``ASSUMED`` below, with ``lambda_ms_per_request`` given as an object, for example::
+A benchmark result file (``bench/results/*.json``) may carry a top-level ``capacity_inputs`` object; its keys are
+the names in ``ASSUMED`` below, with ``lambda_ms_per_request`` given as an object, for example::
 
     {"capacity_inputs": {"timeline_inserts_per_s_per_node": 71000,
                          "lambda_ms_per_request": {"read": 18, "write": 22, "stream_batch": 150}}}
 
-Files are read in name order and a later file overrides an earlier one. Unknown keys are reported, not used.
+Exactly one file is read: the scenario names it (``inputs_from``) or the command line does (``--inputs``). Which
+file decides the biggest per-request lines (a run on a loaded machine can triple Lambda's duration), so it is never
+"whichever sorts last"; the report prints the file, its backend and the machine's load while it ran. Unknown keys
+are reported, not used.
 """
 
 from __future__ import annotations
@@ -41,6 +44,12 @@ ASSUMED: dict[str, tuple[float, str]] = {
     "archive_compression": (0.3, "Parquet+zstd bytes per raw row byte for archived tweets/likes"),
     "requests_per_connection": (20, "HTTP keep-alive: API requests per new client connection"),
     "websocket_heartbeat_minutes": (9, "client ping interval under API Gateway's 10-minute idle timeout"),
+    "lambda_ms_per_request.authorizer": (5, "billed ms per token authorizer call (HMAC check, no store read)"),
+    "lambda_ms_per_request.ping": (2, "billed ms per WebSocket ping handled by a function"),
+    "access_log_bytes_per_request": (450, "one JSON access-log line of the REST stage"),
+    "function_log_bytes_per_request": (350, "one structured INFO line per request from Powertools Logger"),
+    "push_bytes": (1_500, "one tweet pushed over @connections (JSON + HTTPS overhead)"),
+    "cache_bytes_per_timeline_insert": (100, "one ZADD of a timeline entry on the wire (command + reply)"),
 }
 
 
@@ -58,6 +67,7 @@ class Input:
 class Inputs:
     values: dict[str, Input]
     ignored: tuple[str, ...] = ()
+    origin: str = "assumed only (no benchmark results file)"  # which file, its backend and the machine's load
 
     def __getitem__(self, name: str) -> float:
         return self.values[name].value
@@ -74,23 +84,38 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def load_inputs(results_dir: Path | None) -> Inputs:
-    """Assumed inputs, overridden by ``capacity_inputs`` found in ``results_dir/*.json``."""
+def _origin(path: Path, document: dict[str, Any]) -> str:
+    machine = document.get("machine") if isinstance(document.get("machine"), dict) else {}
+    assert isinstance(machine, dict)
+    parts = [path.as_posix(), f"backend {document.get('backend', '?')}" + (" (quick)" if document.get("quick") else "")]
+    if machine.get("cores"):
+        parts.append(f"{machine['cores']} cores")
+    start, end = machine.get("load_average_at_start"), machine.get("load_average_at_end")
+    if isinstance(start, list) and isinstance(end, list) and start and end:
+        parts.append(f"1-min load average {start[0]:g} at start, {end[0]:g} at end")
+    if machine.get("started_at"):
+        parts.append(f"run {machine['started_at']}")
+    return "; ".join(parts)
+
+
+def load_inputs(results_file: Path | None) -> Inputs:
+    """Assumed inputs, overridden by the ``capacity_inputs`` of one benchmark results file."""
     values = {name: Input(value, f"assumed: {why}") for name, (value, why) in ASSUMED.items()}
+    if results_file is None:
+        return Inputs(values)
+    if results_file.is_dir():
+        raise ValueError(f"{results_file} is a directory: name the one results file whose measurements to use")
+    try:
+        document = json.loads(results_file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{results_file}: unreadable benchmark results ({exc})") from exc
+    found = document.get("capacity_inputs") if isinstance(document, dict) else None
+    if not isinstance(found, dict):
+        raise ValueError(f"{results_file} has no capacity_inputs object")
     ignored: list[str] = []
-    if results_dir is not None and results_dir.is_dir():
-        for path in sorted(results_dir.glob("*.json")):
-            try:
-                document = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
-                ignored.append(f"{path.name} (unreadable JSON)")
-                continue
-            found = document.get("capacity_inputs") if isinstance(document, dict) else None
-            if not isinstance(found, dict):
-                continue
-            for name, value in _flatten(found).items():
-                if name in ASSUMED and isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-                    values[name] = Input(float(value), f"measured: {path.as_posix()}")
-                else:
-                    ignored.append(f"{path.name}: {name}")
-    return Inputs(values, tuple(ignored))
+    for name, value in _flatten(found).items():
+        if name in ASSUMED and isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            values[name] = Input(float(value), f"measured: {results_file.as_posix()}")
+        elif name != "source":
+            ignored.append(name)
+    return Inputs(values, tuple(ignored), _origin(results_file, document))

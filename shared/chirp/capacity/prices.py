@@ -71,6 +71,32 @@ class Price(BaseModel):
         return total
 
 
+class Commitments(BaseModel):
+    """Discounts for committed use (savings plans, reserved nodes): per term, price-key prefix -> share off."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str
+    terms: dict[str, dict[str, float]]
+
+    @model_validator(mode="after")
+    def _shares(self) -> Commitments:
+        for term, discounts in self.terms.items():
+            for prefix, share in discounts.items():
+                if not 0 <= share < 1:
+                    raise ValueError(f"commitment {term} {prefix}: discount {share} is not in [0, 1)")
+        return self
+
+    def discount(self, term: str, price_key: str) -> float:
+        """The share off ``price_key`` under ``term`` ("none" or unknown prefixes: 0)."""
+        if term == "none":
+            return 0.0
+        if term not in self.terms:
+            raise ValueError(f"no commitment term {term!r}; the price table has {sorted(self.terms)}")
+        matches = [share for prefix, share in self.terms[term].items() if price_key.startswith(prefix)]
+        return max(matches, default=0.0)
+
+
 class PriceTable(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -78,6 +104,7 @@ class PriceTable(BaseModel):
     region: str
     hours_per_month: float = Field(gt=0)
     prices: dict[str, Price]
+    commitments: Commitments = Commitments(source="", terms={})
 
     def __getitem__(self, key: str) -> Price:
         try:

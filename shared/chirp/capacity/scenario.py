@@ -135,6 +135,23 @@ class Design(_Strict):
     pitr: bool
     search_hot_months: int = Field(gt=0)
     search_retention_months: int | None = Field(default=None, description="None keeps the whole retention searchable")
+    # The stream and the lines a real bill has besides the stores (defaults: what the CDK app deploys today).
+    stream: Literal["kinesis", "msk_serverless"] = "kinesis"
+    stream_retention_hours: int = Field(default=24, ge=24, le=8760, description="how long the stream keeps records")
+    stream_efo_consumers: int = Field(default=4, ge=0, description="consumers with enhanced fan-out (Kinesis)")
+    waf: bool = Field(default=True, description="a WAF web ACL inspects every REST request")
+    xray_sampled_share: float = Field(
+        default=0.05, ge=0, le=1, description="share of requests traced (X-Ray's default rule: 1/s + 5%)"
+    )
+    access_logs: bool = Field(default=True, description="REST stage access logs in CloudWatch Logs")
+    websocket_ping: Literal["lambda", "mock"] = Field(
+        default="lambda", description="a client ping invokes a function, or a mock integration answers it"
+    )
+    authorizer_cache_ttl_s: int = Field(default=300, ge=0, description="REST token authorizer result cache")
+    availability_zones: int = Field(default=2, ge=1, description="AZs the functions and the cache span")
+    commitment: Literal["none", "1yr", "3yr"] = Field(
+        default="none", description="savings plans / reserved nodes for the lines that offer them"
+    )
 
 
 class Scenario(_Strict):
@@ -146,6 +163,9 @@ class Scenario(_Strict):
     followers: Followers
     content: Content
     retention: Retention
+    inputs_from: str | None = Field(
+        default=None, description="the one benchmark results file whose capacity_inputs to use (repository path)"
+    )
     base_design: Design
     designs: dict[str, dict[str, Any]] = Field(min_length=1)
 

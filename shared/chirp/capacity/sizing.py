@@ -39,6 +39,7 @@ class Line:
     monthly_usd: float
     detail: str = ""
     core: bool = True  # False for media storage and delivery
+    price_key: str = ""  # the price-table entry it was costed with (commitment discounts are keyed by it)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class Context:
         self, component: str, item: str, price_key: str, quantity: float, detail: str = "", core: bool = True
     ) -> Line:
         price = self.prices[price_key]
-        return Line(component, item, quantity, price.unit, price.cost(quantity), detail, core)
+        return Line(component, item, quantity, price.unit, price.cost(quantity), detail, core, price_key)
 
 
 def _units(size_bytes: float, unit_bytes: float) -> int:
@@ -118,10 +119,30 @@ def data_transfer(c: Context) -> list[Line]:
     return [c.line("Data transfer out", "API responses", "internet.egress", gib, detail)]
 
 
+def authorizer_calls_per_day(c: Context) -> float:
+    """Token-authorizer invocations: API Gateway caches a token's answer for the TTL, so a user pays at most one
+    call per TTL window of activity (the ALB path has no authorizer: the function checks the token itself)."""
+    d, users, t = c.design, c.scenario.users, c.traffic
+    if d.api == "alb":
+        return 0.0
+    per_user = t.requests_per_day / users.daily_active
+    if d.authorizer_cache_ttl_s:
+        per_user = min(per_user, users.online_hours_per_day * 3600 / d.authorizer_cache_ttl_s)
+    return users.daily_active * per_user
+
+
+def ping_calls_per_month(c: Context) -> float:
+    """Client keep-alive pings that invoke a function (a mock integration answers them without one)."""
+    d = c.design
+    return heartbeats_per_month(c) if d.websocket == "api_gateway" and d.websocket_ping == "lambda" else 0.0
+
+
 def lambda_functions(c: Context) -> list[Line]:
     t, d, inp = c.traffic, c.design, c.inputs
     api = c.monthly(t.requests_per_day)
     batches = c.monthly(t.stream_records_per_day) / inp["stream_batch_records"] * len(STREAM_CONSUMERS)
+    authorizer = c.monthly(authorizer_calls_per_day(c))
+    pings = ping_calls_per_month(c)
     memory_gb = d.lambda_memory_mb / 1024
     api_seconds = (
         c.monthly(
@@ -131,8 +152,11 @@ def lambda_functions(c: Context) -> list[Line]:
     )
     stream_seconds = batches * inp["lambda_ms_per_request.stream_batch"] / 1000
     fanout_seconds = c.monthly(t.timeline_deliveries_per_day) / inp["timeline_inserts_per_s_per_lambda"]
-    gb_seconds = (api_seconds + stream_seconds + fanout_seconds) * memory_gb
-    return [
+    side_seconds = (
+        authorizer * inp["lambda_ms_per_request.authorizer"] + pings * inp["lambda_ms_per_request.ping"]
+    ) / 1000
+    gb_seconds = (api_seconds + stream_seconds + fanout_seconds + side_seconds) * memory_gb
+    lines = [
         c.line(
             "Lambda", "invocations", "lambda.requests", api + batches, f"API {api:.3g} + stream batches {batches:.3g}"
         ),
@@ -142,13 +166,51 @@ def lambda_functions(c: Context) -> list[Line]:
             f"lambda.gb_seconds.{d.lambda_arch}",
             gb_seconds,
             f"{d.lambda_arch}, {d.lambda_memory_mb} MB; API {api_seconds:.3g} s, stream {stream_seconds:.3g} s, "
-            f"fan-out {fanout_seconds:.3g} s",
+            f"fan-out {fanout_seconds:.3g} s, authorizer + pings {side_seconds:.3g} s",
         ),
     ]
+    if authorizer:
+        lines.append(
+            c.line(
+                "Lambda",
+                "invocations: token authorizer",
+                "lambda.requests",
+                authorizer,
+                f"results cached {d.authorizer_cache_ttl_s} s per token",
+            )
+        )
+    if pings:
+        lines.append(
+            c.line(
+                "Lambda",
+                "invocations: WebSocket pings",
+                "lambda.requests",
+                pings,
+                f"one per open socket every {inp['websocket_heartbeat_minutes']:g} min",
+            )
+        )
+    return lines
+
+
+def online_share(c: Context) -> float:
+    """Share of monthly-active followers with a socket open at a given moment."""
+    users = c.scenario.users
+    return users.daily_active / users.monthly_active * users.online_hours_per_day / 24
+
+
+def pushes_per_day(c: Context) -> float:
+    """Tweets pushed to followers' open sockets (fan-out on write only)."""
+    t = c.traffic
+    return t.tweets_per_day * t.fanout_followers_per_tweet * t.active_follower_share * online_share(c)
+
+
+def heartbeats_per_month(c: Context) -> float:
+    socket_minutes = c.traffic.concurrent_sockets * 60 * c.hours
+    return socket_minutes / c.inputs["websocket_heartbeat_minutes"]
 
 
 def websocket(c: Context) -> list[Line]:
-    t, d, users, inp = c.traffic, c.design, c.scenario.users, c.inputs
+    t, d, inp = c.traffic, c.design, c.inputs
     socket_minutes = t.concurrent_sockets * 60 * c.hours
     if d.websocket == "fleet":
         peak_sockets = t.concurrent_sockets * t.peak_to_average
@@ -165,10 +227,9 @@ def websocket(c: Context) -> list[Line]:
             c.line("WebSocket", "NLB hours", "nlb.hours", c.regions * c.hours),
             c.line("WebSocket", "NLCU-hours", "nlb.nlcu_hours", nlcus * c.hours, f"{nlcus:,.0f} NLCU (active sockets)"),
         ]
-    online_share = users.daily_active / users.monthly_active * users.online_hours_per_day / 24
-    pushes = t.tweets_per_day * t.fanout_followers_per_tweet * t.active_follower_share * online_share
-    notifications = (t.likes_per_day + t.retweets_per_day) / d.counter_coalescing * online_share
-    heartbeats = socket_minutes / inp["websocket_heartbeat_minutes"]
+    pushes = pushes_per_day(c)
+    notifications = (t.likes_per_day + t.retweets_per_day) / d.counter_coalescing * online_share(c)
+    heartbeats = heartbeats_per_month(c)
     messages = c.monthly(pushes + notifications) + heartbeats
     return [
         c.line(
@@ -188,13 +249,17 @@ def websocket(c: Context) -> list[Line]:
     ]
 
 
+def stream_peak_records_per_s(c: Context) -> float:
+    return c.peak_per_s(c.traffic.stream_records_per_day)
+
+
 def kinesis(c: Context) -> list[Line]:
-    t, content = c.traffic, c.scenario.content
-    peak_records = c.peak_per_s(t.stream_records_per_day)
+    t, d, content = c.traffic, c.design, c.scenario.content
+    peak_records = stream_peak_records_per_s(c)
     shards = math.ceil(max(peak_records / 1000, peak_records * content.stream_record_bytes / MIB))
     records = c.monthly(t.stream_records_per_day)
-    consumers = len(STREAM_CONSUMERS)
-    return [
+    efo = min(d.stream_efo_consumers, len(STREAM_CONSUMERS))
+    lines = [
         c.line("Kinesis", "shard-hours", "kinesis.shard_hours", shards * c.hours, f"{shards:,} shards"),
         c.line(
             "Kinesis",
@@ -202,20 +267,80 @@ def kinesis(c: Context) -> list[Line]:
             "kinesis.put_payload_units",
             records * _units(content.stream_record_bytes, KINESIS_PUT_UNIT_BYTES),
         ),
+    ]
+    if d.stream_retention_hours > 24:
+        lines.append(
+            c.line(
+                "Kinesis",
+                "extended retention",
+                "kinesis.extended_retention_shard_hours",
+                shards * c.hours,
+                f"{min(d.stream_retention_hours, 168)} h retention",
+            )
+        )
+    if d.stream_retention_hours > 168:
+        kept_gib = t.stream_records_per_day * content.stream_record_bytes * (d.stream_retention_hours - 168) / 24
+        lines.append(
+            c.line("Kinesis", "long-term retention", "kinesis.long_term_retention", kept_gib / GIB, "beyond 7 days")
+        )
+    if efo:
+        lines += [
+            c.line(
+                "Kinesis",
+                "enhanced fan-out consumer-shard-hours",
+                "kinesis.efo_consumer_shard_hours",
+                efo * shards * c.hours,
+                f"{efo} of {len(STREAM_CONSUMERS)} consumers ({', '.join(STREAM_CONSUMERS)}) with enhanced fan-out",
+            ),
+            c.line(
+                "Kinesis",
+                "enhanced fan-out data",
+                "kinesis.efo_data",
+                efo * records * content.stream_record_bytes / GIB,
+            ),
+        ]
+    return lines
+
+
+# MSK Serverless quotas per cluster (write/read MiB/s) and per partition (write MiB/s).
+MSK_SERVERLESS_IN_MIB_S = 200
+MSK_SERVERLESS_OUT_MIB_S = 400
+MSK_SERVERLESS_PARTITION_IN_MIB_S = 5
+
+
+def msk_serverless(c: Context) -> list[Line]:
+    t, d, content = c.traffic, c.design, c.scenario.content
+    consumers = len(STREAM_CONSUMERS)
+    peak_in = stream_peak_records_per_s(c) * content.stream_record_bytes / MIB
+    clusters = math.ceil(max(peak_in / MSK_SERVERLESS_IN_MIB_S, peak_in * consumers / MSK_SERVERLESS_OUT_MIB_S))
+    partitions = max(clusters, math.ceil(peak_in / MSK_SERVERLESS_PARTITION_IN_MIB_S))
+    written_gib = c.monthly(t.stream_records_per_day) * content.stream_record_bytes / GIB
+    retained_gib = t.stream_records_per_day * content.stream_record_bytes * d.stream_retention_hours / 24 / GIB
+    return [
         c.line(
-            "Kinesis",
-            "enhanced fan-out consumer-shard-hours",
-            "kinesis.efo_consumer_shard_hours",
-            consumers * shards * c.hours,
-            f"{consumers} consumers: {', '.join(STREAM_CONSUMERS)}",
+            "MSK Serverless",
+            "cluster-hours",
+            "msk_serverless.cluster_hours",
+            clusters * c.hours,
+            f"{clusters} clusters for {peak_in:,.0f} MiB/s peak in, x{consumers} out",
+        ),
+        c.line("MSK Serverless", "partition-hours", "msk_serverless.partition_hours", partitions * c.hours),
+        c.line("MSK Serverless", "data in", "msk_serverless.data_in", written_gib),
+        c.line(
+            "MSK Serverless", "data out", "msk_serverless.data_out", written_gib * consumers, f"{consumers} consumers"
         ),
         c.line(
-            "Kinesis",
-            "enhanced fan-out data",
-            "kinesis.efo_data",
-            consumers * records * content.stream_record_bytes / GIB,
+            "MSK Serverless",
+            "storage",
+            "msk_serverless.storage",
+            retained_gib,
+            f"{d.stream_retention_hours} h retained",
         ),
     ]
+
+
+def event_stream(c: Context) -> list[Line]:
+    return kinesis(c) if c.design.stream == "kinesis" else msk_serverless(c)
 
 
 def _keyspaces_throughput(c: Context, item: str, units_per_day: float, kind: str) -> Line:
@@ -422,7 +547,7 @@ COMPONENTS = (
     lambda_functions,
     data_transfer,
     websocket,
-    kinesis,
+    event_stream,
     keyspaces,
     tweet_archive,
     elasticache,

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from chirp.capacity import Inputs, Plan, PriceTable, plan
+from chirp.capacity import DESIGN_DOC_CORE_MONTHLY_USD, Inputs, Plan, PriceTable, Scenario, plan
 from chirp.capacity.scenario import parse_scenario
 
 
@@ -24,26 +24,85 @@ def _changed_components(a: Plan, b: Plan) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("option", "before", "after", "component"),
+    ("option", "before", "after", "components"),
     [
-        ("api", "rest", "http", "API front"),
-        ("api", "rest", "alb", "API front"),
-        ("websocket", "api_gateway", "fleet", "WebSocket"),
-        ("keyspaces_capacity", "on_demand", "provisioned", "Keyspaces"),
-        ("cache_engine", "redis", "valkey", "ElastiCache"),
-        ("media_tiering", "standard", "lifecycle", "S3 media"),
-        ("lambda_arch", "x86_64", "arm64", "Lambda"),
+        # an HTTP API takes no WAF web ACL
+        ("api", "rest", "http", {"API front", "WAF"}),
+        # an ALB has no token authorizer: the function checks the token, so the authorizer's calls go
+        ("api", "rest", "alb", {"API front", "Lambda"}),
+        # a socket fleet of our own: no per-ping function calls, and pushes no longer leave through NAT
+        ("websocket", "api_gateway", "fleet", {"WebSocket", "Lambda", "VPC"}),
+        ("keyspaces_capacity", "on_demand", "provisioned", {"Keyspaces"}),
+        ("cache_engine", "redis", "valkey", {"ElastiCache"}),
+        ("media_tiering", "standard", "lifecycle", {"S3 media"}),
+        ("lambda_arch", "x86_64", "arm64", {"Lambda"}),
+        ("waf", True, False, {"WAF"}),
+        ("xray_sampled_share", 0.05, 0.001, {"X-Ray"}),
+        ("access_logs", True, False, {"CloudWatch Logs"}),
+        ("websocket_ping", "lambda", "mock", {"Lambda"}),
+        ("authorizer_cache_ttl_s", 300, 3600, {"Lambda"}),
+        ("availability_zones", 3, 2, {"Cross-AZ traffic", "VPC"}),
+        ("stream_efo_consumers", 4, 2, {"Kinesis"}),
+        ("commitment", "none", "3yr", {"Lambda", "ElastiCache", "Neptune", "OpenSearch"}),
     ],
 )
-def test_switch_changes_only_its_component(
-    seed_data: Any, prices: PriceTable, assumed: Inputs, option: str, before: Any, after: Any, component: str
+def test_switch_changes_only_its_components(
+    seed_data: Any, prices: PriceTable, assumed: Inputs, option: str, before: Any, after: Any, components: set[str]
 ) -> None:
     # Given two designs that differ in one option
     first, second = _pair(seed_data, prices, assumed, option, before, after)
     # When both are planned
-    # Then exactly that option's component costs differ, and it got cheaper
-    assert _changed_components(first, second) == {component}
-    assert second.by_component()[component] < first.by_component()[component]
+    # Then exactly those components' costs differ, and each got cheaper
+    assert _changed_components(first, second) == components
+    for component in components:
+        assert second.by_component().get(component, 0.0) < first.by_component()[component]
+
+
+def test_a_commitment_discounts_only_lines_that_offer_one(seed_data: Any, prices: PriceTable, assumed: Inputs) -> None:
+    on_demand, committed = _pair(seed_data, prices, assumed, "commitment", "none", "1yr")
+    # Compute savings plans cover Lambda duration, not invocations; Keyspaces has no reservation
+    assert committed.line("Lambda", "compute GB-seconds").monthly_usd == pytest.approx(
+        on_demand.line("Lambda", "compute GB-seconds").monthly_usd * (1 - 0.12)
+    )
+    assert committed.line("Lambda", "invocations") == on_demand.line("Lambda", "invocations")
+    assert committed.by_component()["Keyspaces"] == on_demand.by_component()["Keyspaces"]
+    assert "1yr commitment -31%" in committed.line("ElastiCache", "nodes").detail
+
+
+def test_msk_serverless_replaces_the_kinesis_lines(seed_data: Any, prices: PriceTable, assumed: Inputs) -> None:
+    kinesis, msk = _pair(seed_data, prices, assumed, "stream", "kinesis", "msk_serverless")
+    assert "Kinesis" not in msk.by_component() and "MSK Serverless" not in kinesis.by_component()
+    # MSK sits in the VPC: its traffic no longer goes through the Kinesis interface endpoint
+    assert msk.line("VPC", "interface endpoint data").quantity < kinesis.line("VPC", "interface endpoint data").quantity
+    # At the design's event rate, four consumers reading everything exceed one serverless cluster's read quota
+    assert msk.line("MSK Serverless", "cluster-hours").quantity > msk.prices.hours_per_month
+
+
+def test_the_bill_has_the_lines_an_audit_found_missing(seed: Scenario, prices: PriceTable, assumed: Inputs) -> None:
+    chosen = plan(seed, prices, "chirp-default", assumed)
+    for component, item in [
+        ("WAF", "requests inspected"),
+        ("X-Ray", "traces recorded"),
+        ("CloudWatch Logs", "API access logs"),
+        ("CloudWatch Logs", "function logs"),
+        ("Cross-AZ traffic", "functions <-> cache"),
+        ("VPC", "interface endpoint hours"),
+        ("VPC", "NAT data: pushes"),
+        ("Lambda", "invocations: token authorizer"),
+        ("Lambda", "invocations: WebSocket pings"),
+    ]:
+        assert chosen.line(component, item).monthly_usd > 0, (component, item)
+    # WAF inspects every request at $0.60 per million
+    requests = chosen.traffic.requests_per_day * prices.hours_per_month / 24
+    assert chosen.line("WAF", "requests inspected").monthly_usd == pytest.approx(requests / 1e6 * 0.60)
+
+
+def test_core_is_compared_like_for_like_with_the_design_documents_core(
+    seed: Scenario, prices: PriceTable, assumed: Inputs
+) -> None:
+    chosen = plan(seed, prices, "chirp-default", assumed)
+    assert DESIGN_DOC_CORE_MONTHLY_USD == 714_400 - 25_300 - 127_500
+    assert chosen.core_gap_usd == pytest.approx(chosen.core_usd - 561_600)
 
 
 def test_valkey_changes_the_node_line_and_not_the_node_count(
@@ -69,7 +128,8 @@ def test_timelines_in_the_cache_remove_the_home_timeline_rows(
         cache.line("Keyspaces", "writes: home_timeline rows")
     assert cache.line("ElastiCache", "nodes").quantity > 10 * rows.line("ElastiCache", "nodes").quantity
     # and nothing outside timelines (Keyspaces, cache, Lambda fan-out work) moves
-    assert _changed_components(rows, cache) <= {"Keyspaces", "ElastiCache", "Lambda"}
+    # (cache traffic between zones and the Keyspaces endpoint's bytes follow where timelines live)
+    assert _changed_components(rows, cache) <= {"Keyspaces", "ElastiCache", "Lambda", "Cross-AZ traffic", "VPC"}
     assert rows.line("Lambda", "invocations") == cache.line("Lambda", "invocations")
 
 
