@@ -24,11 +24,12 @@ import redis
 from context import Bench, log
 from stats import summary
 
-from chirp.adapters.redis_cache.timelines import SENTINEL, RedisTimelineStore, member, timeline_key
+from chirp.container import redis_timelines
 from chirp.ids import new_id
+from chirp.ports import TimelineStore
 
 if TYPE_CHECKING:
-    from servers.harness import Endpoint  # (tests/ is on sys.path once bench/stack.py is imported)
+    from chirp.local.servers.harness import Endpoint  # (tests/ is on sys.path once bench/stack.py is imported)
 
 FOLLOWERS = 10_000
 BASE = 9_500_000_000_000
@@ -96,23 +97,41 @@ def redis_benchmark(ep: Endpoint, requests: int, dbnum: int = 15) -> dict[str, A
     return results
 
 
-def _prepare(client: redis.Redis, users: Sequence[int]) -> None:
-    members = {SENTINEL: 0, **{member(new_id() - (1 << 30) * k): 0 for k in range(1, 21)}}
+# The hand-written strategies keep their own timelines beside the adapter's, in the same shape (a sorted set of
+# zero-padded ids, score 0, plus a marker member that says the timeline exists): the same work per follower,
+# without depending on how the adapter names its keys.
+_MARKER = "0" * 19
+
+
+def _raw_key(user_id: int) -> str:
+    return f"bl:{{{user_id}}}"
+
+
+def _raw_member(tweet_id: int) -> str:
+    return f"{tweet_id:019d}"
+
+
+def _prepare(client: redis.Redis, store: TimelineStore, users: Sequence[int]) -> None:
+    """Every follower's timeline exists with 20 older ids: the adapter's through its bulk path, the raw ones here."""
+    prefill = [new_id() - (1 << 30) * k for k in range(1, 21)]
+    store.drop(users)
+    store.build_many(dict.fromkeys(users, prefill))
+    members = {_MARKER: 0, **{_raw_member(t): 0 for t in prefill}}
     for start in range(0, len(users), CHUNK):
         pipe = client.pipeline(transaction=False)
         for u in users[start : start + CHUNK]:
-            pipe.delete(timeline_key(u))
-            pipe.zadd(timeline_key(u), members)
+            pipe.delete(_raw_key(u))
+            pipe.zadd(_raw_key(u), members)
         pipe.execute()
 
 
 def _mastodon(client: redis.Redis, users: Sequence[int], tweet_id: int, cap: int) -> int:
     """One job for the whole fan-out, one round trip per follower (ZADD + trim). No existence check: Mastodon picks
     active followers in its SQL query instead, so this does no more work per follower than Chirp's script."""
-    value = member(tweet_id)
+    value = _raw_member(tweet_id)
     written = 0
     for u in users:
-        key = timeline_key(u)
+        key = _raw_key(u)
         pipe = client.pipeline(transaction=False)
         pipe.zadd(key, {value: 0})
         pipe.zremrangebyrank(key, 1, -(cap + 1))
@@ -122,10 +141,10 @@ def _mastodon(client: redis.Redis, users: Sequence[int], tweet_id: int, cap: int
 
 
 def _pipeline(client: redis.Redis, users: Sequence[int], tweet_id: int, cap: int) -> int:
-    value = member(tweet_id)
+    value = _raw_member(tweet_id)
     written = 0
     for start in range(0, len(users), CHUNK):
-        keys = [timeline_key(u) for u in users[start : start + CHUNK]]
+        keys = [_raw_key(u) for u in users[start : start + CHUNK]]
         pipe = client.pipeline(transaction=False)
         for key in keys:
             pipe.exists(key)
@@ -142,9 +161,9 @@ def _pipeline(client: redis.Redis, users: Sequence[int], tweet_id: int, cap: int
 def fanout_strategies(ep: Endpoint, db: int, cap: int, repeats: int) -> dict[str, Any]:
     client = redis_client(ep, db)
     users = [BASE + i for i in range(FOLLOWERS)]
-    _prepare(client, users)
-    script = RedisTimelineStore(client, cap=cap, ttl_s=86400, fan_out_chunk=CHUNK)
-    per_key = RedisTimelineStore(client, cap=cap, ttl_s=86400, cluster=True)
+    script = redis_timelines(client, cap=cap, ttl_s=86400, chunk=CHUNK)
+    per_key = redis_timelines(client, cap=cap, ttl_s=86400, cluster=True)
+    _prepare(client, script, users)
     strategies: dict[str, Callable[[int], int]] = {
         "chirp_chunk_script": lambda t: script.add_if_exists(users, t),
         "pipeline_per_key_commands": lambda t: _pipeline(client, users, t, cap),
@@ -161,9 +180,13 @@ def fanout_strategies(ep: Endpoint, db: int, cap: int, repeats: int) -> dict[str
             rates.append(written / (time.perf_counter() - started))
         results[name] = {"inserts_per_s": round(statistics.median(rates)), "followers": FOLLOWERS, "repeats": repeats}
         log(f"baseline {name}: {results[name]}")
-    sizes = {len(client.zrange(timeline_key(u), 0, -1)) for u in users[:10]}
+    # ids each timeline holds after every strategy wrote (the adapter trims lazily: a few over the cap is expected)
+    pages = script.page_many(users[:10], before=None, after=None, limit=10 * cap)
+    sizes = {len(page or []) for page in pages.values()}
+    sizes |= {int(client.zcard(_raw_key(u))) - 1 for u in users[:10]}  # less the marker
+    script.drop(users)
     for start in range(0, len(users), 5000):
-        client.delete(*[timeline_key(u) for u in users[start : start + 5000]])
+        client.delete(*[_raw_key(u) for u in users[start : start + 5000]])
     fastest = max(
         ("chirp_chunk_script", "pipeline_per_key_commands", "pipeline_per_key_script"),
         key=lambda k: results[k]["inserts_per_s"],

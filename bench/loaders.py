@@ -68,9 +68,7 @@ def load(container: Container, data: Dataset, backend: str, log: Log) -> dict[st
         "search_tweets",
         lambda: _parallel(s.search.index_tweets, list(_batches(data.tweets, batch)), 1 if backend == "embedded" else 2),
     )
-    refresh = getattr(s.search, "refresh", None)
-    if callable(refresh):
-        refresh()
+    s.search.refresh()
     return took
 
 

@@ -15,6 +15,7 @@ from context import Bench, log
 from loaders import bulk_follows
 from stats import summary
 
+from chirp.container import Container
 from chirp.ids import new_id
 from chirp.model import TweetRecord
 
@@ -29,33 +30,19 @@ def synthetic_followers(count: int) -> list[int]:
 
 
 def prepare_timelines(bench: Bench, user_ids: list[int]) -> None:
-    """Makes every timeline exist with PREFILL older ids (bulk: one pipeline per 1,000 timelines on Redis)."""
+    """Makes every timeline exist with PREFILL older ids, through the timeline store's bulk path (pipelined)."""
     prefill = [new_id() - (1 << 30) * k for k in range(1, PREFILL + 1)]
-    store: Any = bench.stack.container.stores.timelines  # type: ignore[union-attr]
-    if bench.backend == "embedded":
-        for user_id in user_ids:
-            store.build(user_id, prefill)
-        return
-    from chirp.adapters.redis_cache.timelines import SENTINEL, member, timeline_key
-
-    client = store._r
-    members = {SENTINEL: 0, **{member(t): 0 for t in prefill}}
-    for start in range(0, len(user_ids), 1000):
-        pipe = client.pipeline(transaction=False)
-        for user_id in user_ids[start : start + 1000]:
-            pipe.zadd(timeline_key(user_id), members)
-            pipe.expire(timeline_key(user_id), 30 * 86400)
-        pipe.execute()
+    _container(bench).stores.timelines.build_many(dict.fromkeys(user_ids, prefill))
 
 
 def drop_timelines(bench: Bench, user_ids: list[int]) -> None:
-    if bench.backend == "embedded":
-        return
-    from chirp.adapters.redis_cache.timelines import timeline_key
+    _container(bench).stores.timelines.drop(user_ids)
 
-    client: Any = bench.stack.container.stores.timelines._r  # type: ignore[union-attr]
-    for start in range(0, len(user_ids), 5000):
-        client.delete(*[timeline_key(u) for u in user_ids[start : start + 5000]])
+
+def _container(bench: Bench) -> Container:
+    container = bench.stack.container
+    assert container is not None
+    return container
 
 
 def _tweet(author: int) -> TweetRecord:

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from chirp import api_models as api
 from chirp.api_models import LoginRequest, SignupRequest
 from chirp.container import get_container
 from chirp.http import RestApp, created
@@ -24,7 +25,7 @@ def signup() -> Any:
 
 
 @app.operation("login")
-def login() -> dict[str, Any]:
+def login() -> api.Login:
     body = app.body(LoginRequest)
     return get_container().auth.login(username=body.username, password=body.password, source_ip=app.source_ip())
 

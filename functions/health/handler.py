@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from chirp import api_models as api
 from chirp.http import RestApp
 from chirp.openapi import openapi_document
 
@@ -9,7 +10,7 @@ app = RestApp("health")
 
 
 @app.operation("health")
-def health() -> dict[str, Any]:
+def health() -> api.Health:
     return {"status": "ok"}
 
 

@@ -1,7 +1,6 @@
 """Home timeline (hybrid fan-out) and its long-poll fallback."""
 
-from typing import Any
-
+from chirp import api_models as api
 from chirp.container import get_container
 from chirp.http import RestApp
 
@@ -9,7 +8,7 @@ app = RestApp("timeline")
 
 
 @app.operation("home")
-def home() -> dict[str, Any]:
+def home() -> api.TweetPage:
     viewer = app.principal()
     c = get_container()
     page = c.feed.home(viewer.user_id, before=app.query_id("cursor"), after=None, count=app.count())
@@ -21,7 +20,7 @@ def home() -> dict[str, Any]:
 
 
 @app.operation("poll")
-def poll() -> dict[str, Any]:
+def poll() -> api.Poll:
     viewer = app.principal()
     c = get_container()
     since_id = app.query_id("since_id") or 0

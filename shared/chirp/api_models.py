@@ -1,15 +1,23 @@
-"""Request bodies of the REST API. Strict: a number where a string belongs is a 400, not a coercion. Constraints here
+"""The REST API's bodies, the one description of both the JSON and the OpenAPI document (``chirp.openapi`` takes
+every schema from here).
+
+Requests are pydantic models. Strict: a number where a string belongs is a 400, not a coercion. Constraints here
 are also the OpenAPI document's; tweet content is checked by the text rules (code points after trimming) so its
-limits appear only in the document."""
+limits appear only in the document.
+
+Responses are TypedDicts that the services build and the handlers return as they are: mypy --strict checks that
+each one is built with exactly these keys and types, pydantic (``TypeAdapter``) turns them into the document's
+schemas, and no object is built and dumped again on the hot read paths (a timeline page is many tweets)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, WithJsonSchema, field_validator
 
 from chirp.ids import ID_PATTERN
-from chirp.text import EMAIL_PATTERN
+from chirp.model import NotificationType
+from chirp.text import EMAIL_PATTERN, VISIBLE_CHAR_PATTERN
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_]{1,15}$"
 MEDIA_ID_PATTERN = r"^[0-9a-f]{32}$"
@@ -25,7 +33,7 @@ class SignupRequest(_Body):
     username: StrictStr = Field(pattern=USERNAME_PATTERN)
     email: StrictStr = Field(max_length=254, pattern=EMAIL_PATTERN)
     password: StrictStr = Field(min_length=8, max_length=128)
-    display_name: StrictStr | None = Field(default=None, max_length=50, pattern=r"\S")
+    display_name: StrictStr | None = Field(default=None, max_length=50, pattern=VISIBLE_CHAR_PATTERN)
 
 
 class LoginRequest(_Body):
@@ -36,7 +44,7 @@ class LoginRequest(_Body):
 class CreateTweetRequest(_Body):
     content: StrictStr = Field(
         max_length=4000,
-        json_schema_extra={"minLength": 1, "maxLength": 280, "pattern": r"[^\s\u0000-\u001f\u007f-\u009f]"},
+        json_schema_extra={"minLength": 1, "maxLength": 280, "pattern": VISIBLE_CHAR_PATTERN},
     )
     media_ids: list[Annotated[StrictStr, Field(pattern=MEDIA_ID_PATTERN)]] = Field(default_factory=list, max_length=4)
     reply_to: StrictStr | None = Field(default=None, pattern=ID_PATTERN)
@@ -60,3 +68,179 @@ class MediaUploadRequest(_Body):
 
 class MarkReadRequest(_Body):
     up_to: StrictStr | None = Field(default=None, pattern=ID_PATTERN)
+
+
+# -- responses ---------------------------------------------------------------------------------------------------
+Id = Annotated[str, Field(pattern=r"^[0-9]{1,19}$")]
+"""An id as the API writes it: decimal digits (ids do not fit a JavaScript number)."""
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Count = Annotated[int, Field(ge=0)]
+
+
+class ErrorDetail(TypedDict):
+    code: str
+    message: str
+
+
+class Error(TypedDict):
+    error: ErrorDetail
+
+
+class Tweet(TypedDict):
+    tweet_id: Id
+    user_id: Id
+    username: str
+    content: str
+    created_at: Timestamp
+    likes_count: Count
+    retweets_count: Count
+    replies_count: Count
+    media_urls: list[str]
+    hashtags: list[str]
+    mentions: list[str]
+    urls: list[str]
+    reply_to: Id | None
+    quote_tweet: Id | None
+    liked_by_user: bool
+    retweeted_by_user: bool
+
+
+class TweetPage(TypedDict):
+    tweets: list[Tweet]
+    next_cursor: str | None
+    has_more: bool
+
+
+class UserSummary(TypedDict):
+    user_id: Id
+    username: str
+    display_name: str
+    follower_count: int
+    followed_by_me: bool
+
+
+class UserPage(TypedDict):
+    users: list[UserSummary]
+    next_cursor: str | None
+    has_more: bool
+
+
+class UserList(TypedDict):
+    users: list[UserSummary]
+
+
+class Profile(TypedDict):
+    user_id: Id
+    username: str
+    display_name: str
+    bio: str
+    created_at: Timestamp
+    follower_count: int
+    following_count: int
+    tweet_count: int
+    followed_by_me: bool
+    follows_me: bool
+
+
+class Relationship(TypedDict):
+    username: str
+    following: bool
+    follower_count: int
+
+
+class Signup(TypedDict):
+    user_id: Id
+    username: str
+    token: str
+    expires_in: int
+
+
+class Login(TypedDict):
+    token: str
+    expires_in: int
+    user_id: Id
+    username: str
+
+
+class Actor(TypedDict):
+    user_id: Id
+    username: str
+
+
+class Notification(TypedDict):
+    notification_id: Id
+    type: NotificationType
+    actor: Actor
+    tweet_id: Id | None
+    created_at: Timestamp
+    read: bool
+
+
+class NotificationPage(TypedDict):
+    notifications: list[Notification]
+    next_cursor: str | None
+    has_more: bool
+    unread_count: int
+
+
+class MarkRead(TypedDict):
+    marked: int
+    unread_count: int
+
+
+class Trend(TypedDict):
+    hashtag: str
+    score: float
+    tweet_count: int
+
+
+class Trends(TypedDict):
+    trends: list[Trend]
+    as_of: Timestamp
+    window_s: int
+
+
+class SearchMetadata(TypedDict):
+    query: str
+    result_type: str
+    count: int
+    completed_in: float
+
+
+class SearchResult(TypedDict):
+    tweets: list[Tweet]
+    next_cursor: str | None
+    search_metadata: SearchMetadata
+
+
+class UploadForm(TypedDict):
+    url: str
+    method: str
+    headers: dict[str, str]
+    fields: dict[str, str]
+
+
+class MediaUpload(TypedDict):
+    media_id: str
+    media_url: str
+    upload: UploadForm
+    expires_in: int
+
+
+class Poll(TypedDict):
+    tweets: list[Tweet]
+    newest_id: Id | None
+
+
+class Deleted(TypedDict):
+    deleted: bool
+    tweet_id: str
+
+
+class Bookmark(TypedDict):
+    tweet_id: str
+    bookmarked: bool
+
+
+class Health(TypedDict):
+    status: str

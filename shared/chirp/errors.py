@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chirp.model import RateDecision
+
 
 class ChirpError(Exception):
     """Base class for every error a client may see."""
@@ -57,6 +62,11 @@ class PayloadTooLarge(ChirpError):
 class RateLimited(ChirpError):
     status = 429
     code = "rate_limited"
+
+    @classmethod
+    def of(cls, decision: RateDecision, message: str) -> RateLimited:
+        """The refusal a rate limiter decided on: its limit, when to retry and when the window resets."""
+        return cls(message, retry_after=decision.retry_after, limit=decision.limit, reset_epoch=decision.reset_epoch)
 
     def __init__(self, message: str, *, retry_after: int, limit: int, reset_epoch: int) -> None:
         super().__init__(

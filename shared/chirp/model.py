@@ -6,9 +6,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chirp.observability.metrics import correlation_id
 
 
 def now_ms() -> int:
@@ -143,6 +145,149 @@ class EventType(StrEnum):
     # Published by the fan-out path itself, for the fan-out consumer only (other consumers ignore them):
     CELEBRITY_CHANGED = "celebrity_changed"  # {"user_id", "celebrity"}: an author crossed the threshold
     FOLLOWER_CHUNK = "follower_chunk"  # {"op", "author_id", "followers", "tweet"?}: a share of a large audience
+    # Intents, put on the stream by API Gateway itself (write path "async", chirp.direct_writes), for the actions
+    # consumer only: {"actor_id", "actor_username", "on", and "tweet_id" | "followee_username" | "up_to"}, ids as
+    # strings. Applying one publishes the facts above (TWEET_LIKED, USER_FOLLOWED, ...) as the Lambda path does.
+    LIKE_REQUESTED = "like_requested"
+    RETWEET_REQUESTED = "retweet_requested"
+    FOLLOW_REQUESTED = "follow_requested"
+    READ_REQUESTED = "read_requested"
+
+
+class Payload(BaseModel):
+    """The typed ``data`` of a stream event: ``read`` parses an event's data as the model of its type, and ``event``
+    wraps one in an envelope, so publishers and consumers share one shape per type and mypy checks both. On the
+    wire the data stays the plain JSON object it always was. Lax on purpose: ids that arrive as strings (JSON from
+    other producers) are ints here, and keys a newer producer adds are ignored."""
+
+    model_config = ConfigDict(frozen=True)
+    TYPES: ClassVar[frozenset[EventType]]
+    """The event types whose data has this shape."""
+
+    @classmethod
+    def read(cls, event: Event) -> Self:
+        if event.type not in cls.TYPES:
+            raise TypeError(f"a {event.type} event does not carry {cls.__name__}")
+        return cls.model_validate(event.data)
+
+    def event(self, type_: EventType, partition_key: int | str) -> Event:
+        if type_ not in self.TYPES:
+            raise TypeError(f"a {type_} event does not carry {type(self).__name__}")
+        return Event.new(type_, partition_key, self.model_dump(mode="json"))
+
+
+class TweetData(BaseModel):
+    """A tweet as events carry it: every field of ``TweetRecord``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tweet_id: int
+    user_id: int
+    username: str
+    content: str
+    created_at_ms: int
+    hashtags: list[str] = []
+    mentions: list[str] = []
+    urls: list[str] = []
+    media_urls: list[str] = []
+    reply_to: int | None = None
+    reply_to_user_id: int | None = None
+    quote_tweet: int | None = None
+    quote_user_id: int | None = None
+
+    @classmethod
+    def of(cls, tweet: TweetRecord) -> TweetData:
+        return cls.model_validate(tweet, from_attributes=True)
+
+    def record(self) -> TweetRecord:
+        return TweetRecord(**self.model_dump())
+
+
+class UserCreated(Payload):
+    TYPES = frozenset({EventType.USER_CREATED})
+    user_id: int
+    username: str
+    display_name: str
+    created_at_ms: int
+
+
+class TweetChanged(Payload):
+    TYPES = frozenset({EventType.TWEET_CREATED, EventType.TWEET_DELETED})
+    tweet: TweetData
+
+
+class EngagementChanged(Payload):
+    TYPES = frozenset(
+        {EventType.TWEET_LIKED, EventType.TWEET_UNLIKED, EventType.TWEET_RETWEETED, EventType.TWEET_UNRETWEETED}
+    )
+    tweet_id: int
+    author_id: int
+    actor_id: int
+    actor_username: str
+
+
+class UserFollowed(Payload):
+    TYPES = frozenset({EventType.USER_FOLLOWED})
+    follower_id: int
+    follower_username: str
+    followee_id: int
+
+
+class UserUnfollowed(Payload):
+    TYPES = frozenset({EventType.USER_UNFOLLOWED})
+    follower_id: int
+    followee_id: int
+
+
+class CelebrityChanged(Payload):
+    TYPES = frozenset({EventType.CELEBRITY_CHANGED})
+    user_id: int
+    celebrity: bool
+
+
+ChunkOp = Literal["add", "remove", "celebrity"]
+
+
+class FollowerChunk(Payload):
+    """A share of a large audience: "add" (or "remove") ``tweet`` to (from) these followers' timelines, or
+    "celebrity": the author crossed the threshold, re-sort these followers' subscriptions."""
+
+    TYPES = frozenset({EventType.FOLLOWER_CHUNK})
+    op: ChunkOp
+    author_id: int
+    followers: list[int]
+    tweet: TweetData | None = Field(default=None, exclude_if=lambda tweet: tweet is None)  # absent for "celebrity"
+
+    @model_validator(mode="after")
+    def _tweet_unless_celebrity(self) -> Self:
+        if (self.tweet is None) != (self.op == "celebrity"):
+            raise ValueError('a follower chunk carries a tweet, except a "celebrity" one')
+        return self
+
+
+class EngagementRequested(Payload):
+    """An intent accepted straight onto the stream (chirp.direct_writes): set the actor's like or retweet."""
+
+    TYPES = frozenset({EventType.LIKE_REQUESTED, EventType.RETWEET_REQUESTED})
+    actor_id: int
+    actor_username: str
+    on: bool
+    tweet_id: int
+
+
+class FollowRequested(Payload):
+    TYPES = frozenset({EventType.FOLLOW_REQUESTED})
+    actor_id: int
+    actor_username: str
+    on: bool
+    followee_username: str
+
+
+class ReadRequested(Payload):
+    TYPES = frozenset({EventType.READ_REQUESTED})
+    actor_id: int
+    actor_username: str
+    up_to: int | None = None
 
 
 class Event(BaseModel):
@@ -155,9 +300,17 @@ class Event(BaseModel):
     occurred_at_ms: int
     partition_key: str
     data: dict[str, Any]
+    # The request that caused it (the REST API Gateway request id), followed into every consumer's logs. Optional on
+    # the wire: records written before it existed, or by the gateway's direct writes, have none.
+    correlation_id: str = ""
 
     @classmethod
     def new(cls, type_: EventType, partition_key: int | str, data: dict[str, Any]) -> Event:
         return cls(
-            event_id=uuid.uuid4().hex, type=type_, occurred_at_ms=now_ms(), partition_key=str(partition_key), data=data
+            event_id=uuid.uuid4().hex,
+            type=type_,
+            occurred_at_ms=now_ms(),
+            partition_key=str(partition_key),
+            data=data,
+            correlation_id=correlation_id(),
         )

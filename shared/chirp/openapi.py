@@ -1,6 +1,6 @@
-"""The OpenAPI 3 document of the REST API, generated from the wiring table (paths, methods, auth) and the request
-models, with response schemas described here. ``make generated`` writes it to shared/chirp/openapi.json; a test keeps
-the committed copy equal to what this module generates."""
+"""The OpenAPI 3 document of the REST API, generated from the wiring table (paths, methods, auth) and the bodies of
+``chirp.api_models`` (requests and responses: the types the handlers parse and return). ``make generated`` writes
+it to shared/chirp/openapi.json; a test keeps the committed copy equal to what this module generates."""
 
 from __future__ import annotations
 
@@ -9,185 +9,56 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from chirp import __version__, wiring
-from chirp.api_models import CreateTweetRequest, LoginRequest, MarkReadRequest, MediaUploadRequest, SignupRequest
-from chirp.http import IDEMPOTENCY_KEY_MAX, IDEMPOTENCY_KEY_PATTERN, VISIBLE_CHAR_PATTERN
+from chirp import api_models as m
+from chirp.http import IDEMPOTENCY_KEY_MAX, IDEMPOTENCY_KEY_PATTERN
 from chirp.ids import ID_PATTERN
+from chirp.text import VISIBLE_CHAR_PATTERN
 
 _S = "string"
-_ID = {"type": _S, "pattern": "^[0-9]{1,19}$"}
-_NULL_ID = {"type": [_S, "null"], "pattern": "^[0-9]{1,19}$"}
 _IN_ID = {"type": _S, "pattern": ID_PATTERN}
-_CURSOR = {"type": [_S, "null"]}
-
-
-def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {"type": "object", "properties": props, "required": required if required is not None else list(props)}
+_REF = "#/components/schemas/{model}"
 
 
 def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": _REF.format(model=name)}
 
-
-def _list_of(name: str, key: str, *, with_more: bool = True) -> dict[str, Any]:
-    props: dict[str, Any] = {key: {"type": "array", "items": _ref(name)}}
-    if with_more:
-        props |= {"next_cursor": _CURSOR, "has_more": {"type": "boolean"}}
-    return _obj(props)
-
-
-SCHEMAS: dict[str, Any] = {
-    "Error": _obj({"error": _obj({"code": {"type": _S}, "message": {"type": _S}})}),
-    "Tweet": _obj(
-        {
-            "tweet_id": _ID,
-            "user_id": _ID,
-            "username": {"type": _S},
-            "content": {"type": _S},
-            "created_at": {"type": _S, "format": "date-time"},
-            "likes_count": {"type": "integer", "minimum": 0},
-            "retweets_count": {"type": "integer", "minimum": 0},
-            "replies_count": {"type": "integer", "minimum": 0},
-            "media_urls": {"type": "array", "items": {"type": _S}},
-            "hashtags": {"type": "array", "items": {"type": _S}},
-            "mentions": {"type": "array", "items": {"type": _S}},
-            "urls": {"type": "array", "items": {"type": _S}},
-            "reply_to": _NULL_ID,
-            "quote_tweet": _NULL_ID,
-            "liked_by_user": {"type": "boolean"},
-            "retweeted_by_user": {"type": "boolean"},
-        }
-    ),
-    "TweetPage": _list_of("Tweet", "tweets"),
-    "UserSummary": _obj(
-        {
-            "user_id": _ID,
-            "username": {"type": _S},
-            "display_name": {"type": _S},
-            "follower_count": {"type": "integer"},
-            "followed_by_me": {"type": "boolean"},
-        }
-    ),
-    "UserPage": _list_of("UserSummary", "users"),
-    "UserList": _list_of("UserSummary", "users", with_more=False),
-    "Profile": _obj(
-        {
-            "user_id": _ID,
-            "username": {"type": _S},
-            "display_name": {"type": _S},
-            "bio": {"type": _S},
-            "created_at": {"type": _S, "format": "date-time"},
-            "follower_count": {"type": "integer"},
-            "following_count": {"type": "integer"},
-            "tweet_count": {"type": "integer"},
-            "followed_by_me": {"type": "boolean"},
-            "follows_me": {"type": "boolean"},
-        }
-    ),
-    "Relationship": _obj(
-        {"username": {"type": _S}, "following": {"type": "boolean"}, "follower_count": {"type": "integer"}}
-    ),
-    "Signup": _obj(
-        {"user_id": _ID, "username": {"type": _S}, "token": {"type": _S}, "expires_in": {"type": "integer"}}
-    ),
-    "Login": _obj({"token": {"type": _S}, "expires_in": {"type": "integer"}, "user_id": _ID, "username": {"type": _S}}),
-    "Notification": _obj(
-        {
-            "notification_id": _ID,
-            "type": {"type": _S, "enum": ["mention", "like", "retweet", "reply", "quote", "follow"]},
-            "actor": _obj({"user_id": _ID, "username": {"type": _S}}),
-            "tweet_id": _NULL_ID,
-            "created_at": {"type": _S, "format": "date-time"},
-            "read": {"type": "boolean"},
-        }
-    ),
-    "NotificationPage": _obj(
-        {
-            "notifications": {"type": "array", "items": _ref("Notification")},
-            "next_cursor": _CURSOR,
-            "has_more": {"type": "boolean"},
-            "unread_count": {"type": "integer"},
-        }
-    ),
-    "MarkRead": _obj({"marked": {"type": "integer"}, "unread_count": {"type": "integer"}}),
-    "Trends": _obj(
-        {
-            "trends": {
-                "type": "array",
-                "items": _obj(
-                    {"hashtag": {"type": _S}, "score": {"type": "number"}, "tweet_count": {"type": "integer"}}
-                ),
-            },
-            "as_of": {"type": _S, "format": "date-time"},
-            "window_s": {"type": "integer"},
-        }
-    ),
-    "SearchResult": _obj(
-        {
-            "tweets": {"type": "array", "items": _ref("Tweet")},
-            "next_cursor": _CURSOR,
-            "search_metadata": _obj(
-                {
-                    "query": {"type": _S},
-                    "result_type": {"type": _S},
-                    "count": {"type": "integer"},
-                    "completed_in": {"type": "number"},
-                }
-            ),
-        }
-    ),
-    "MediaUpload": _obj(
-        {
-            "media_id": {"type": _S},
-            "media_url": {"type": _S},
-            "upload": _obj(
-                {
-                    "url": {"type": _S},
-                    "method": {"type": _S},
-                    "headers": {"type": "object", "additionalProperties": {"type": _S}},
-                    "fields": {"type": "object", "additionalProperties": {"type": _S}},
-                }
-            ),
-            "expires_in": {"type": "integer"},
-        }
-    ),
-    "Poll": _obj({"tweets": {"type": "array", "items": _ref("Tweet")}, "newest_id": _NULL_ID}),
-    "Deleted": _obj({"deleted": {"type": "boolean"}, "tweet_id": {"type": _S}}),
-    "Health": _obj({"status": {"type": _S}}),
-}
 
 _PAGING = ["cursor", "count"]
 _GRAPH_PAGING = ["page_cursor", "count"]
-# operation -> (success status, response schema, query parameters, request model)
-OPERATIONS: dict[str, tuple[int, str, list[str], type[BaseModel] | None]] = {
-    "health": (200, "Health", [], None),
-    "openapi": (200, "", [], None),
-    "signup": (201, "Signup", [], SignupRequest),
-    "login": (200, "Login", [], LoginRequest),
-    "get_profile": (200, "Profile", [], None),
-    "follow": (200, "Relationship", [], None),
-    "unfollow": (200, "Relationship", [], None),
-    "followers": (200, "UserPage", _GRAPH_PAGING, None),
-    "following": (200, "UserPage", _GRAPH_PAGING, None),
-    "user_tweets": (200, "TweetPage", _PAGING, None),
-    "create_tweet": (201, "Tweet", [], CreateTweetRequest),
-    "get_tweet": (200, "Tweet", [], None),
-    "delete_tweet": (200, "Deleted", [], None),
-    "replies": (200, "TweetPage", _PAGING, None),
-    "like": (200, "Tweet", [], None),
-    "unlike": (200, "Tweet", [], None),
-    "retweet": (200, "Tweet", [], None),
-    "unretweet": (200, "Tweet", [], None),
-    "home": (200, "TweetPage", _PAGING, None),
-    "poll": (200, "Poll", ["since_id", "timeout", "count"], None),
-    "search_tweets": (200, "SearchResult", ["q", "type", "cursor", "count"], None),
-    "search_users": (200, "UserList", ["user_q", "count"], None),
-    "trends": (200, "Trends", ["trends_count"], None),
-    "list_notifications": (200, "NotificationPage", _PAGING, None),
-    "mark_read": (200, "MarkRead", [], MarkReadRequest),
-    "create_upload": (201, "MediaUpload", [], MediaUploadRequest),
+# operation -> (success status, response type (None: any object), query parameters, request model)
+OPERATIONS: dict[str, tuple[int, type | None, list[str], type[BaseModel] | None]] = {
+    "health": (200, m.Health, [], None),
+    "openapi": (200, None, [], None),
+    "signup": (201, m.Signup, [], m.SignupRequest),
+    "login": (200, m.Login, [], m.LoginRequest),
+    "get_profile": (200, m.Profile, [], None),
+    "follow": (200, m.Relationship, [], None),
+    "unfollow": (200, m.Relationship, [], None),
+    "followers": (200, m.UserPage, _GRAPH_PAGING, None),
+    "following": (200, m.UserPage, _GRAPH_PAGING, None),
+    "user_tweets": (200, m.TweetPage, _PAGING, None),
+    "create_tweet": (201, m.Tweet, [], m.CreateTweetRequest),
+    "get_tweet": (200, m.Tweet, [], None),
+    "delete_tweet": (200, m.Deleted, [], None),
+    "replies": (200, m.TweetPage, _PAGING, None),
+    "like": (200, m.Tweet, [], None),
+    "unlike": (200, m.Tweet, [], None),
+    "retweet": (200, m.Tweet, [], None),
+    "unretweet": (200, m.Tweet, [], None),
+    "bookmark": (200, m.Bookmark, [], None),
+    "unbookmark": (200, m.Bookmark, [], None),
+    "bookmarks": (200, m.TweetPage, _PAGING, None),
+    "home": (200, m.TweetPage, _PAGING, None),
+    "poll": (200, m.Poll, ["since_id", "timeout", "count"], None),
+    "search_tweets": (200, m.SearchResult, ["q", "type", "cursor", "count"], None),
+    "search_users": (200, m.UserList, ["user_q", "count"], None),
+    "trends": (200, m.Trends, ["trends_count"], None),
+    "list_notifications": (200, m.NotificationPage, _PAGING, None),
+    "mark_read": (200, m.MarkRead, [], m.MarkReadRequest),
+    "create_upload": (201, m.MediaUpload, [], m.MediaUploadRequest),
 }
 
 _PARAMETERS: dict[str, dict[str, Any]] = {
@@ -251,7 +122,7 @@ def _error_responses(route: wiring.Route, has_body: bool) -> dict[str, Any]:
 
 
 def _operation(route: wiring.Route, function: str) -> dict[str, Any]:
-    status, schema, query, model = OPERATIONS[route.operation]
+    status, response, query, model = OPERATIONS[route.operation]
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": _S}} for name in _path_params(route.path)
     ]
@@ -277,7 +148,7 @@ def _operation(route: wiring.Route, function: str) -> dict[str, Any]:
                 "(idempotency_request_in_progress).",
             }
         )
-    body_schema = {"type": "object"} if not schema else _ref(schema)
+    body_schema = {"type": "object"} if response is None else _ref(response.__name__)
     op: dict[str, Any] = {
         "operationId": route.operation,
         "tags": [function],
@@ -294,6 +165,13 @@ def _operation(route: wiring.Route, function: str) -> dict[str, Any]:
         }
     if not route.auth:
         op["security"] = []
+    elif route.optional_auth:  # signed out (no requirement) or with a bearer token (the viewer's flags)
+        op["security"] = [{}, {"bearer": []}]
+        op["description"] = (
+            f"Signed-out readers welcome: the answer is the same for all of them and cacheable for "
+            f"{route.public_cache_s} s (Cache-Control: public). With a token it carries the viewer's flags and is "
+            "private, no-store."
+        )
     return op
 
 
@@ -306,9 +184,12 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for fn, route in wiring.all_routes():
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, fn.name)
-    schemas = dict(SCHEMAS)
-    for model in (SignupRequest, LoginRequest, CreateTweetRequest, MediaUploadRequest, MarkReadRequest):
-        schemas[model.__name__] = model.model_json_schema()
+    schemas: dict[str, Any] = {}
+    bodies: list[Any] = [m.Error] + [t for _, res, _, req in OPERATIONS.values() for t in (res, req) if t]
+    for body in dict.fromkeys(bodies):
+        schema = TypeAdapter(body).json_schema(ref_template=_REF)
+        schemas.update(schema.pop("$defs", {}))  # nested objects become components of their own
+        schemas[body.__name__] = schema
     return {
         "openapi": "3.1.0",
         "info": {

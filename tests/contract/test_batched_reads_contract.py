@@ -11,21 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from contract.held_keyspace import HeldKeyspace, held_keyspace
 
 from chirp.adapters.embedded.records import RecordsDatabase, SqliteEngagementStore, SqliteTweetStore, SqliteUserStore
 from chirp.ids import new_id
 from chirp.model import TweetCounts, TweetRecord, UserRecord, now_ms
-from servers.fixtures import drop_keyspace, keyspaces_backend
+from chirp.ports import EngagementStore, TweetStore, UserStore
 
 
 @pytest.fixture(scope="module")
-def cassandra_holder() -> Iterator[dict[str, Any]]:
-    holder: dict[str, Any] = {}
-    yield holder
-    backend = holder.pop("backend", None)
-    if backend is not None:
-        backend.close()
-        drop_keyspace(holder["endpoint"], backend.keyspace)
+def cassandra_holder() -> Iterator[HeldKeyspace]:
+    yield from held_keyspace("batched")
 
 
 class Requests:
@@ -45,16 +41,12 @@ class Requests:
 
 @pytest.fixture
 def stores(
-    backend: str, server_set: Any, tmp_path: Path, cassandra_holder: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> tuple[Any, Any, Any, Requests | None]:
+    backend: str, server_set: Any, tmp_path: Path, cassandra_holder: HeldKeyspace, monkeypatch: pytest.MonkeyPatch
+) -> tuple[UserStore, TweetStore, EngagementStore, Requests | None]:
     if backend == "embedded":
         db = RecordsDatabase(tmp_path / "records.db")
         return SqliteUserStore(db), SqliteTweetStore(db), SqliteEngagementStore(db), None
-    if "backend" not in cassandra_holder:
-        endpoint = server_set.endpoint("cassandra")
-        cassandra_holder["endpoint"] = endpoint
-        cassandra_holder["backend"] = keyspaces_backend(endpoint, f"batched_{uuid.uuid4().hex[:12]}")
-    kb = cassandra_holder["backend"]
+    kb = cassandra_holder.backend(server_set)
     return kb.users, kb.tweets, kb.engagement, Requests(kb.session, monkeypatch)
 
 

@@ -14,35 +14,32 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from contract import test_graph_contract, test_search_contract
+from contract.held_keyspace import HeldKeyspace, held_keyspace
 
-from chirp.adapters.embedded.graph import SqliteGraphStore
 from chirp.adapters.embedded.records import (
     RecordsDatabase,
     SqliteMediaCatalog,
     SqliteNotificationStore,
     SqliteUserStore,
 )
-from chirp.adapters.embedded.search import SqliteSearchIndex
-from chirp.adapters.neptune import NeptuneGraphStore
 from chirp.errors import ValidationFailed
 from chirp.ids import new_id
 from chirp.model import MediaRecord, NotificationRecord, NotificationType, UserRecord, now_ms
-from servers.fixtures import drop_keyspace, keyspaces_backend, opensearch_index
-from servers.harness import DUMMY_CREDENTIALS
+from chirp.ports import GraphStore, SearchIndex
+
+# The stores as the graph and search suites build them (as production configures them).
+graph = test_graph_contract.graph
+index = test_search_contract.index
 
 
 @pytest.fixture(scope="module")
-def keyspace_holder() -> Iterator[dict[str, Any]]:
-    holder: dict[str, Any] = {}
-    yield holder
-    backend = holder.pop("backend", None)
-    if backend is not None:
-        backend.close()
-        drop_keyspace(holder["endpoint"], backend.keyspace)
+def keyspace_holder() -> Iterator[HeldKeyspace]:
+    yield from held_keyspace("emptykeys")
 
 
 @pytest.fixture
-def records(backend: str, server_set: Any, tmp_path: Path, keyspace_holder: dict[str, Any]) -> dict[str, Any]:
+def records(backend: str, server_set: Any, tmp_path: Path, keyspace_holder: HeldKeyspace) -> dict[str, Any]:
     if backend == "embedded":
         db = RecordsDatabase(tmp_path / "records.db")
         return {
@@ -50,42 +47,8 @@ def records(backend: str, server_set: Any, tmp_path: Path, keyspace_holder: dict
             "notifications": SqliteNotificationStore(db),
             "media": SqliteMediaCatalog(db),
         }
-    if "backend" not in keyspace_holder:
-        keyspace_holder["endpoint"] = server_set.endpoint("cassandra")
-        keyspace_holder["backend"] = keyspaces_backend(
-            keyspace_holder["endpoint"], f"emptykeys_{uuid.uuid4().hex[:10]}"
-        )
-    kb = keyspace_holder["backend"]
+    kb = keyspace_holder.backend(server_set)
     return {"users": kb.users, "notifications": kb.notifications, "media": kb.media}
-
-
-@pytest.fixture
-def graph(backend: str, server_set: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    if backend == "embedded":
-        yield SqliteGraphStore(tmp_path / "graph.db")
-        return
-    ep = server_set.endpoint("gremlin")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_CREDENTIALS["aws_access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_CREDENTIALS["aws_secret_access_key"])
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    store = NeptuneGraphStore(ep.url, iam_auth=True, region=ep.extra["region"], ca_file=ep.extra["ca_file"])
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@pytest.fixture
-def index(backend: str, server_set: Any, tmp_path: Path) -> Iterator[Any]:
-    if backend == "embedded":
-        yield SqliteSearchIndex(tmp_path / "search.db")
-        return
-    search = opensearch_index(server_set.endpoint("opensearch"), prefix=f"ek{uuid.uuid4().hex[:10]}-tweets")
-    search.ensure_setup()
-    try:
-        yield search
-    finally:
-        search.close()
 
 
 def user(**overrides: Any) -> UserRecord:
@@ -164,7 +127,7 @@ def test_a_notification_with_an_empty_dedupe_key_is_refused(records: dict[str, A
 # ---- graph ---------------------------------------------------------------------------------------------------------
 
 
-def test_an_empty_graph_cursor_is_the_first_page(graph: Any) -> None:
+def test_an_empty_graph_cursor_is_the_first_page(graph: GraphStore) -> None:
     star, fan = new_id(), new_id()
     graph.follow(fan, star, 1)
     assert graph.followers_page(star, cursor="", limit=10).items == [fan]
@@ -175,9 +138,7 @@ def test_an_empty_graph_cursor_is_the_first_page(graph: Any) -> None:
 
 
 @pytest.mark.parametrize("prefix", ["", "@", " "])
-def test_a_user_search_for_an_empty_prefix_finds_nobody(index: Any, prefix: str) -> None:
+def test_a_user_search_for_an_empty_prefix_finds_nobody(index: SearchIndex, prefix: str) -> None:
     index.index_users([user()])
-    refresh = getattr(index, "refresh", None)
-    if refresh is not None:
-        refresh()
+    index.refresh()
     assert index.search_users(prefix, limit=10) == []

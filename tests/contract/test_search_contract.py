@@ -40,9 +40,7 @@ def index(backend: str, server_set: Any, tmp_path: Path) -> Iterator[SearchIndex
 
 
 def settle(index: SearchIndex) -> None:
-    refresh = getattr(index, "refresh", None)
-    if refresh is not None:
-        refresh()
+    index.refresh()
 
 
 def tid(when: datetime) -> int:
@@ -471,7 +469,7 @@ def test_opensearch_unreachable_raises_store_unavailable() -> None:
 def test_opensearch_tweet_indices_are_sorted_newest_first(servers: Any) -> None:
     """Adapter-specific: each monthly index is sorted by tweet_id descending (what lets a recent-order search stop
     after a page of matches per segment), refreshes on its own interval, and indexes word pairs for phrases."""
-    from servers.harness import opensearch_client
+    from chirp.local.servers.harness import opensearch_client
 
     ep = servers.endpoint("opensearch")
     prefix = f"ct{secrets.token_hex(6)}-tweets"

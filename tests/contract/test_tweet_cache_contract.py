@@ -16,9 +16,9 @@ from chirp.adapters.embedded.tweet_cache import MemoryTweetCache
 from chirp.adapters.redis_cache.client import connect
 from chirp.adapters.redis_cache.tweet_cache import RedisTweetCache, tweet_key
 from chirp.ids import TIME_SHIFT, min_id_for_time_ms
+from chirp.local.servers.redis_cluster import RedisClusterNode, redis_cluster
 from chirp.model import TweetCounts, TweetRecord, now_ms
-from chirp.ports import CacheStats, StoreUnavailable
-from servers.redis_cluster import RedisClusterNode, redis_cluster
+from chirp.ports import CacheStats, StoreUnavailable, TweetCache
 
 UNICODE_TEXT = "héllo 👩🏽‍💻🐦 مرحبا שלום e\u0301 漢字 \u200f!"
 FLAGS_PER_USER = 8
@@ -54,14 +54,14 @@ def redis_client(kind: str, request: pytest.FixtureRequest) -> Iterator[Any]:
     client.close()
 
 
-def make_cache(kind: str, client: Any) -> Any:
+def make_cache(kind: str, client: Any) -> TweetCache:
     if kind == "embedded":
         return MemoryTweetCache(flags_per_user=FLAGS_PER_USER)
     return RedisTweetCache(client, cluster=kind == "redis-cluster", flags_per_user=FLAGS_PER_USER)
 
 
 @pytest.fixture
-def cache(kind: str, redis_client: Any) -> Any:
+def cache(kind: str, redis_client: Any) -> TweetCache:
     return make_cache(kind, redis_client)
 
 
@@ -93,7 +93,7 @@ def a_tweet(**overrides: Any) -> TweetRecord:
 # -- tweet objects and tombstones ------------------------------------------------------------------------------
 
 
-def test_an_empty_cache_misses_everything_and_says_so(cache: Any) -> None:
+def test_an_empty_cache_misses_everything_and_says_so(cache: TweetCache) -> None:
     ids, viewer = [big_id() for _ in range(3)], big_id()
     found = cache.lookup(ids, viewer_id=viewer)
     assert (found.tweets, found.deleted, found.counts, found.liked, found.retweeted) == ({}, set(), {}, {}, {})
@@ -101,7 +101,7 @@ def test_an_empty_cache_misses_everything_and_says_so(cache: Any) -> None:
     assert cache.deleted(ids) == set()
 
 
-def test_filled_tweets_round_trip_exactly(cache: Any) -> None:
+def test_filled_tweets_round_trip_exactly(cache: TweetCache) -> None:
     tweets = [a_tweet(), a_tweet(reply_to=None, reply_to_user_id=None, quote_tweet=big_id(), quote_user_id=big_id())]
     cache.fill(tweets=tweets)
     found = cache.lookup([t.tweet_id for t in tweets], viewer_id=None)
@@ -109,14 +109,14 @@ def test_filled_tweets_round_trip_exactly(cache: Any) -> None:
     assert found.deleted == set()
 
 
-def test_a_fill_never_overwrites_a_cached_tweet(cache: Any) -> None:
+def test_a_fill_never_overwrites_a_cached_tweet(cache: TweetCache) -> None:
     first = a_tweet(content="first")
     cache.fill(tweets=[first])
     cache.fill(tweets=[a_tweet(tweet_id=first.tweet_id, content="second")])
     assert cache.lookup([first.tweet_id], viewer_id=None).tweets[first.tweet_id].content == "first"
 
 
-def test_the_cache_keeps_its_own_copy_of_a_filled_tweet(cache: Any) -> None:
+def test_the_cache_keeps_its_own_copy_of_a_filled_tweet(cache: TweetCache) -> None:
     t = a_tweet()
     cache.fill(tweets=[t])
     t.hashtags.append("changed-after-fill")
@@ -125,7 +125,7 @@ def test_the_cache_keeps_its_own_copy_of_a_filled_tweet(cache: Any) -> None:
     assert (cached.content, cached.hashtags) == (UNICODE_TEXT, ["chirp", "漢字"])
 
 
-def test_a_deleted_tweet_leaves_a_tombstone_that_no_fill_replaces(cache: Any) -> None:
+def test_a_deleted_tweet_leaves_a_tombstone_that_no_fill_replaces(cache: TweetCache) -> None:
     live, gone, never = a_tweet(), a_tweet(), big_id()
     cache.fill(tweets=[live, gone], counts={gone.tweet_id: (TweetCounts(likes=3), "")})
     cache.tweet_deleted([gone.tweet_id])
@@ -137,7 +137,7 @@ def test_a_deleted_tweet_leaves_a_tombstone_that_no_fill_replaces(cache: Any) ->
     assert cache.deleted([live.tweet_id, gone.tweet_id, never]) == {gone.tweet_id}
 
 
-def test_a_tweet_deleted_without_ever_being_cached_is_tombstoned(cache: Any) -> None:
+def test_a_tweet_deleted_without_ever_being_cached_is_tombstoned(cache: TweetCache) -> None:
     tweet_id = big_id()
     cache.tweet_deleted([tweet_id])
     assert cache.lookup([tweet_id], viewer_id=None).deleted == {tweet_id}
@@ -146,7 +146,7 @@ def test_a_tweet_deleted_without_ever_being_cached_is_tombstoned(cache: Any) -> 
 # -- counters ----------------------------------------------------------------------------------------------------
 
 
-def test_counts_fill_and_hit(cache: Any) -> None:
+def test_counts_fill_and_hit(cache: TweetCache) -> None:
     a, b = big_id(), big_id()
     versions = cache.lookup([a, b], viewer_id=None).count_versions
     cache.fill(counts={a: (TweetCounts(1, 2, 3), versions[a]), b: (TweetCounts(), versions[b])})
@@ -155,7 +155,7 @@ def test_counts_fill_and_hit(cache: Any) -> None:
     assert found.count_versions == {}
 
 
-def test_a_count_change_drops_the_counts_and_refuses_a_fill_read_before_it(cache: Any) -> None:
+def test_a_count_change_drops_the_counts_and_refuses_a_fill_read_before_it(cache: TweetCache) -> None:
     """The race the versions exist for: a reader misses, reads the store (5 likes), a like lands (6) and changes the
     counters, then the reader fills 5 — which must not stick, or the count stays wrong until it expires."""
     tweet_id = big_id()
@@ -169,7 +169,7 @@ def test_a_count_change_drops_the_counts_and_refuses_a_fill_read_before_it(cache
     assert cache.lookup([tweet_id], viewer_id=None).counts == {tweet_id: TweetCounts(likes=6)}
 
 
-def test_every_change_invalidates_cached_counts(cache: Any) -> None:
+def test_every_change_invalidates_cached_counts(cache: TweetCache) -> None:
     tweet_id = big_id()
     for likes in range(3):
         version = cache.lookup([tweet_id], viewer_id=None).count_versions[tweet_id]
@@ -179,14 +179,14 @@ def test_every_change_invalidates_cached_counts(cache: Any) -> None:
         assert tweet_id not in cache.lookup([tweet_id], viewer_id=None).counts
 
 
-def test_a_fill_never_overwrites_cached_counts(cache: Any) -> None:
+def test_a_fill_never_overwrites_cached_counts(cache: TweetCache) -> None:
     tweet_id = big_id()
     cache.fill(counts={tweet_id: (TweetCounts(likes=1), "")})
     cache.fill(counts={tweet_id: (TweetCounts(likes=9), "")})
     assert cache.lookup([tweet_id], viewer_id=None).counts[tweet_id] == TweetCounts(likes=1)
 
 
-def test_a_new_tweet_is_cached_with_zero_counts_unless_a_change_came_first(cache: Any) -> None:
+def test_a_new_tweet_is_cached_with_zero_counts_unless_a_change_came_first(cache: TweetCache) -> None:
     fresh, liked_at_once = a_tweet(), a_tweet()
     cache.counts_changed([liked_at_once.tweet_id])  # e.g. a like that landed before the author's fill
     for t in (fresh, liked_at_once):
@@ -198,7 +198,7 @@ def test_a_new_tweet_is_cached_with_zero_counts_unless_a_change_came_first(cache
 # -- the viewer's flags -----------------------------------------------------------------------------------------
 
 
-def test_flags_are_per_viewer_and_cover_likes_and_retweets_separately(cache: Any) -> None:
+def test_flags_are_per_viewer_and_cover_likes_and_retweets_separately(cache: TweetCache) -> None:
     a, b = big_id(), big_id()
     viewer, other = big_id(), big_id()
     cache.fill(viewer_id=viewer, liked={a: True, b: False}, retweeted={a: False})
@@ -207,7 +207,7 @@ def test_flags_are_per_viewer_and_cover_likes_and_retweets_separately(cache: Any
     assert cache.lookup([a, b], viewer_id=other).liked == {}
 
 
-def test_the_users_own_change_wins_over_fills_in_either_order(cache: Any) -> None:
+def test_the_users_own_change_wins_over_fills_in_either_order(cache: TweetCache) -> None:
     tweet_id, viewer = big_id(), big_id()
     cache.set_flag(viewer, tweet_id, kind="like", on=True)
     cache.fill(viewer_id=viewer, liked={tweet_id: False})  # read from the store before the like
@@ -218,7 +218,7 @@ def test_the_users_own_change_wins_over_fills_in_either_order(cache: Any) -> Non
     assert (found.liked, found.retweeted) == ({tweet_id: False}, {tweet_id: True})
 
 
-def test_a_users_flags_are_bounded(cache: Any) -> None:
+def test_a_users_flags_are_bounded(cache: TweetCache) -> None:
     viewer = big_id()
     first = [big_id() for _ in range(FLAGS_PER_USER // 2)]
     cache.fill(viewer_id=viewer, liked={t: True for t in first}, retweeted={t: False for t in first})
@@ -229,7 +229,7 @@ def test_a_users_flags_are_bounded(cache: Any) -> None:
     assert found.liked == {later: True} and found.retweeted == {later: True}  # started over, never grew past
 
 
-def test_zero_counters_answer_the_viewers_flags(cache: Any) -> None:
+def test_zero_counters_answer_the_viewers_flags(cache: TweetCache) -> None:
     """Counters are exact: nobody liked a tweet with no likes, the viewer included — no flag entry needed."""
     quiet, retweeted_only, viewer = big_id(), big_id(), big_id()
     cache.fill(counts={quiet: (TweetCounts(), ""), retweeted_only: (TweetCounts(retweets=2), "")})
@@ -243,7 +243,7 @@ def test_zero_counters_answer_the_viewers_flags(cache: Any) -> None:
 # -- lookups and stats ------------------------------------------------------------------------------------------
 
 
-def test_a_lookup_returns_only_what_it_was_asked_for(cache: Any) -> None:
+def test_a_lookup_returns_only_what_it_was_asked_for(cache: TweetCache) -> None:
     t, viewer = a_tweet(), big_id()
     cache.fill(tweets=[t], counts={t.tweet_id: (TweetCounts(1, 0, 0), "")}, viewer_id=viewer, liked={t.tweet_id: True})
     only_counts = cache.lookup([t.tweet_id], viewer_id=None, objects=False)
@@ -252,7 +252,7 @@ def test_a_lookup_returns_only_what_it_was_asked_for(cache: Any) -> None:
     assert (set(only_objects.tweets), only_objects.counts, only_objects.count_versions) == ({t.tweet_id}, {}, {})
 
 
-def test_a_page_spanning_many_hash_slots_is_one_lookup(cache: Any) -> None:
+def test_a_page_spanning_many_hash_slots_is_one_lookup(cache: TweetCache) -> None:
     """150 tweets (150 hash slots in cluster mode): objects, counts and flags in one call, and duplicates once."""
     tweets = [a_tweet() for _ in range(150)]
     viewer = big_id()
@@ -274,7 +274,7 @@ def test_a_page_spanning_many_hash_slots_is_one_lookup(cache: Any) -> None:
     assert cache.lookup(ids, viewer_id=None).counts == {}
 
 
-def test_hits_and_misses_are_counted_per_kind(cache: Any) -> None:
+def test_hits_and_misses_are_counted_per_kind(cache: TweetCache) -> None:
     t, missing, viewer = a_tweet(), big_id(), big_id()
     cache.fill(tweets=[t], counts={t.tweet_id: (TweetCounts(), "")}, viewer_id=viewer, liked={t.tweet_id: True})
     before = cache.stats()

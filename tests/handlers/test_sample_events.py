@@ -1,15 +1,19 @@
 """Every function runs on its sample events from events/ (placeholders filled with real records) and answers as
 API Gateway and the event source mapping expect."""
 
+import copy
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from chirp.container import Container
 from chirp.local.functions import invoke
 from chirp.local.samples import render
+from chirp.openapi import openapi_document
 from chirp.services.tweets import NewTweet
 from support.stack import pusher, signup
 
@@ -33,6 +37,9 @@ EXPECTED_STATUS = {
     "tweets/unlike": 200,
     "tweets/retweet": 200,
     "tweets/unretweet": 200,
+    "tweets/bookmark": 200,
+    "tweets/unbookmark": 200,
+    "tweets/bookmarks": 200,
     "timeline/home": 200,
     "timeline/poll": 200,
     "search/search_tweets": 200,
@@ -79,8 +86,54 @@ def test_sample_event_runs(stack: Container, sample: Path) -> None:
         assert result["statusCode"] == EXPECTED_STATUS[name], result.get("body")
         if "body" in result and result["statusCode"] >= 400:
             assert set(json.loads(result["body"])["error"]) == {"code", "message"}
+        if sample.parent.name != "realtime":
+            _documented_response(sample.stem, result).validate(json.loads(result["body"]))
     if name == "realtime/default_ping":
         assert pusher(stack).sent["sampleConnA="] == [{"type": "pong"}]
+
+
+@cache
+def _strict_document() -> dict[str, Any]:
+    """The OpenAPI document with every object closed (no property it does not name): a key the handler returns
+    but the document leaves out fails too, not only a missing or mistyped one."""
+    document = copy.deepcopy(openapi_document())
+
+    def close(node: Any) -> None:
+        if isinstance(node, dict):
+            if "properties" in node:
+                node.setdefault("additionalProperties", False)
+            for value in node.values():
+                close(value)
+        elif isinstance(node, list):
+            for value in node:
+                close(value)
+
+    close(document["components"])
+    return document
+
+
+def _documented_response(operation: str, result: dict[str, Any]) -> Draft202012Validator:
+    """A validator of the body the document gives for this operation and the status the handler answered."""
+    document = _strict_document()
+    for methods in document["paths"].values():
+        for op in methods.values():
+            if op["operationId"] == operation:
+                response = op["responses"][str(result["statusCode"])]
+                schema = response["content"]["application/json"]["schema"]
+                return Draft202012Validator({**schema, "components": document["components"]})
+    raise AssertionError(f"no operation {operation} in the document")
+
+
+def test_a_body_the_document_does_not_describe_is_caught() -> None:
+    tweet = {"tweet_id": "1", "user_id": "2", "username": "a", "content": "b", "created_at": "2026-01-01T00:00:00Z"}
+    tweet |= {"likes_count": 0, "retweets_count": 0, "replies_count": 0, "media_urls": [], "hashtags": []}
+    tweet |= {"mentions": [], "urls": [], "reply_to": None, "quote_tweet": None}
+    tweet |= {"liked_by_user": False, "retweeted_by_user": False}
+    validator = _documented_response("get_tweet", {"statusCode": 200})
+    assert validator.is_valid(tweet)
+    assert not validator.is_valid({**tweet, "undocumented": 1})
+    assert not validator.is_valid({**tweet, "tweet_id": 1})
+    assert not validator.is_valid({k: v for k, v in tweet.items() if k != "urls"})
 
 
 def event_values_user_id(event: dict[str, Any]) -> str:
@@ -112,7 +165,9 @@ def test_malformed_bodies_are_400_json(stack: Container, body: str) -> None:
     assert json.loads(result["body"])["error"]["code"] in ("malformed_json", "validation_error")
 
 
-def test_a_poison_record_is_reported_as_a_partial_failure(stack: Container) -> None:
+def test_a_poison_record_is_quarantined_whole_and_not_retried(stack: Container) -> None:
+    """A record no handler can take does not block its shard (the mapping retries failed batches without a count):
+    the edge keeps it whole in the dead-letter store and reports no failure."""
     values = _values(stack)
     event = render(json.loads((EVENTS / "fanout/kinesis_tweet_created.json").read_text()), values)
     good = event["Records"][0]
@@ -121,7 +176,12 @@ def test_a_poison_record_is_reported_as_a_partial_failure(stack: Container) -> N
     poison["kinesis"]["sequenceNumber"] = "49600000000000000000000000000000000000000000000000000000002"
     event["Records"] = [good, poison]
     result = invoke("fanout", event)
-    assert result == {"batchItemFailures": [{"itemIdentifier": poison["kinesis"]["sequenceNumber"]}]}
+    assert result == {"batchItemFailures": []}
+    [letter] = stack.dead_letters.list()
+    [record] = letter.records
+    assert (letter.consumer, record.data) == ("fanout", "not json")
+    assert record.partition_key == poison["kinesis"]["partitionKey"]
+    assert record.sequence_number == poison["kinesis"]["sequenceNumber"]
 
 
 def test_the_websocket_authorizer_allows_the_connect_route(stack: Container) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from chirp import api_models as api
 from chirp.config import Settings
 from chirp.errors import Conflict, RateLimited, Unauthorized, ValidationFailed
 from chirp.ids import new_id
-from chirp.model import Event, EventType, UserRecord, now_ms
+from chirp.model import EventType, UserCreated, UserRecord, now_ms
 from chirp.passwords import hash_password, verify_password
 from chirp.ports import DuplicateKey
 from chirp.services.stores import Stores
@@ -30,16 +29,11 @@ class AuthService:
     def _limit(self, key: str, limit: int, window_s: int, what: str) -> None:
         decision = self._s.rate_limits.hit(key, limit=limit, window_s=window_s, now_ms=now_ms())
         if not decision.allowed:
-            raise RateLimited(
-                f"too many {what}; retry later",
-                retry_after=decision.retry_after,
-                limit=decision.limit,
-                reset_epoch=decision.reset_epoch,
-            )
+            raise RateLimited.of(decision, f"too many {what}; retry later")
 
     def signup(
         self, *, username: str, email: str, password: str, display_name: str | None, source_ip: str = ""
-    ) -> dict[str, Any]:
+    ) -> api.Signup:
         if source_ip:
             self._limit(
                 f"signup-ip:{source_ip}", self._settings.signup_limit_per_ip, 3600, "sign-ups from this address"
@@ -67,20 +61,13 @@ class AuthService:
             self._s.users.create(user)
         except DuplicateKey as exc:
             raise Conflict(f"{exc.field} is already taken", code=f"{exc.field}_taken") from None
-        self._s.stream.publish(
-            [
-                Event.new(
-                    EventType.USER_CREATED,
-                    user.user_id,
-                    {
-                        "user_id": user.user_id,
-                        "username": user.username,
-                        "display_name": user.display_name,
-                        "created_at_ms": user.created_at_ms,
-                    },
-                )
-            ]
+        created = UserCreated(
+            user_id=user.user_id,
+            username=user.username,
+            display_name=user.display_name,
+            created_at_ms=user.created_at_ms,
         )
+        self._s.stream.publish([created.event(EventType.USER_CREATED, user.user_id)])
         token = self._tokens.issue(Principal(user.user_id, user.username))
         return {
             "user_id": str(user.user_id),
@@ -89,7 +76,7 @@ class AuthService:
             "expires_in": self._tokens.ttl_s,
         }
 
-    def login(self, *, username: str, password: str, source_ip: str = "") -> dict[str, Any]:
+    def login(self, *, username: str, password: str, source_ip: str = "") -> api.Login:
         name = username.strip().lstrip("@").lower()
         if source_ip:
             self._limit(f"login-ip:{source_ip}", self._settings.login_limit_per_ip, LOGIN_WINDOW_S, "log-in attempts")

@@ -7,30 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from chirp.model import Event, EventType, UserRecord
+from chirp.model import Event, EventType, TweetChanged, UserCreated, UserRecord, now_ms
+from chirp.observability import metrics
 from chirp.services.liveness import live_tweet_ids
 from chirp.services.stores import Stores
-from chirp.services.tweets import tweet_from_event
 
 
 class IndexingService:
     def __init__(self, stores: Stores) -> None:
         self._s = stores
 
-    def on_event(self, event: Event) -> None:
-        (outcome,) = self.on_events([event])
-        if outcome is not None:
-            raise outcome
-
     def on_events(self, events: Sequence[Event]) -> list[BaseException | None]:
         """Each event's outcome: None, or the exception of the bulk request that carried it."""
         outcomes: list[BaseException | None] = [None] * len(events)
         created = {
-            i: tweet_from_event(e.data["tweet"]) for i, e in enumerate(events) if e.type == EventType.TWEET_CREATED
+            i: TweetChanged.read(e).tweet.record() for i, e in enumerate(events) if e.type == EventType.TWEET_CREATED
         }
         live = live_tweet_ids(self._s, [t.tweet_id for t in created.values()])
         deleted = {
-            i: int(e.data["tweet"]["tweet_id"]) for i, e in enumerate(events) if e.type == EventType.TWEET_DELETED
+            i: TweetChanged.read(e).tweet.tweet_id for i, e in enumerate(events) if e.type == EventType.TWEET_DELETED
         }
         users = {i: _user(e) for i, e in enumerate(events) if e.type == EventType.USER_CREATED}
         live_tweets = [t for t in created.values() if t.tweet_id in live]
@@ -45,18 +40,22 @@ class IndexingService:
                     outcomes[i] = exc
 
         bulk(list(created), lambda: self._s.search.index_tweets(live_tweets) if live_tweets else None)
+        if live_tweets and outcomes[next(iter(created))] is None:  # indexed: searchable from now on
+            indexed_at = now_ms()
+            for tweet in live_tweets:
+                metrics.record("IndexingLag", float(indexed_at - tweet.created_at_ms))
         bulk(list(deleted), lambda: self._s.search.delete_tweets(list(deleted.values())))
         bulk(list(users), lambda: self._s.search.index_users(list(users.values())))
         return outcomes
 
 
 def _user(event: Event) -> UserRecord:
-    d = event.data
+    d = UserCreated.read(event)
     return UserRecord(
-        user_id=int(d["user_id"]),
-        username=d["username"],
+        user_id=d.user_id,
+        username=d.username,
         email="",
-        display_name=d["display_name"],
+        display_name=d.display_name,
         password_hash="",
-        created_at_ms=int(d["created_at_ms"]),
+        created_at_ms=d.created_at_ms,
     )

@@ -4,8 +4,8 @@ uploads the bytes straight to object storage, then references the media id in a 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
+from chirp import api_models as api
 from chirp.config import Settings
 from chirp.errors import RateLimited, ValidationFailed
 from chirp.model import MediaRecord, now_ms
@@ -22,7 +22,7 @@ class MediaService:
         self._s = stores
         self._max = settings.media_max_bytes
 
-    def create_upload(self, owner: Principal, *, content_type: str, size: int) -> dict[str, Any]:
+    def create_upload(self, owner: Principal, *, content_type: str, size: int) -> api.MediaUpload:
         ext = CONTENT_TYPES.get(content_type.lower())
         if ext is None:
             raise ValidationFailed(
@@ -34,12 +34,7 @@ class MediaService:
             f"media:{owner.user_id}", limit=MEDIA_REQUESTS_PER_HOUR, window_s=3600, now_ms=now_ms()
         )
         if not decision.allowed:
-            raise RateLimited(
-                "media upload limit reached",
-                retry_after=decision.retry_after,
-                limit=decision.limit,
-                reset_epoch=decision.reset_epoch,
-            )
+            raise RateLimited.of(decision, "media upload limit reached")
         media_id = uuid.uuid4().hex
         key = f"media/{owner.user_id}/{media_id}.{ext}"
         self._s.media.create(

@@ -3,14 +3,19 @@ by a per-user dedupe key), listed with a cursor, marked read, and pushed live to
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
+from chirp import api_models as api
 from chirp.ids import new_id
-from chirp.model import Event, EventType, NotificationRecord, NotificationType
+from chirp.model import (
+    EngagementChanged,
+    Event,
+    EventType,
+    NotificationRecord,
+    NotificationType,
+    TweetChanged,
+    UserFollowed,
+)
 from chirp.services.realtime import RealtimeService
 from chirp.services.stores import Stores
-from chirp.services.tweets import tweet_from_event
 from chirp.services.views import notification_json
 from chirp.tokens import Principal
 
@@ -37,7 +42,6 @@ class NotificationService:
         return created
 
     def _from_event(self, event: Event) -> list[NotificationRecord]:
-        d = event.data
         at = event.occurred_at_ms
 
         def make(
@@ -55,74 +59,35 @@ class NotificationService:
             )
 
         if event.type == EventType.TWEET_CREATED:
-            t = asdict(tweet_from_event(d["tweet"]))
+            t = TweetChanged.read(event).tweet
             out: list[NotificationRecord] = []
             notified: set[int] = set()
-            if t.get("reply_to_user_id"):
-                out.append(
-                    make(
-                        t["reply_to_user_id"],
-                        NotificationType.REPLY,
-                        t["user_id"],
-                        t["username"],
-                        t["tweet_id"],
-                        f"reply:{t['tweet_id']}",
-                    )
-                )
-                notified.add(t["reply_to_user_id"])
-            if t.get("quote_user_id") and t["quote_user_id"] not in notified:
-                out.append(
-                    make(
-                        t["quote_user_id"],
-                        NotificationType.QUOTE,
-                        t["user_id"],
-                        t["username"],
-                        t["tweet_id"],
-                        f"quote:{t['tweet_id']}",
-                    )
-                )
-                notified.add(t["quote_user_id"])
-            for name in t.get("mentions", [])[:20]:
+
+            def notify(user_id: int, kind: NotificationType) -> None:
+                out.append(make(user_id, kind, t.user_id, t.username, t.tweet_id, f"{kind.value}:{t.tweet_id}"))
+                notified.add(user_id)
+
+            if t.reply_to_user_id:
+                notify(t.reply_to_user_id, NotificationType.REPLY)
+            if t.quote_user_id and t.quote_user_id not in notified:
+                notify(t.quote_user_id, NotificationType.QUOTE)
+            for name in t.mentions[:20]:
                 user = self._s.users.get_by_username(name)
                 if user is not None and user.user_id not in notified:
-                    out.append(
-                        make(
-                            user.user_id,
-                            NotificationType.MENTION,
-                            t["user_id"],
-                            t["username"],
-                            t["tweet_id"],
-                            f"mention:{t['tweet_id']}",
-                        )
-                    )
-                    notified.add(user.user_id)
+                    notify(user.user_id, NotificationType.MENTION)
             return out
         if event.type in (EventType.TWEET_LIKED, EventType.TWEET_RETWEETED):
             kind = NotificationType.LIKE if event.type == EventType.TWEET_LIKED else NotificationType.RETWEET
-            return [
-                make(
-                    d["author_id"],
-                    kind,
-                    d["actor_id"],
-                    d["actor_username"],
-                    d["tweet_id"],
-                    f"{kind.value}:{d['actor_id']}:{d['tweet_id']}",
-                )
-            ]
+            e = EngagementChanged.read(event)
+            dedupe = f"{kind.value}:{e.actor_id}:{e.tweet_id}"
+            return [make(e.author_id, kind, e.actor_id, e.actor_username, e.tweet_id, dedupe)]
         if event.type == EventType.USER_FOLLOWED:
-            return [
-                make(
-                    d["followee_id"],
-                    NotificationType.FOLLOW,
-                    d["follower_id"],
-                    d["follower_username"],
-                    None,
-                    f"follow:{d['follower_id']}",
-                )
-            ]
+            f = UserFollowed.read(event)
+            kind = NotificationType.FOLLOW
+            return [make(f.followee_id, kind, f.follower_id, f.follower_username, None, f"follow:{f.follower_id}")]
         return []
 
-    def list(self, viewer: Principal, *, before: int | None, count: int) -> dict[str, Any]:
+    def list(self, viewer: Principal, *, before: int | None, count: int) -> api.NotificationPage:
         items = self._s.notifications.page(viewer.user_id, before=before, limit=count + 1)
         page = items[:count]
         return {
@@ -132,6 +97,6 @@ class NotificationService:
             "unread_count": self._s.notifications.unread_count(viewer.user_id),
         }
 
-    def mark_read(self, viewer: Principal, *, up_to: int | None) -> dict[str, Any]:
+    def mark_read(self, viewer: Principal, *, up_to: int | None) -> api.MarkRead:
         marked = self._s.notifications.mark_read(viewer.user_id, up_to=up_to)
         return {"marked": marked, "unread_count": self._s.notifications.unread_count(viewer.user_id)}

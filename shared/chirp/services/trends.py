@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
-from typing import Any
 
+from pydantic import ValidationError
+
+from chirp import api_models as api
 from chirp.config import Settings
-from chirp.model import Event, EventType, TrendScore, TweetRecord, now_ms
+from chirp.model import Event, EventType, TrendScore, TweetChanged, TweetRecord, now_ms
 from chirp.services.liveness import live_tweet_ids
 from chirp.services.stores import Stores
-from chirp.services.tweets import tweet_from_event
 from chirp.services.views import iso
 from chirp.text import normalize
 from chirp.trend_math import author_weight
@@ -32,28 +33,27 @@ class TrendsService:
         self._cache: tuple[int, list[TrendScore]] | None = None
         self._lock = threading.Lock()
 
-    def on_event(self, event: Event) -> None:
-        (outcome,) = self.on_events([event])
-        if outcome is not None:
-            raise outcome
-
     def on_events(self, events: Sequence[Event]) -> list[BaseException | None]:
         """A batch: one liveness read for its new tweets (the events carry the tweets; a redelivered one deleted
         meanwhile is not counted), then each event in order; the outcome of each (None or its exception)."""
-        new = [_tweet_id(e) for e in events if e.type == EventType.TWEET_CREATED]
-        live = live_tweet_ids(self._s, new)
-        outcomes: list[BaseException | None] = []
-        for event in events:
+        outcomes: list[BaseException | None] = [None] * len(events)
+        tweets: dict[int, TweetRecord] = {}  # event index -> the tweet it carries
+        for i, event in enumerate(events):
+            if event.type in TweetChanged.TYPES:
+                try:
+                    tweets[i] = TweetChanged.read(event).tweet.record()
+                except ValidationError as exc:  # a malformed record fails alone
+                    outcomes[i] = exc
+        created = [t.tweet_id for i, t in tweets.items() if events[i].type == EventType.TWEET_CREATED]
+        live = live_tweet_ids(self._s, created)
+        for i, tweet in tweets.items():
             try:
-                if event.type == EventType.TWEET_CREATED:
-                    tweet = tweet_from_event(event.data["tweet"])
-                    if tweet.tweet_id in live:
-                        self.record(tweet)
-                elif event.type == EventType.TWEET_DELETED:
-                    self.remove(_tweet_id(event))
-                outcomes.append(None)
+                if events[i].type == EventType.TWEET_DELETED:
+                    self.remove(tweet.tweet_id)
+                elif tweet.tweet_id in live:
+                    self.record(tweet)
             except Exception as exc:
-                outcomes.append(exc)
+                outcomes[i] = exc
         return outcomes
 
     def record(self, tweet: TweetRecord) -> bool:
@@ -89,7 +89,7 @@ class TrendsService:
         with self._lock:
             self._cache = None
 
-    def top(self, *, limit: int = TOP_LIMIT) -> dict[str, Any]:
+    def top(self, *, limit: int = TOP_LIMIT) -> api.Trends:
         now = now_ms()
         with self._lock:
             if self._cache is None or now - self._cache[0] >= self._refresh_ms:
@@ -103,7 +103,3 @@ class TrendsService:
             "as_of": iso(as_of),
             "window_s": self._window,
         }
-
-
-def _tweet_id(event: Event) -> int:
-    return int(event.data["tweet"]["tweet_id"])

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
-from typing import Any
 
+from chirp import api_models as api
 from chirp.model import NotificationRecord, TweetCounts, TweetRecord, UserRecord
-from chirp.ports import CachedTweets, StoreUnavailable
+from chirp.observability import metrics
+from chirp.ports import CachedTweets, CacheStats, StoreUnavailable
 from chirp.services.stores import Stores
 
 
@@ -16,7 +17,7 @@ def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def tweet_json(tweet: TweetRecord, counts: TweetCounts, *, liked: bool, retweeted: bool) -> dict[str, Any]:
+def tweet_json(tweet: TweetRecord, counts: TweetCounts, *, liked: bool, retweeted: bool) -> api.Tweet:
     return {
         "tweet_id": str(tweet.tweet_id),
         "user_id": str(tweet.user_id),
@@ -37,14 +38,20 @@ def tweet_json(tweet: TweetRecord, counts: TweetCounts, *, liked: bool, retweete
     }
 
 
-def user_summary(user: UserRecord) -> dict[str, Any]:
-    return {"user_id": str(user.user_id), "username": user.username, "display_name": user.display_name}
+def user_summary(user: UserRecord, *, follower_count: int, followed_by_me: bool) -> api.UserSummary:
+    return {
+        "user_id": str(user.user_id),
+        "username": user.username,
+        "display_name": user.display_name,
+        "follower_count": follower_count,
+        "followed_by_me": followed_by_me,
+    }
 
 
-def notification_json(n: NotificationRecord) -> dict[str, Any]:
+def notification_json(n: NotificationRecord) -> api.Notification:
     return {
         "notification_id": str(n.notification_id),
-        "type": n.type.value,
+        "type": n.type,
         "actor": {"user_id": str(n.actor_id), "username": n.actor_username},
         "tweet_id": str(n.tweet_id) if n.tweet_id else None,
         "created_at": iso(n.created_at_ms),
@@ -70,20 +77,20 @@ class TweetHydrator:
         self._fill(found, tweets=loaded)
         return [t for t in (tweets.get(tweet_id) for tweet_id in tweet_ids) if t is not None]
 
-    def hydrate(self, viewer_id: int | None, tweets: Sequence[TweetRecord]) -> list[dict[str, Any]]:
+    def hydrate(self, viewer_id: int | None, tweets: Sequence[TweetRecord]) -> list[api.Tweet]:
         """API objects of tweets already loaded."""
         ids = [t.tweet_id for t in tweets]
         found = self._lookup(ids, viewer_id, objects=False, counts=True)
         return self._render(viewer_id, list(tweets), found, loaded={})
 
-    def by_ids(self, viewer_id: int | None, tweet_ids: Sequence[int]) -> list[dict[str, Any]]:
+    def by_ids(self, viewer_id: int | None, tweet_ids: Sequence[int]) -> list[api.Tweet]:
         """API objects of the tweets that exist, in the order asked."""
         found = self._lookup(tweet_ids, viewer_id, objects=True, counts=True)
         tweets, loaded = self._tweets(tweet_ids, found)
         records = [t for t in (tweets.get(tweet_id) for tweet_id in tweet_ids) if t is not None]
         return self._render(viewer_id, records, found, loaded=loaded)
 
-    def fresh(self, tweet: TweetRecord) -> dict[str, Any]:
+    def fresh(self, tweet: TweetRecord) -> api.Tweet:
         """The API object of a tweet just posted: nobody has liked, retweeted or answered it yet, so no store read is
         needed; it is cached with zero counts (version "": unless a count change got there first)."""
         tweet_id = tweet.tweet_id
@@ -102,9 +109,13 @@ class TweetHydrator:
         if not tweet_ids:
             return CachedTweets()
         try:
-            return self._stores.tweet_cache.lookup(tweet_ids, viewer_id=viewer_id, objects=objects, counts=counts)
+            found = self._stores.tweet_cache.lookup(tweet_ids, viewer_id=viewer_id, objects=objects, counts=counts)
         except StoreUnavailable:
             return _UNAVAILABLE
+        seen = CacheStats().counted(found, len(tweet_ids), objects=objects, counts=counts, viewer=viewer_id is not None)
+        metrics.count("HydrationCacheHits", seen.hits)
+        metrics.count("HydrationCacheMisses", seen.misses)
+        return found
 
     def _tweets(
         self, tweet_ids: Sequence[int], found: CachedTweets
@@ -122,7 +133,7 @@ class TweetHydrator:
         found: CachedTweets,
         *,
         loaded: dict[int, TweetRecord],
-    ) -> list[dict[str, Any]]:
+    ) -> list[api.Tweet]:
         engagement = self._stores.engagement
         ids = list(dict.fromkeys(t.tweet_id for t in records))
         counts = dict(found.counts)

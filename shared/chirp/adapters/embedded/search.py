@@ -111,6 +111,9 @@ class SqliteSearchIndex:
                 [(u.user_id, u.username.lower(), u.display_name.casefold()) for u in users],
             )
 
+    def refresh(self) -> None:
+        """Nothing to do: a committed write is searchable at once."""
+
     def search_users(self, prefix: str, *, limit: int) -> list[int]:
         key = prefix.strip().lstrip("@").casefold()
         if not key:
