@@ -34,8 +34,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+from chirp.local.servers.harness import ServerSet, _group_rss_mb  # noqa: E402
 from chirp.local.servers_env import servers_environment  # noqa: E402
-from servers.harness import ServerSet, _group_rss_mb  # noqa: E402
 from support.invariants import Model, _one_operation, check  # noqa: E402
 from support.runtime import Client, LocalStack  # noqa: E402
 

@@ -21,9 +21,9 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from chirp.config import Settings, get_settings  # noqa: E402
 from chirp.container import Container, build_embedded, build_servers  # noqa: E402
+from chirp.local.servers.harness import ServerSet, pinned_versions  # noqa: E402
 from chirp.local.servers_env import servers_environment  # noqa: E402
 from chirp.tokens import Principal, TokenCodec  # noqa: E402
-from servers.harness import ServerSet, pinned_versions  # noqa: E402
 from support.runtime import LocalStack  # noqa: E402
 
 # Production-like JIT for the Java stand-ins (the harness starts them C1-only to boot fast on 2 cores) and heap

@@ -43,6 +43,9 @@ class DataEndpoints:
     security_groups: dict[str, ec2.ISecurityGroup] = field(default_factory=dict)  # resource -> its data SG
 
 
+SEARCH_DATA_NODES = 2  # r7g.large.search data nodes, one per availability zone
+
+
 class DataStack(Stack):
     def __init__(
         self,
@@ -173,6 +176,8 @@ class DataStack(Stack):
         slow_log = logs.LogGroup(
             self, "CacheSlowLog", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
         )
+        # Cluster mode: the hash slots spread over cache_shards primaries, each with its replicas in other AZs; the
+        # functions reach it through the configuration endpoint and discover the shards (CHIRP_REDIS_CLUSTER).
         self.redis = elasticache.CfnReplicationGroup(
             self,
             "Cache",
@@ -180,7 +185,10 @@ class DataStack(Stack):
             engine="redis",
             engine_version="7.1",
             cache_node_type="cache.r7g.large",
-            num_cache_clusters=2,
+            cluster_mode="enabled",
+            cache_parameter_group_name="default.redis7.cluster.on",
+            num_node_groups=self.settings.cache_shards,
+            replicas_per_node_group=self.settings.cache_replicas_per_shard,
             multi_az_enabled=True,
             automatic_failover_enabled=True,
             at_rest_encryption_enabled=True,
@@ -207,7 +215,8 @@ class DataStack(Stack):
         )
         self.redis.apply_removal_policy(self.retain)
         self.endpoints.environment["cache"] = {
-            "CHIRP_REDIS_URL": f"rediss://{self.redis.attr_primary_end_point_address}:{REDIS_PORT}/0",
+            "CHIRP_REDIS_URL": f"rediss://{self.redis.attr_configuration_end_point_address}:{REDIS_PORT}/0",
+            "CHIRP_REDIS_CLUSTER": "true",
             "CHIRP_REDIS_AUTH_SECRET_ARN": self.redis_auth.secret_arn,
         }
         self.endpoints.secrets["cache"] = [self.redis_auth]
@@ -284,7 +293,7 @@ class DataStack(Stack):
             vpc_subnets=[network.private_subnets],
             security_groups=[network.search_sg],
             capacity=opensearch.CapacityConfig(
-                data_nodes=2,
+                data_nodes=SEARCH_DATA_NODES,
                 data_node_instance_type="r7g.large.search",
                 master_nodes=3,
                 master_node_instance_type="m7g.large.search",
@@ -313,6 +322,10 @@ class DataStack(Stack):
             "CHIRP_OPENSEARCH_URL": f"https://{self.search.domain_endpoint}",
             "CHIRP_OPENSEARCH_AUTH": "sigv4",
             "CHIRP_OPENSEARCH_INDEX_PREFIX": SEARCH_INDEX_PREFIX,
+            # One primary shard per data node, each with a replica in the other zone: losing a node (or a zone)
+            # loses no document and keeps every shard searchable (the 3-node cluster suite proves it on loopback).
+            "CHIRP_OPENSEARCH_SHARDS": str(SEARCH_DATA_NODES),
+            "CHIRP_OPENSEARCH_REPLICAS": "1",
         }
         self._policy(
             "search",
@@ -329,5 +342,11 @@ class DataStack(Stack):
 
     @property
     def cache_member_ids(self) -> list[str]:
-        """The Redis nodes' cache cluster ids (replication group id + -001/-002), for per-node metrics."""
-        return [f"{self.redis.ref}-00{i}" for i in (1, 2)]
+        """The Redis nodes' cache cluster ids (cluster mode: replication group id + -<shard 0001..>-<node 001..>), for
+        per-node metrics."""
+        nodes = 1 + self.settings.cache_replicas_per_shard
+        return [
+            f"{self.redis.ref}-{shard:04d}-{node:03d}"
+            for shard in range(1, self.settings.cache_shards + 1)
+            for node in range(1, nodes + 1)
+        ]

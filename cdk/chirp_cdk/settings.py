@@ -9,7 +9,7 @@ from typing import Any, Literal
 from constructs import Node
 
 from chirp.config import RESOURCE_SETTINGS
-from chirp.wiring import Resource
+from chirp.wiring import Resource, WritePath
 
 Backend = Literal["aws", "local"]
 StreamKind = Literal["kinesis", "msk"]
@@ -47,11 +47,26 @@ class DeploymentSettings:
     # The REST stage's WAFv2 web ACL. backend=local may leave it out (waf=false): local emulators lack
     # AWS::WAFv2::WebACLAssociation, and a template with an unknown type fails whole.
     waf: bool = True
+    # Dedicated enhanced fan-out consumers for the wiring table's latency-critical stream consumers. backend=local
+    # may turn them off (enhanced_fan_out=false): the emulator has no AWS::Kinesis::StreamConsumer.
+    enhanced_fan_out: bool = True
+    # wiring.WritePath: "async" has API Gateway put likes, retweets, follows and read markers straight on the Kinesis
+    # stream (no Lambda in their request path; 202 without counts). Needs stream=kinesis: API Gateway has no MSK
+    # integration.
+    write_path: WritePath = "sync"
     alarm_email: str | None = None
     api_rate_limit: int = 1000
     api_burst_limit: int = 2000
     nat_gateways: int = 2
     log_retention_days: int = 30
+    # ElastiCache in cluster mode: shards (node groups; the hash slots are spread over them) and replicas per shard
+    # (each in another AZ). At least one replica: a primary's loss is then a failover, and writes the cache must
+    # keep wait for a replica (WAIT) before they are acknowledged.
+    cache_shards: int = 3
+    cache_replicas_per_shard: int = 1
+    # X-Ray's default rule traces 1 request/s plus 5% of the rest: at the design's 21.9 billion requests a day that is
+    # ~$170K/month (bench/capacity). Chirp's rule keeps 1/s per service and this share of the rest.
+    xray_sampling_rate: float = 0.01
 
     @property
     def is_aws(self) -> bool:
@@ -97,6 +112,22 @@ def settings_from_context(node: Node) -> DeploymentSettings:
     waf = str(get("waf", True)).lower() not in ("false", "0", "no")
     if not waf and backend != "local":
         raise ValueError("context waf=false needs backend=local (the production REST API keeps its web ACL)")
+    enhanced_fan_out = str(get("enhanced_fan_out", True)).lower() not in ("false", "0", "no")
+    if not enhanced_fan_out and backend != "local":
+        raise ValueError("context enhanced_fan_out=false needs backend=local (production keeps its dedicated readers)")
+    write_path = str(get("write_path", "sync"))
+    if write_path not in ("sync", "async"):
+        raise ValueError(f"context write_path must be sync or async, not {write_path!r}")
+    if write_path == "async" and stream != "kinesis":
+        raise ValueError("write_path=async needs stream=kinesis (API Gateway integrates with Kinesis, not MSK)")
+    cache_shards, cache_replicas = int(get("cache_shards", 3)), int(get("cache_replicas_per_shard", 1))
+    if not 1 <= cache_shards <= 500:  # ElastiCache's limit on node groups
+        raise ValueError(f"context cache_shards must be 1..500, not {cache_shards}")
+    if not 1 <= cache_replicas <= 5:  # failover needs one; ElastiCache allows five
+        raise ValueError(f"context cache_replicas_per_shard must be 1..5, not {cache_replicas}")
+    sampling = float(get("xray_sampling_rate", 0.01))
+    if not 0 <= sampling <= 1:
+        raise ValueError(f"context xray_sampling_rate must be 0..1, not {sampling}")
     return DeploymentSettings(
         backend=backend,  # type: ignore[arg-type]
         stream=stream,  # type: ignore[arg-type]
@@ -107,9 +138,14 @@ def settings_from_context(node: Node) -> DeploymentSettings:
         local_function_backend=str(get("local_function_backend", "servers")),
         layer_python=str(layer_python) if layer_python else None,
         waf=waf,
+        enhanced_fan_out=enhanced_fan_out,
+        write_path=write_path,  # type: ignore[arg-type]
         alarm_email=str(email) if email else None,
         api_rate_limit=int(get("api_rate_limit", 1000)),
         api_burst_limit=int(get("api_burst_limit", 2000)),
         nat_gateways=int(get("nat_gateways", 2)),
         log_retention_days=int(get("log_retention_days", 30)),
+        cache_shards=cache_shards,
+        cache_replicas_per_shard=cache_replicas,
+        xray_sampling_rate=sampling,
     )

@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from chirp.wiring import Resource, function
+from chirp.wiring import Resource, WritePath, function
 
 ENV_PREFIX = "CHIRP_"
 # Variables of the development tools (stand-in servers, fuzzing, the emulator deploy, the local runtime's paths):
@@ -56,9 +56,23 @@ RESOURCE_SETTINGS: Mapping[Resource, tuple[str, ...]] = {
     ),
     "cache": ("redis_url", "redis_cluster", "redis_auth_secret_arn"),
     "graph": ("neptune_url", "neptune_reader_url", "neptune_iam_auth"),
-    "search": ("opensearch_url", "opensearch_index_prefix", "opensearch_auth", "opensearch_credentials_secret_arn"),
+    "search": (
+        "opensearch_url",
+        "opensearch_index_prefix",
+        "opensearch_auth",
+        "opensearch_credentials_secret_arn",
+        "opensearch_shards",
+        "opensearch_replicas",
+    ),
     "media": ("media_bucket", "s3_endpoint_url"),
-    "stream": ("stream_kind", "stream_name", "kinesis_endpoint_url", "kafka_bootstrap"),
+    "stream": (
+        "stream_kind",
+        "stream_name",
+        "kinesis_endpoint_url",
+        "kafka_bootstrap",
+        "kafka_auth",
+        "kafka_credentials_secret_arn",
+    ),
     "ws_management": ("ws_management_url",),
     "jwt": ("jwt_keys", "jwt_secret_arn"),
 }
@@ -110,6 +124,9 @@ class Settings(BaseSettings):
 
     # Stream (embedded)
     stream_shards: int = Field(default=2, gt=0)
+    # The local runtime's write path (wiring.WritePath): "async" has the gateway put fire-and-forget writes straight
+    # on the stream. Deployed, the CDK app's context write_path decides it in API Gateway; no function reads it.
+    write_path: WritePath = "sync"
 
     # Production adapters (backend "servers" on loopback, or "aws"). The region is Lambda's AWS_REGION.
     aws_region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
@@ -145,6 +162,11 @@ class Settings(BaseSettings):
     opensearch_index_prefix: str = "tweets"
     opensearch_auth: Literal["sigv4", "basic", "none"] = "none"
     opensearch_credentials_secret_arn: str = ""
+    # Primary shards per monthly tweet index, and copies of each shard (the users index has 1 shard, same replicas).
+    # Replicas None: the domain's default. With several data nodes, replicas >= 1 keeps every document through the
+    # loss of a node (tests/cluster/test_opensearch_node_loss.py).
+    opensearch_shards: int = Field(default=1, gt=0)
+    opensearch_replicas: int | None = Field(default=None, ge=0)
 
     # S3 and the stream
     media_bucket: str = "chirp-media"
@@ -152,12 +174,23 @@ class Settings(BaseSettings):
     stream_kind: Literal["kinesis", "msk"] = "kinesis"
     stream_name: str = "chirp-events"
     kinesis_endpoint_url: str = ""
+    # MSK (stream_kind "msk"; stream_name is the topic): IAM auth (SASL/OAUTHBEARER with the function's role, all MSK
+    # Serverless offers) or SCRAM (a {username, password} secret: MSK provisioned, the Kafka stand-in). TLS always.
     kafka_bootstrap: str = ""
+    # Stream consumers on AWS: the S3 bucket of dead letters (the mappings' on-failure destination, where a consumer
+    # also quarantines a poison record). Empty: the local runtime's dead-letter table under data_dir.
+    dead_letter_bucket: str = ""
+    kafka_auth: Literal["iam", "scram"] = "iam"
+    kafka_credentials_secret_arn: str = ""
 
     @model_validator(mode="after")
     def _deployed_function_has_its_endpoints(self) -> Settings:
         if self.opensearch_auth == "basic" and not self.opensearch_credentials_secret_arn:
             raise ValueError("CHIRP_OPENSEARCH_AUTH=basic needs CHIRP_OPENSEARCH_CREDENTIALS_SECRET_ARN")
+        if self.stream_kind == "msk" and self.backend != "embedded" and not self.kafka_bootstrap:
+            raise ValueError("CHIRP_STREAM_KIND=msk needs CHIRP_KAFKA_BOOTSTRAP (the brokers)")
+        if self.stream_kind == "msk" and self.kafka_auth == "scram" and not self.kafka_credentials_secret_arn:
+            raise ValueError("CHIRP_KAFKA_AUTH=scram needs CHIRP_KAFKA_CREDENTIALS_SECRET_ARN")
         if self.backend != "aws":
             return self
         if not self.function:
@@ -172,6 +205,8 @@ class Settings(BaseSettings):
             for name in REQUIRED_FOR_RESOURCE[use]
             if name not in self.model_fields_set and not (use == "jwt" and self.jwt_keys)
         ]
+        if function(self.function).stream is not None and not self.dead_letter_bucket:
+            missing.append("CHIRP_DEAD_LETTER_BUCKET")  # a consumer quarantines poison records there
         if missing:
             raise ValueError(f"function {self.function!r} runs on AWS without {', '.join(missing)}")
         return self

@@ -8,17 +8,40 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar, cast, get_args, overload
 
 from chirp import wiring
 from chirp.config import Settings, get_settings
-from chirp.ports import EventStream, Pusher
+from chirp.observability.timing import timed_stores, unwrap
+from chirp.ports import (
+    ConnectionRegistry,
+    DeadLetterStore,
+    EventStream,
+    GraphStore,
+    IdempotencyStore,
+    ObjectStore,
+    Pusher,
+    RateLimiter,
+    SearchIndex,
+    TimelineStore,
+    TrendStore,
+    TweetCache,
+)
 from chirp.services.stores import Stores
 from chirp.wiring import Resource
 
 if TYPE_CHECKING:  # services are imported on first use: a function loads only the ones it runs
+    from pathlib import Path
+
+    from mypy_boto3_kinesis.client import KinesisClient
+    from mypy_boto3_s3.client import S3Client
+
     from chirp.adapters.embedded.objects import FileObjectStore
     from chirp.adapters.embedded.stream import SqliteEventStream
+    from chirp.adapters.keyspaces import KeyspacesBackend
+    from chirp.adapters.redis_cache.client import RedisLike
+    from chirp.adapters.s3_objects import S3ObjectStore
+    from chirp.services.actions import ActionsService
     from chirp.services.auth import AuthService
     from chirp.services.delivery import DeliveryService
     from chirp.services.feed import FeedManager
@@ -31,6 +54,8 @@ if TYPE_CHECKING:  # services are imported on first use: a function loads only t
     from chirp.services.trends import TrendsService
     from chirp.services.tweets import TweetService
     from chirp.tokens import TokenCodec
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -106,10 +131,20 @@ class Container:
         return DeliveryService(self.stores, self.feed, self.realtime)
 
     @cached_property
+    def actions(self) -> ActionsService:
+        from chirp.services.actions import ActionsService
+
+        return ActionsService(self.stores, self.tweets, self.social)
+
+    @cached_property
     def indexing(self) -> IndexingService:
         from chirp.services.indexing import IndexingService
 
         return IndexingService(self.stores)
+
+    @cached_property
+    def dead_letters(self) -> DeadLetterStore:
+        return dead_letter_store(self.settings)
 
     @cached_property
     def media(self) -> MediaService:
@@ -190,7 +225,7 @@ def build_embedded(settings: Settings) -> Container:
         objects=objects,
         tweet_cache=MemoryTweetCache(),
     )
-    container = Container(settings=settings, stores=stores)
+    container = Container(settings=settings, stores=timed_stores(stores))
     container.__dict__["tokens"] = tokens  # the same codec that keys the upload URLs
     return container
 
@@ -208,31 +243,84 @@ def _aws_client(service: str, settings: Settings, endpoint_url: str) -> Any:
     return client
 
 
-def aws_client(service: Literal["kinesis", "s3"], settings: Settings) -> Any:
+@overload
+def aws_client(service: Literal["kinesis"], settings: Settings) -> KinesisClient: ...
+@overload
+def aws_client(service: Literal["s3"], settings: Settings) -> S3Client: ...
+def aws_client(service: Literal["kinesis", "s3"], settings: Settings) -> KinesisClient | S3Client:
     """A boto3 client configured as the adapters' (the configured endpoint: a stand-in locally), for the local
     tools that talk to the same services: provisioning and the local event source mapping."""
     endpoint = settings.kinesis_endpoint_url if service == "kinesis" else settings.s3_endpoint_url
-    return _aws_client(service, settings, endpoint)
+    client: KinesisClient | S3Client = _aws_client(service, settings, endpoint)  # the overload says which
+    return client
 
 
-def event_stream(settings: Settings) -> EventStream:
+def event_stream(settings: Settings, secrets: SecretReader | None = None) -> EventStream:
     """The configured event stream alone: the dlq command replays onto it without opening the other stores."""
     if settings.backend == "embedded":
         from chirp.adapters.embedded.stream import SqliteEventStream
 
         return SqliteEventStream(settings.data_dir / "stream.db", shards=settings.stream_shards)
-    if settings.stream_kind != "kinesis":
-        raise ValueError(f"CHIRP_STREAM_KIND={settings.stream_kind!r}: only kinesis has a producer yet")
+    if settings.stream_kind == "msk":
+        from chirp.adapters.kafka_stream import KafkaEventStream
+
+        config = kafka_config(settings, secrets)
+        return KafkaEventStream(config, settings.stream_name, timeout_s=settings.store_timeout_s)
     from chirp.adapters.kinesis_stream import KinesisEventStream
 
     return KinesisEventStream(aws_client("kinesis", settings), settings.stream_name)
+
+
+def kafka_config(settings: Settings, secrets: SecretReader | None = None) -> dict[str, Any]:
+    """librdkafka settings for the configured MSK cluster (or stand-in): the producer's, and the local event source
+    mapping's for reading the topic."""
+    from chirp.adapters.kafka_stream import client_config
+
+    username = password = ""
+    if settings.kafka_auth == "scram":
+        reader = secrets or SecretReader(settings)
+        username, password = reader.json_fields(settings.kafka_credentials_secret_arn, "username", "password")
+    return client_config(
+        settings.kafka_bootstrap,
+        auth=settings.kafka_auth,
+        region=settings.aws_region,
+        username=username,
+        password=password,
+        ca_file=settings.tls_ca_bundle or None,
+        timeout_s=settings.store_timeout_s,
+    )
+
+
+def ensure_kafka_topic(config: dict[str, Any], topic: str, *, partitions: int, retention_ms: int) -> None:
+    """The stream's topic, created if missing with ``config``'s credentials: the deployment's step (the CDK app's
+    custom resource on AWS; the local provisioning as the stand-in's administrator). Idempotent."""
+    from chirp.adapters.kafka_stream import ensure_topic
+
+    ensure_topic(config, topic, partitions=partitions, retention_ms=retention_ms)
+
+
+def dead_letter_store(settings: Settings) -> DeadLetterStore:
+    """Where stream consumers keep what they gave up on: with a dead-letter bucket (AWS: the event source mappings'
+    S3 on-failure destination) the bucket; else the local runtime's table beside its checkpoints."""
+    if settings.dead_letter_bucket:
+        from chirp.adapters.s3_dead_letters import S3DeadLetters
+
+        return S3DeadLetters(aws_client("s3", settings), settings.dead_letter_bucket)
+    return local_dead_letters(settings.data_dir / f"mapping-{settings.stream_name}.db")
+
+
+def local_dead_letters(path: Path) -> DeadLetterStore:
+    """The local runtime's dead-letter table in the SQLite file ``path`` (beside its mappings' checkpoints)."""
+    from chirp.adapters.embedded.dead_letters import SqliteDeadLetters
+
+    return SqliteDeadLetters(path)
 
 
 def embedded_stream(container: Container) -> SqliteEventStream | None:
     """The embedded stream, whose log the local event source mapping reads in place; None for Kinesis."""
     from chirp.adapters.embedded.stream import SqliteEventStream
 
-    stream = container.stores.stream
+    stream = unwrap(container.stores.stream)
     return stream if isinstance(stream, SqliteEventStream) else None
 
 
@@ -240,16 +328,16 @@ def embedded_objects(container: Container) -> FileObjectStore | None:
     """The embedded object store, whose signed uploads and media the local runtime serves; None for S3."""
     from chirp.adapters.embedded.objects import FileObjectStore
 
-    objects = container.stores.objects
+    objects = unwrap(container.stores.objects)
     return objects if isinstance(objects, FileObjectStore) else None
 
 
-def media_source(container: Container) -> Any:
+def media_source(container: Container) -> FileObjectStore | S3ObjectStore | None:
     """The store the media live in (embedded files or S3), for the local runtime to stand in for the CDN."""
     from chirp.adapters.embedded.objects import FileObjectStore
     from chirp.adapters.s3_objects import S3ObjectStore
 
-    objects = container.stores.objects
+    objects = unwrap(container.stores.objects)
     if isinstance(objects, Deferred):
         objects = objects.resolve()
     return objects if isinstance(objects, FileObjectStore | S3ObjectStore) else None
@@ -317,7 +405,7 @@ class NotUsed:
     def __init__(self, function: str, resource: str) -> None:
         self._message = f"function {function!r} does not use {resource!r} (add it to its wiring entry's uses)"
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> NoReturn:
         raise RuntimeError(self._message)
 
 
@@ -332,10 +420,12 @@ def build_servers(settings: Settings) -> Container:
     secrets = SecretReader(settings)
     ca_file = settings.tls_ca_bundle or None
 
-    def part(resource: Resource, factory: Callable[[], Any]) -> Any:
-        return Deferred(factory) if resource in uses else NotUsed(settings.function, resource)
+    def part(resource: Resource, factory: Callable[[], T]) -> T:
+        """A stand-in built on first use (or refusing use when the wiring entry does not list the resource), typed
+        as what it stands for: mypy checks every factory below against the port it fills."""
+        return cast(T, Deferred(factory) if resource in uses else NotUsed(settings.function, resource))
 
-    def keyspaces() -> Any:
+    def keyspaces() -> KeyspacesBackend:
         from chirp.adapters.keyspaces import KeyspacesBackend
 
         username = password = None
@@ -343,7 +433,7 @@ def build_servers(settings: Settings) -> Container:
             username, password = secrets.json_fields(settings.cassandra_credentials_secret_arn, "username", "password")
         return KeyspacesBackend.connect(settings, username=username, password=password)
 
-    def redis_client(url: str) -> Any:
+    def redis_client(url: str) -> RedisLike:
         from chirp.adapters.redis_cache.client import connect
 
         password = secrets.text(settings.redis_auth_secret_arn) if settings.redis_auth_secret_arn else None
@@ -352,7 +442,7 @@ def build_servers(settings: Settings) -> Container:
     records = part("keyspaces", keyspaces)
     redis = part("cache", lambda: redis_client(settings.redis_url))
 
-    def timelines(prefix: str = "tl") -> Any:
+    def timelines(prefix: str = "tl") -> TimelineStore:
         from chirp.adapters.redis_cache.timelines import RedisTimelineStore
 
         return RedisTimelineStore(
@@ -363,7 +453,7 @@ def build_servers(settings: Settings) -> Container:
             prefix=prefix,
         )
 
-    def graph() -> Any:
+    def graph() -> GraphStore:
         from chirp.adapters.neptune import NeptuneGraphStore
 
         return NeptuneGraphStore(
@@ -375,7 +465,7 @@ def build_servers(settings: Settings) -> Container:
             ca_file=ca_file,
         )
 
-    def search() -> Any:
+    def search() -> SearchIndex:
         from chirp.adapters.opensearch_index import OpenSearchIndex
 
         username = password = None
@@ -390,12 +480,14 @@ def build_servers(settings: Settings) -> Container:
             password=password,
             region=settings.aws_region,
             ca_file=ca_file,
+            shards=settings.opensearch_shards,
+            replicas=settings.opensearch_replicas,
         )
 
-    def stream() -> Any:
-        return event_stream(settings)
+    def stream() -> EventStream:
+        return event_stream(settings, secrets)
 
-    def objects() -> Any:
+    def objects() -> ObjectStore:
         from chirp.adapters.s3_objects import S3ObjectStore
 
         return S3ObjectStore(
@@ -404,20 +496,31 @@ def build_servers(settings: Settings) -> Container:
             public_base_url=settings.media_url_base,
         )
 
-    def cache(factory_name: str) -> Any:
-        def build() -> Any:
-            from chirp.adapters.redis_cache import connections, limits, trends, tweet_cache
+    # The Redis adapters' modules are imported when first used, not at a cold start.
+    def connections() -> ConnectionRegistry:
+        from chirp.adapters.redis_cache.connections import RedisConnectionRegistry
 
-            factories: dict[str, Callable[[], Any]] = {
-                "connections": lambda: connections.RedisConnectionRegistry(redis),
-                "trends": lambda: trends.RedisTrendStore(redis),
-                "rate_limits": lambda: limits.RedisRateLimiter(redis),
-                "idempotency": lambda: limits.RedisIdempotencyStore(redis),
-                "tweet_cache": lambda: tweet_cache.RedisTweetCache(redis, cluster=settings.redis_cluster),
-            }
-            return factories[factory_name]()
+        return RedisConnectionRegistry(redis)
 
-        return part("cache", build)
+    def trends() -> TrendStore:
+        from chirp.adapters.redis_cache.trends import RedisTrendStore
+
+        return RedisTrendStore(redis)
+
+    def rate_limits() -> RateLimiter:
+        from chirp.adapters.redis_cache.limits import RedisRateLimiter
+
+        return RedisRateLimiter(redis)
+
+    def idempotency() -> IdempotencyStore:
+        from chirp.adapters.redis_cache.limits import RedisIdempotencyStore
+
+        return RedisIdempotencyStore(redis)
+
+    def tweet_cache() -> TweetCache:
+        from chirp.adapters.redis_cache.tweet_cache import RedisTweetCache
+
+        return RedisTweetCache(redis, cluster=settings.redis_cluster)
 
     stores = Stores(
         users=part("keyspaces", lambda: records.users),
@@ -426,21 +529,32 @@ def build_servers(settings: Settings) -> Container:
         graph=part("graph", graph),
         timelines=part("cache", timelines),
         author_timelines=part("cache", lambda: timelines("at")),
-        connections=cache("connections"),
+        connections=part("cache", connections),
         pusher=part("ws_management", lambda: _pusher(settings)) if "ws_management" in uses else _UnconfiguredPusher(),
         stream=part("stream", stream),
         search=part("search", search),
-        trends=cache("trends"),
-        rate_limits=cache("rate_limits"),
-        idempotency=cache("idempotency"),
+        trends=part("cache", trends),
+        rate_limits=part("cache", rate_limits),
+        idempotency=part("cache", idempotency),
         notifications=part("keyspaces", lambda: records.notifications),
         media=part("keyspaces", lambda: records.media),
         objects=part("media", objects),
-        tweet_cache=cache("tweet_cache"),
+        tweet_cache=part("cache", tweet_cache),
     )
-    container = Container(settings=settings, stores=stores)
+    unbuilt = (NotUsed, _UnconfiguredPusher)  # nothing to time
+    container = Container(settings=settings, stores=timed_stores(stores, skip=lambda p: isinstance(p, unbuilt)))
     container.__dict__["secrets"] = secrets
     return container
+
+
+def redis_timelines(
+    client: RedisLike, *, cap: int, ttl_s: int, cluster: bool = False, chunk: int = 1000
+) -> TimelineStore:
+    """The Redis timeline adapter on a client of the caller's: the bench's baselines measure it beside hand-written
+    command strategies on a scratch database (``cluster``: its Redis Cluster path, one script call per timeline)."""
+    from chirp.adapters.redis_cache.timelines import RedisTimelineStore
+
+    return RedisTimelineStore(client, cap=cap, ttl_s=ttl_s, cluster=cluster, fan_out_chunk=chunk)
 
 
 def provision_records(settings: Settings, *, admin_username: str, admin_password: str, app_role: str) -> None:
@@ -459,15 +573,15 @@ def _resources_used(settings: Settings) -> frozenset[Resource]:
     return frozenset(wiring.function(settings.function).uses)
 
 
-class Deferred:
+class Deferred(Generic[T]):
     """Stands for an adapter that is built on first use (thread-safe), then forwards every attribute to it."""
 
-    def __init__(self, factory: Callable[[], Any]) -> None:
+    def __init__(self, factory: Callable[[], T]) -> None:
         self._factory = factory
-        self._target: Any = None
+        self._target: T | None = None
         self._lock = threading.Lock()
 
-    def resolve(self) -> Any:
+    def resolve(self) -> T:
         """The adapter itself, built now if it was not yet."""
         target = self._target
         if target is None:

@@ -106,6 +106,14 @@ class EngagementStore(Protocol):
     def forget_tweet(self, tweet_id: int) -> None:
         """Drop every like, retweet and counter of a deleted tweet."""
 
+    def add_bookmark(self, user_id: int, tweet_id: int, at_ms: int) -> None:
+        """Private to the user; adding twice keeps one bookmark."""
+
+    def remove_bookmark(self, user_id: int, tweet_id: int) -> None: ...
+    def bookmark_ids(self, user_id: int, *, before: int | None, limit: int) -> list[int]:
+        """The user's bookmarked tweet ids, newest tweet first, strictly older than ``before``."""
+
+    def bookmarked_by(self, user_id: int, tweet_ids: Sequence[int]) -> set[int]: ...
     def bulk_load_likes(self, likes: Sequence[tuple[int, int, int]]) -> None:
         """Bulk path for loaders: (tweet_id, user_id, at_ms) likes that are new and distinct (nothing is checked),
         each adding one to its tweet's like count."""
@@ -128,6 +136,10 @@ class GraphStore(Protocol):
 
     def following_page(self, user_id: int, *, cursor: str | None, limit: int) -> Page[int]: ...
     def following_ids(self, user_id: int, *, limit: int) -> list[int]: ...
+    def following_with_follower_counts(self, user_id: int, *, limit: int) -> list[tuple[int, int]]:
+        """(followee, its follower count) for the accounts ``user_id`` follows, newest follow first, in one read: a
+        timeline rebuild splits them into fanned-out authors and celebrities without a second query."""
+
     def counts(self, user_id: int) -> tuple[int, int]:
         """(followers, following), exact."""
 
@@ -149,7 +161,15 @@ class TimelineStore(Protocol):
     def exists(self, user_id: int) -> bool: ...
     def build(self, user_id: int, tweet_ids: Sequence[int], *, truncated: bool = False) -> None:
         """Create (or extend) the timeline with these ids, trim to the cap, mark it as existing and active.
-        ``truncated``: older ids than these exist (the caller read only the newest ones)."""
+        ``truncated`` sets the mark: older ids than these exist (the caller read only the newest ones), or not (a
+        complete read, e.g. filling a timeline created empty and truncated); trimming at the cap marks it too."""
+
+    def build_many(self, timelines: Mapping[int, Sequence[int]]) -> None:
+        """``build`` of many timelines at once (pipelined: a round trip per chunk of timelines, not per timeline):
+        the bulk path for loaders and migrations."""
+
+    def drop(self, user_ids: Sequence[int]) -> None:
+        """Delete these timelines and their cached celebrity lists: they no longer exist, as after expiry."""
 
     def add_if_exists(self, user_ids: Sequence[int], tweet_id: int) -> int:
         """Fan-out one tweet to many timelines; only existing timelines are written. Returns how many were. A
@@ -342,6 +362,46 @@ class StreamReader(Protocol):
         """Up to ``limit`` records of ``shard`` after sequence ``after`` (0: from the start), oldest first."""
 
 
+# Why a consumer gave up on records. Lambda's own conditions (its on-failure destination) keep Lambda's words.
+QUARANTINED = "Quarantined"  # the consumer edge isolated a record that kept failing (not an outage)
+RETRIES_EXHAUSTED = "RetryAttemptsExhausted"
+RECORD_AGE_EXCEEDED = "RecordAgeExceeded"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """Stream records a consumer gave up on, kept whole (every byte, the partition key, the position), so that a
+    replay puts exactly them back on the stream. ``id`` is the store's (empty until stored)."""
+
+    consumer: str
+    reason: str  # QUARANTINED, RETRIES_EXHAUSTED, RECORD_AGE_EXCEEDED or another condition Lambda names
+    error: str
+    failed_at_ms: int
+    records: tuple[StreamRecord, ...]
+    id: str = ""
+    replayed: bool = False
+    # Where it came from, when known: the stream's ARN, and the invocation that gave up (function ARN, request id).
+    source: str = ""
+    function_arn: str = ""
+    request_id: str = ""
+
+
+class DeadLetterStore(Protocol):
+    """Where stream records a consumer gave up on are kept: the local runtime's table, or on AWS the S3 bucket that
+    is both the event source mappings' on-failure destination and the consumers' quarantine."""
+
+    def put(self, letter: DeadLetter) -> str:
+        """Keep the letter; returns its id. Raises StoreUnavailable when it could not be kept."""
+
+    def list(self, *, include_replayed: bool = False) -> list[DeadLetter]:
+        """Every dead letter (oldest first), with its records."""
+
+    def fetch(self, letter_id: str) -> DeadLetter:
+        """One dead letter with its records; KeyError when there is none."""
+
+    def mark_replayed(self, letter_id: str) -> None: ...
+
+
 def raw_bytes(data: str) -> bytes:
     """A record's exact bytes (records that are not UTF-8 travel as surrogate escapes)."""
     return data.encode("utf-8", "surrogateescape")
@@ -363,6 +423,9 @@ class SearchIndex(Protocol):
     def index_users(self, users: Sequence[UserRecord]) -> None: ...
     def search_users(self, prefix: str, *, limit: int) -> list[int]: ...
     def tweet_count(self) -> int: ...
+    def refresh(self) -> None:
+        """Make everything indexed so far searchable now: after a bulk load, and in tests (production relies on the
+        index's own refresh interval)."""
 
 
 class TrendStore(Protocol):

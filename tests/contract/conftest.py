@@ -1,5 +1,6 @@
 """Contract tests: one suite per port, run against every adapter of that port — the embedded adapter and the
-production adapter on a real server (tests/servers). A module asks for ``backend`` and builds its store with it."""
+production adapter on a real stand-in (chirp.local.servers). A module asks for ``backend`` and builds its store
+with it."""
 
 from __future__ import annotations
 

@@ -25,7 +25,14 @@ from chirp.adapters.redis_cache.timelines import RedisTimelineStore
 from chirp.adapters.redis_cache.trends import RedisTrendStore
 from chirp.ids import CHIRP_EPOCH_MS, TIME_SHIFT
 from chirp.model import now_ms
-from chirp.ports import IdempotencyRecord
+from chirp.ports import (
+    ConnectionRegistry,
+    IdempotencyRecord,
+    IdempotencyStore,
+    RateLimiter,
+    TimelineStore,
+    TrendStore,
+)
 
 CAP = 5
 TTL = 3600
@@ -48,12 +55,13 @@ CELEBRITIES_TTL = 1
 
 
 @pytest.fixture
-def timelines(backend: str, redis_client: Any) -> Any:
+def timelines(backend: str, redis_client: Any) -> TimelineStore:
     return (
         MemoryTimelineStore(cap=CAP, ttl_s=TTL, celebrities_ttl_s=CELEBRITIES_TTL)
         if backend == "embedded"
         else RedisTimelineStore(
             redis_client,
+            cluster=backend == "redis-cluster",  # tests/cluster runs this suite on a Redis Cluster
             cap=CAP,
             ttl_s=TTL,
             fan_out_chunk=3,
@@ -75,7 +83,7 @@ def user() -> int:
 # -- timelines -------------------------------------------------------------------------------------------------
 
 
-def test_a_timeline_that_was_never_built_does_not_exist(timelines: Any) -> None:
+def test_a_timeline_that_was_never_built_does_not_exist(timelines: TimelineStore) -> None:
     u = user()
     assert timelines.exists(u) is False
     assert timelines.page(u, before=None, after=None, limit=10) is None
@@ -83,7 +91,7 @@ def test_a_timeline_that_was_never_built_does_not_exist(timelines: Any) -> None:
     assert timelines.page(u, before=None, after=None, limit=10) is None
 
 
-def test_an_empty_built_timeline_exists(timelines: Any) -> None:
+def test_an_empty_built_timeline_exists(timelines: TimelineStore) -> None:
     u = user()
     timelines.build(u, [])
     assert timelines.exists(u) is True
@@ -91,7 +99,37 @@ def test_an_empty_built_timeline_exists(timelines: Any) -> None:
     assert timelines.oldest(u) is None
 
 
-def test_fan_out_writes_only_existing_timelines_and_caps_them(timelines: Any) -> None:
+def test_bulk_building_builds_each_timeline_as_build_does(timelines: TimelineStore) -> None:
+    # more timelines than the Redis adapter's chunk (3 here), so several pipelines run
+    short, long, empty, absent = [user() for _ in range(4)], [user() for _ in range(3)], user(), user()
+    few = [big_id(i) for i in range(CAP - 1)]
+    many = [big_id(100 + i) for i in range(CAP + 3)]
+    timelines.build_many({**dict.fromkeys(short, few), **dict.fromkeys(long, many), empty: []})
+    for u in short:
+        assert timelines.page(u, before=None, after=None, limit=100) == sorted(few, reverse=True)
+        assert timelines.truncated(u) is False
+    for u in long:  # the newest cap ids, marked as having older ones left out
+        assert timelines.page(u, before=None, after=None, limit=100) == sorted(many, reverse=True)[:CAP]
+        assert timelines.truncated(u) is True
+    assert timelines.exists(empty) and timelines.page(empty, before=None, after=None, limit=10) == []
+    assert not timelines.exists(absent)
+    assert timelines.add_if_exists([*short, empty, absent], big_id(500)) == len(short) + 1  # fan-out sees them
+    timelines.build_many({})
+
+
+def test_dropped_timelines_no_longer_exist(timelines: TimelineStore) -> None:
+    gone, kept, tweet_id = [user() for _ in range(4)], user(), big_id(1)
+    timelines.build_many({u: [tweet_id] for u in [*gone, kept]})
+    timelines.set_celebrities(gone[0], [7])
+    timelines.drop(gone)
+    assert not any(timelines.exists(u) for u in gone)
+    assert timelines.celebrities(gone[0]) is None
+    assert timelines.add_if_exists(gone, big_id(2)) == 0
+    assert timelines.page(kept, before=None, after=None, limit=10) == [tweet_id]
+    timelines.drop([])
+
+
+def test_fan_out_writes_only_existing_timelines_and_caps_them(timelines: TimelineStore) -> None:
     active, inactive = [user() for _ in range(7)], [user() for _ in range(4)]
     for u in active:
         timelines.build(u, [])
@@ -103,7 +141,7 @@ def test_fan_out_writes_only_existing_timelines_and_caps_them(timelines: Any) ->
     assert all(not timelines.exists(u) for u in inactive)
 
 
-def test_fan_out_keeps_the_newest_cap_ids_and_trims_the_rest_within_a_few_writes(timelines: Any) -> None:
+def test_fan_out_keeps_the_newest_cap_ids_and_trims_the_rest_within_a_few_writes(timelines: TimelineStore) -> None:
     u = user()
     timelines.build(u, [])
     written: list[int] = []
@@ -111,15 +149,16 @@ def test_fan_out_keeps_the_newest_cap_ids_and_trims_the_rest_within_a_few_writes
         written.append(big_id(i))
         timelines.add_if_exists([u], written[-1])
         held = timelines.page(u, before=None, after=None, limit=100)
+        assert held is not None
         newest = sorted(written, reverse=True)
         assert held[: min(CAP, len(newest))] == newest[:CAP]  # never trimmed into the newest cap
         assert len(held) < CAP + TRIM_EVERY  # never more than a few writes behind on trimming
         assert held == newest[: len(held)]  # whatever is held beyond the cap is the next newest, no gap
     assert timelines.truncated(u) is True
-    assert timelines.oldest(u) == min(timelines.page(u, before=None, after=None, limit=100))
+    assert timelines.oldest(u) == min(timelines.page(u, before=None, after=None, limit=100) or [])
 
 
-def test_a_timeline_is_truncated_once_ids_older_than_it_holds_exist(timelines: Any) -> None:
+def test_a_timeline_is_truncated_once_ids_older_than_it_holds_exist(timelines: TimelineStore) -> None:
     complete, built_partial, merged_partial, capped, missing = (user() for _ in range(5))
     ids = [big_id(i) for i in range(CAP + 2)]
     timelines.build(complete, ids[1:3])
@@ -132,7 +171,7 @@ def test_a_timeline_is_truncated_once_ids_older_than_it_holds_exist(timelines: A
     assert timelines.page(capped, before=None, after=None, limit=100) == ids[::-1][:CAP]
     for u in (built_partial, merged_partial, capped):
         assert timelines.truncated(u) is True
-    timelines.build(complete, [ids[4]])  # extending an existing timeline keeps its mark
+    timelines.build(complete, [ids[4]])  # extended by a complete read: still not truncated
     assert timelines.truncated(complete) is False
     assert timelines.truncated(missing) is False
     # The marks are not ids: pages, cursors and oldest() see tweet ids only.
@@ -144,7 +183,26 @@ def test_a_timeline_is_truncated_once_ids_older_than_it_holds_exist(timelines: A
     assert timelines.oldest(missing) is None
 
 
-def test_page_many_reads_several_timelines_at_once(timelines: Any) -> None:
+def test_building_sets_the_truncated_mark_as_told(timelines: TimelineStore) -> None:
+    """A timeline created empty and truncated (reads fall back to the store until it is filled), filled by a build
+    from a complete read: no longer truncated, and it keeps what fan-out added meanwhile. Trimming still marks it."""
+    placeholder, overfull = user(), user()
+    ids = [big_id(i) for i in range(CAP + 2)]
+    timelines.build(placeholder, [], truncated=True)
+    assert timelines.truncated(placeholder) is True
+    assert timelines.add_if_exists([placeholder], ids[5]) == 1  # fanned out while the store was read
+    timelines.build(placeholder, ids[1:3], truncated=False)
+    assert timelines.truncated(placeholder) is False
+    assert timelines.page(placeholder, before=None, after=None, limit=10) == [ids[5], ids[2], ids[1]]
+    timelines.build(placeholder, [ids[3]], truncated=True)
+    assert timelines.truncated(placeholder) is True
+    timelines.build(overfull, [], truncated=True)
+    timelines.build(overfull, ids, truncated=False)
+    assert timelines.truncated(overfull) is True  # more than the cap: trimmed, so marked
+    assert timelines.page(overfull, before=None, after=None, limit=100) == ids[::-1][:CAP]
+
+
+def test_page_many_reads_several_timelines_at_once(timelines: TimelineStore) -> None:
     a, b, missing = user(), user(), user()
     one, two, three = big_id(1), big_id(2), big_id(3)
     timelines.build(a, [one, three])
@@ -159,7 +217,7 @@ def test_page_many_reads_several_timelines_at_once(timelines: Any) -> None:
     assert timelines.page_many([], before=None, after=None, limit=1) == {}
 
 
-def test_cached_celebrity_followees_are_kept_forgotten_and_expire(timelines: Any) -> None:
+def test_cached_celebrity_followees_are_kept_forgotten_and_expire(timelines: TimelineStore) -> None:
     reader, other, nobody = user(), user(), user()
     stars = [big_id(1), 7, big_id(2)]
     assert timelines.celebrities(reader) is None
@@ -175,7 +233,7 @@ def test_cached_celebrity_followees_are_kept_forgotten_and_expire(timelines: Any
     assert timelines.celebrities(other) is None
 
 
-def test_ids_that_share_a_millisecond_keep_exact_order_and_cursors(timelines: Any) -> None:
+def test_ids_that_share_a_millisecond_keep_exact_order_and_cursors(timelines: TimelineStore) -> None:
     u = user()
     same_ms = [big_id(0, low) for low in (7, 1, 3, 2)]  # differ only in the low bits
     timelines.build(u, same_ms)
@@ -185,7 +243,7 @@ def test_ids_that_share_a_millisecond_keep_exact_order_and_cursors(timelines: An
     assert timelines.page(u, before=None, after=ordered[2], limit=10) == ordered[:2]
 
 
-def test_merge_and_remove_are_idempotent(timelines: Any) -> None:
+def test_merge_and_remove_are_idempotent(timelines: TimelineStore) -> None:
     u, first = user(), big_id(1)
     timelines.build(u, [first])
     extra = [big_id(2), big_id(3)]
@@ -205,11 +263,11 @@ def test_merge_and_remove_are_idempotent(timelines: Any) -> None:
 
 
 @pytest.fixture
-def connections(backend: str, redis_client: Any) -> Any:
+def connections(backend: str, redis_client: Any) -> ConnectionRegistry:
     return MemoryConnectionRegistry() if backend == "embedded" else RedisConnectionRegistry(redis_client)
 
 
-def test_connections_are_found_by_user_and_removed(connections: Any) -> None:
+def test_connections_are_found_by_user_and_removed(connections: ConnectionRegistry) -> None:
     a, b = user(), user()
     connections.register("c1", a)
     connections.register("c2", a)
@@ -220,7 +278,7 @@ def test_connections_are_found_by_user_and_removed(connections: Any) -> None:
     assert connections.connections_of([a]) == {a: ["c2"]}
 
 
-def test_celebrity_subscriptions_follow_their_connection(connections: Any) -> None:
+def test_celebrity_subscriptions_follow_their_connection(connections: ConnectionRegistry) -> None:
     fan, celeb = user(), user()
     connections.subscribe("ghost", [celeb])  # an unknown connection cannot subscribe
     assert connections.subscribers(celeb) == []
@@ -239,11 +297,11 @@ def test_celebrity_subscriptions_follow_their_connection(connections: Any) -> No
 
 
 @pytest.fixture
-def trends(backend: str, redis_client: Any) -> Any:
+def trends(backend: str, redis_client: Any) -> TrendStore:
     return MemoryTrendStore() if backend == "embedded" else RedisTrendStore(redis_client)
 
 
-def test_trends_rank_by_decayed_weight_and_count_tweets(trends: Any) -> None:
+def test_trends_rank_by_decayed_weight_and_count_tweets(trends: TrendStore) -> None:
     now = now_ms()
     for i in range(3):
         trends.add("fresh", 100 + i, 1.0, now - 1000)
@@ -257,7 +315,7 @@ def test_trends_rank_by_decayed_weight_and_count_tweets(trends: Any) -> None:
     assert top[1].score == pytest.approx(2 * 0.5**3, rel=0.1)
 
 
-def test_a_removed_tweet_takes_its_contribution_back(trends: Any) -> None:
+def test_a_removed_tweet_takes_its_contribution_back(trends: TrendStore) -> None:
     now = now_ms()
     trends.add("topic", 1, 1.0, now)
     trends.add("topic", 2, 1.0, now)
@@ -268,7 +326,7 @@ def test_a_removed_tweet_takes_its_contribution_back(trends: Any) -> None:
     assert [(t.hashtag, t.tweet_count) for t in top] == [("topic", 1)]
 
 
-def test_claims_are_first_come_only(trends: Any) -> None:
+def test_claims_are_first_come_only(trends: TrendStore) -> None:
     key = f"k{user()}"
     assert trends.claim(key, 60) is True
     assert trends.claim(key, 60) is False
@@ -278,11 +336,11 @@ def test_claims_are_first_come_only(trends: Any) -> None:
 
 
 @pytest.fixture
-def limiter(backend: str, redis_client: Any) -> Any:
+def limiter(backend: str, redis_client: Any) -> RateLimiter:
     return MemoryRateLimiter() if backend == "embedded" else RedisRateLimiter(redis_client)
 
 
-def test_the_sliding_window_allows_exactly_the_limit(limiter: Any) -> None:
+def test_the_sliding_window_allows_exactly_the_limit(limiter: RateLimiter) -> None:
     key, now = f"k{user()}", now_ms()
     decisions = [limiter.hit(key, limit=3, window_s=10, now_ms=now + i) for i in range(4)]
     assert [d.allowed for d in decisions] == [True, True, True, False]
@@ -292,13 +350,13 @@ def test_the_sliding_window_allows_exactly_the_limit(limiter: Any) -> None:
 
 
 @pytest.fixture
-def idempotency(backend: str, redis_client: Any, tmp_path: Any) -> Any:
+def idempotency(backend: str, redis_client: Any, tmp_path: Any) -> IdempotencyStore:
     if backend == "embedded":
         return SqliteIdempotencyStore(RecordsDatabase(tmp_path / "r.db"))
     return RedisIdempotencyStore(redis_client)
 
 
-def test_an_idempotency_claim_holds_the_key_with_its_fingerprint(idempotency: Any) -> None:
+def test_an_idempotency_claim_holds_the_key_with_its_fingerprint(idempotency: IdempotencyStore) -> None:
     key = f"k{user()}"
     assert idempotency.claim(key, "fp-a", 60) is None
     # Held in flight: a second claim changes nothing and sees who holds it, whatever its own fingerprint.
@@ -312,7 +370,7 @@ def test_an_idempotency_claim_holds_the_key_with_its_fingerprint(idempotency: An
     assert idempotency.claim(key, "fp-a", 60) == IdempotencyRecord(fingerprint="fp-a", result="42")
 
 
-def test_a_released_idempotency_claim_frees_the_key_but_only_for_its_holder(idempotency: Any) -> None:
+def test_a_released_idempotency_claim_frees_the_key_but_only_for_its_holder(idempotency: IdempotencyStore) -> None:
     key = f"k{user()}"
     assert idempotency.claim(key, "fp-a", 60) is None
     idempotency.release(key, "fp-b")
@@ -324,7 +382,7 @@ def test_a_released_idempotency_claim_frees_the_key_but_only_for_its_holder(idem
     assert idempotency.claim(key, "fp-c", 60) == IdempotencyRecord(fingerprint="fp-b", result="2")
 
 
-def test_idempotency_keys_are_independent(idempotency: Any) -> None:
+def test_idempotency_keys_are_independent(idempotency: IdempotencyStore) -> None:
     one, two = f"k{user()}", f"k{user()}"
     assert idempotency.claim(one, "fp", 60) is None
     assert idempotency.claim(two, "fp", 60) is None
@@ -332,7 +390,9 @@ def test_idempotency_keys_are_independent(idempotency: Any) -> None:
     assert idempotency.claim(one, "fp", 60) == IdempotencyRecord(fingerprint="fp", result=None)
 
 
-def test_an_in_flight_idempotency_claim_expires_and_completing_sets_the_longer_ttl(idempotency: Any) -> None:
+def test_an_in_flight_idempotency_claim_expires_and_completing_sets_the_longer_ttl(
+    idempotency: IdempotencyStore,
+) -> None:
     dead, done = f"k{user()}", f"k{user()}"
     assert idempotency.claim(dead, "fp-a", 1) is None  # its request dies without completing or releasing
     assert idempotency.claim(done, "fp-a", 1) is None

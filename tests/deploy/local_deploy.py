@@ -33,6 +33,8 @@ if __name__ == "__main__":  # run as a script: make tests/ and shared/ importabl
     sys.path[:0] = [str(HERE.parent), str(HERE.parents[1] / "shared")]
 
 from chirp.config import Settings  # noqa: E402
+from chirp.local.servers import harness  # noqa: E402
+from chirp.local.servers.harness import Endpoint, ServerSet  # noqa: E402
 from chirp.local.servers_env import provision_keyspace  # noqa: E402
 from chirp.wiring import client_config  # noqa: E402
 from deploy.support import (  # noqa: E402
@@ -46,8 +48,6 @@ from deploy.support import (  # noqa: E402
     free_port,
     ministack_python,
 )
-from servers import harness  # noqa: E402
-from servers.harness import Endpoint, ServerSet  # noqa: E402
 
 PREFIX = "Chirp"
 STAGE = "prod"
@@ -178,6 +178,7 @@ def deploy(
             "prefix": PREFIX,
             "stage_name": STAGE,
             "waf": "false",
+            "enhanced_fan_out": "false",  # the emulator has no AWS::Kinesis::StreamConsumer
             "layer_python": str(python),
             "local_endpoints": {**endpoints, "execute_api_url": ministack.execute_api_url()},
         }

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from servers import harness
+from chirp.local.servers import harness
 
 MINISTACK_VERSION = "1.5.33"
 BOTO3_VERSION = "1.43.106"  # ministack 1.5.33 pins botocore==1.43.106; boto3 is released in lockstep

@@ -22,7 +22,7 @@ import httpx
 import pytest
 import websockets
 
-from servers.harness import ServerSet
+from chirp.local.servers.harness import ServerSet
 
 from .conftest import REPORT
 from .local_deploy import DEPLOYED, PREFIX, Deployment, deploy

@@ -80,7 +80,7 @@ def _healthy(stack: LocalStack) -> bool:
 
 
 def _servers_exited(servers_dir: Path, timeout: float = 60.0) -> None:
-    """The stand-ins hold a lock on their directory until the last of them has exited (tests/servers/harness.py)."""
+    """The stand-ins hold a lock on their directory until the last of them has exited (chirp.local.servers.harness)."""
     with (servers_dir / ".lock").open("a") as lock:
 
         def free() -> bool:

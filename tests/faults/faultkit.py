@@ -1,4 +1,4 @@
-"""Fault injection for the stand-in servers and the stream, without touching tests/servers/: a ``ServerSet`` that can
+"""Fault injection for the stand-in servers and the stream, without touching the harness: a ``ServerSet`` that can
 kill one server (SIGKILL to its process group), freeze and thaw it (SIGSTOP / SIGCONT: a server that accepts
 connections but never answers) and restart it on the same ports with the same data directory; timed requests; direct
 access to the Kinesis stand-in and to the runtime's event-source-mapping state (checkpoints, dead letters)."""
@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from chirp.config import Settings
-from servers.harness import ServerSet, _parent_death_signal, _Running, boto3_client
+from chirp.local.servers.harness import ServerSet, _parent_death_signal, _Running, boto3_client
 from support.runtime import Client, LocalStack
 
 # A request that needs a store which does not answer gives up after the store timeout (Settings.store_timeout_s, the
@@ -228,6 +228,10 @@ class StreamTap:
     def find(self, *needles: str) -> list[tuple[str, bytes]]:
         """Records whose data contains every needle."""
         return [(key, data) for key, data in self.records() if all(n.encode() in data for n in needles)]
+
+    def checkpoints(self, data_dir: Path) -> dict[tuple[str, int], int]:
+        """The mappings' positions (kept in the runtime's data directory for Kinesis)."""
+        return checkpoints(data_dir, self.stream_name)
 
 
 def dead_letters(data_dir: Path, stream_name: str) -> list[dict[str, Any]]:

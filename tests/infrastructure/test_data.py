@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from typing import Any
+
 import pytest
+from aws_cdk import App
 from aws_cdk.assertions import Match
 from chirp_cdk.keyspaces import keyspaces_table, keyspaces_tables
+from chirp_cdk.settings import settings_from_context
 
 from chirp import schema
 from chirp.schema import Table
 
-from .support import Synthesized
+from .support import Synthesized, resources_of
 
 
 def test_keyspace_exists(aws: Synthesized) -> None:
@@ -110,22 +116,59 @@ def test_tables_get_pitr_and_ttl(synth_factory) -> None:  # type: ignore[no-unty
     )
 
 
-def test_redis_is_multi_az_tls_and_authenticated(aws: Synthesized) -> None:
+def test_redis_is_a_multi_az_cluster_with_tls_and_auth(aws: Synthesized) -> None:
     """Given the cache
     When synthesized
-    Then it is a Multi-AZ replication group with failover, TLS in transit, encryption at rest and an AUTH token."""
+    Then it is a cluster-mode replication group (3 shards of a primary and a replica by default) with failover across
+    AZs, TLS in transit, encryption at rest and an AUTH token; functions get its configuration endpoint."""
     aws.template("Data").has_resource_properties(
         "AWS::ElastiCache::ReplicationGroup",
         {
+            "ClusterMode": "enabled",
+            "CacheParameterGroupName": "default.redis7.cluster.on",
+            "NumNodeGroups": 3,
+            "ReplicasPerNodeGroup": 1,
+            "NumCacheClusters": Match.absent(),
             "MultiAZEnabled": True,
             "AutomaticFailoverEnabled": True,
-            "NumCacheClusters": 2,
             "TransitEncryptionEnabled": True,
+            "TransitEncryptionMode": "required",
             "AtRestEncryptionEnabled": True,
             "AuthToken": Match.any_value(),
             "Port": 6380,
         },
     )
+    group = next(iter(resources_of(aws.raw("Data"), "AWS::ElastiCache::ReplicationGroup")))
+    url = json.dumps(aws.stacks.data.resolve(aws.stacks.data.endpoints.environment["cache"]["CHIRP_REDIS_URL"]))
+    assert group in url and "ConfigurationEndPoint.Address" in url
+    functions = resources_of(aws.raw("Api"), "AWS::Lambda::Function").values()
+    cache_users = [f["Properties"]["Environment"]["Variables"] for f in functions if "CHIRP_REDIS_URL" in str(f)]
+    assert cache_users and all(env["CHIRP_REDIS_CLUSTER"] == "true" for env in cache_users)
+
+
+def test_the_cache_shard_and_replica_counts_are_settings(
+    synth_factory: Callable[[dict[str, Any]], Synthesized],
+) -> None:
+    """Given cache_shards=5 and cache_replicas_per_shard=2 in the context
+    When synthesized
+    Then the replication group has 5 node groups of a primary and 2 replicas."""
+    sized = synth_factory({"backend": "aws", "stream": "kinesis", "cache_shards": 5, "cache_replicas_per_shard": 2})
+    sized.template("Data").has_resource_properties(
+        "AWS::ElastiCache::ReplicationGroup", {"NumNodeGroups": 5, "ReplicasPerNodeGroup": 2}
+    )
+    assert len(sized.stacks.data.cache_member_ids) == 15
+
+
+@pytest.mark.parametrize(
+    "context",
+    [{"cache_shards": 0}, {"cache_shards": 501}, {"cache_replicas_per_shard": 0}, {"cache_replicas_per_shard": 6}],
+)
+def test_cache_sizes_out_of_range_are_refused(context: dict[str, object]) -> None:
+    """Given no shard, too many, no replica (no failover) or more replicas than ElastiCache allows
+    When the settings are read
+    Then a clear error is raised before anything is built."""
+    with pytest.raises(ValueError, match="cache_"):
+        settings_from_context(App(context=context).node)
 
 
 def test_neptune_uses_iam_auth_and_encryption(aws: Synthesized) -> None:

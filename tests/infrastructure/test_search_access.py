@@ -62,6 +62,8 @@ def test_functions_sign_with_their_role_and_hold_no_search_secret(aws: Synthesiz
         env = function["Properties"]["Environment"]["Variables"]
         assert env["CHIRP_OPENSEARCH_AUTH"] == "sigv4", name
         assert env["CHIRP_OPENSEARCH_INDEX_PREFIX"] == SEARCH_INDEX_PREFIX, name
+        # a replica of every shard on the other data node: one node lost loses nothing
+        assert (env["CHIRP_OPENSEARCH_SHARDS"], env["CHIRP_OPENSEARCH_REPLICAS"]) == ("2", "1"), name
         assert "Fn::Join" in env["CHIRP_OPENSEARCH_URL"] and "https://" in json.dumps(env["CHIRP_OPENSEARCH_URL"])
         assert "CHIRP_OPENSEARCH_CREDENTIALS_SECRET_ARN" not in env, name
     data = aws.raw("Data")

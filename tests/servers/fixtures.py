@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .harness import ALL_SERVERS, Endpoint, ServerSet, cassandra_cluster
+from chirp.local.servers.harness import ALL_SERVERS, Endpoint, ServerSet, cassandra_cluster
 
 if TYPE_CHECKING:
     from chirp.adapters.keyspaces import KeyspacesBackend
@@ -75,14 +75,17 @@ def servers() -> Iterator[ServerSet]:
 
 
 def keyspaces_settings(ep: Endpoint, keyspace: str) -> Settings:
-    """``Settings`` for the Keyspaces adapters on the stand-in ``ep``: its CA, TLS, the given keyspace."""
+    """``Settings`` for the Keyspaces adapters on the stand-in ``ep``: its CA, TLS, the given keyspace; on a ring
+    (``cassandra_ring.py``) every node as a contact point and its replication factor (hence LOCAL_QUORUM)."""
     from chirp.config import Settings
 
     return Settings(
         backend="servers",
-        cassandra_hosts=ep.host,
+        cassandra_hosts=ep.extra.get("contact_points", ep.host),
         cassandra_port=ep.port,
         cassandra_keyspace=keyspace,
+        cassandra_replication_factor=ep.extra.get("replication_factor", 1),
+        cassandra_local_dc=ep.extra.get("local_dc", "datacenter1"),
         tls_ca_bundle=str(ep.extra["ca_file"]),
     )
 
@@ -120,5 +123,7 @@ def opensearch_index(ep: Any, *, prefix: str, **kwargs: Any) -> Any:
         "password": ep.extra["password"],
         "ca_file": ep.extra["ca_file"],
     }
+    # A cluster (opensearch_cluster.py) says how its indices are laid out: shards across the nodes, replicas.
+    options.update({k: ep.extra[k] for k in ("shards", "replicas") if k in ep.extra})
     options.update(kwargs)
     return OpenSearchIndex(ep.url, prefix=prefix, **options)

@@ -18,10 +18,10 @@ from cassandra.protocol import UnauthorizedErrorMessage  # type: ignore[import-u
 
 from chirp.adapters.keyspaces import KeyspacesBackend, connect
 from chirp.adapters.keyspaces.connection import AMAZON_TRUST_STORE, cluster_options
+from chirp.local.servers.harness import CASSANDRA_ADMIN_ROLE, CASSANDRA_APP_ROLE, Endpoint, ServerSet, cassandra_cluster
 from chirp.ports import StoreUnavailable
 
 from .fixtures import drop_keyspace, keyspaces_backend, keyspaces_settings
-from .harness import CASSANDRA_ADMIN_ROLE, CASSANDRA_APP_ROLE, Endpoint, ServerSet, cassandra_cluster
 
 # The driver raises the server's error message itself (``UnauthorizedErrorMessage``), not ``cassandra.Unauthorized``.
 REFUSED = (Unauthorized, UnauthorizedErrorMessage)

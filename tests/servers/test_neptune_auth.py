@@ -19,9 +19,14 @@ import pytest
 
 import chirp.adapters.neptune as neptune
 from chirp.adapters.neptune import NeptuneGraphStore
+from chirp.local.servers.harness import (
+    DUMMY_CREDENTIALS,
+    Endpoint,
+    ServerSet,
+    grant_sigv4_principal,
+    gremlin_upgrade_headers,
+)
 from chirp.ports import StoreUnavailable
-
-from .harness import DUMMY_CREDENTIALS, Endpoint, ServerSet, grant_sigv4_principal, gremlin_upgrade_headers
 
 
 @pytest.fixture

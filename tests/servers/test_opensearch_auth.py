@@ -25,14 +25,14 @@ from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 
 from chirp.adapters.opensearch_index import OpenSearchIndex, SearchIndexError
 from chirp.ids import CHIRP_EPOCH_MS, TIME_SHIFT
+from chirp.local.servers.harness import Endpoint, ServerSet, opensearch_client
+from chirp.local.servers.tls import server_tls
 from chirp.model import TweetRecord, UserRecord
 from chirp.ports import StoreUnavailable
 from chirp.query import parse_query
 from chirp.search_role import INDEXER_ROLE, indexer_role
 
 from .fixtures import opensearch_index
-from .harness import Endpoint, ServerSet, opensearch_client
-from .tls import server_tls
 
 
 @pytest.fixture

@@ -14,11 +14,10 @@ from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException
 
 from chirp.adapters.redis_cache.client import available, connect
+from chirp.local.servers import harness
+from chirp.local.servers.harness import Endpoint, ServerSet
+from chirp.local.servers.tls import server_tls
 from chirp.ports import StoreUnavailable
-
-from . import harness
-from .harness import Endpoint, ServerSet
-from .tls import server_tls
 
 
 @pytest.fixture

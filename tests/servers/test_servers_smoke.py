@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from . import harness
-from .harness import ServerError, ServerSet, boto3_client, cassandra_cluster
+from chirp.local.servers import harness
+from chirp.local.servers.harness import ServerError, ServerSet, boto3_client, cassandra_cluster
 
 
 def _unique(prefix: str) -> str:
@@ -254,6 +254,7 @@ def test_cli_versions_prints_pins() -> None:
         [sys.executable, str(Path(harness.__file__)), "versions"], capture_output=True, text=True, check=True
     )
     versions = json.loads(out.stdout)
-    assert set(versions) == set(harness.ALL_SERVERS)
+    assert set(versions) == set(harness.ALL_SERVERS + harness.OPTIONAL_SERVERS)
+    assert versions["kafka"] == "Apache Kafka 4.1.1 (KRaft)"
     assert versions["cassandra"] == "4.1.10"
     assert versions["gremlin"] == "3.7.5"

@@ -22,8 +22,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from chirp.adapters.neptune import NeptuneGraphStore
+from chirp.local.servers.tls import server_tls
 from chirp.ports import StoreUnavailable
-from servers.tls import server_tls
 
 ACCESS_KEY = "AKIDEXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"

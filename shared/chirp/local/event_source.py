@@ -1,54 +1,45 @@
 """What an event source mapping is besides the poller: a reader of the stream's shards and the state it keeps --
 per consumer and shard the last processed sequence number, and the dead letters (on AWS, Lambda keeps the
-checkpoints and sends dead letters to SQS). One state file and one dead-letter table for both backends: the
-embedded stream's log is read in place, a Kinesis stream (the stand-in) over the Kinesis API."""
+checkpoints and sends expired batches to its S3 on-failure destination). One state file for both backends, the
+dead letters beside it through the dead-letter port (the container's); the embedded stream's log is read in place,
+a Kinesis stream (the stand-in) over the Kinesis API."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from chirp.config import Settings
-from chirp.container import Container, aws_client, embedded_stream
+from chirp.container import Container, aws_client, embedded_stream, local_dead_letters
 from chirp.model import now_ms
-from chirp.ports import StreamReader, StreamRecord, from_raw, raw_bytes
+from chirp.ports import RETRIES_EXHAUSTED, DeadLetter, DeadLetterStore, StreamReader, StreamRecord, from_raw
 from chirp.sqlite import Database
+
+if TYPE_CHECKING:
+    from chirp.local.kafka_source import KafkaSource
 
 log = logging.getLogger("chirp.event_source")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS checkpoints (
     consumer TEXT NOT NULL, shard INTEGER NOT NULL, sequence_number TEXT NOT NULL, PRIMARY KEY (consumer, shard));
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, consumer TEXT NOT NULL, shard INTEGER NOT NULL, sequence_number TEXT NOT NULL,
-    partition_key TEXT NOT NULL, data BLOB NOT NULL, error TEXT NOT NULL, failed_at_ms INTEGER NOT NULL,
-    replayed INTEGER NOT NULL DEFAULT 0);
 """
 
 
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    id: int
-    consumer: str
-    record: StreamRecord
-    error: str
-    failed_at_ms: int
-
-
 class MappingState:
-    """Checkpoints and dead letters of the local event source mappings (sequence numbers kept as text: Kinesis's
-    are up to 128-bit decimals)."""
+    """Checkpoints of the local event source mappings (sequence numbers kept as text: Kinesis's are up to 128-bit
+    decimals), and where their dead letters go: the dead-letter port, by default the table in the same file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, dead_letters: DeadLetterStore | None = None) -> None:
         self._db = Database(path, SCHEMA)
+        self.letters = dead_letters if dead_letters is not None else local_dead_letters(path)
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> MappingState:
-        return cls(settings.data_dir / f"mapping-{settings.stream_name}.db")
+    def for_settings(cls, settings: Settings, dead_letters: DeadLetterStore | None = None) -> MappingState:
+        return cls(settings.data_dir / f"mapping-{settings.stream_name}.db", dead_letters)
 
     def checkpoint(self, consumer: str, shard: int) -> int:
         row = self._db.one(
@@ -84,42 +75,9 @@ class MappingState:
                 (str(seq), consumer, shard),
             )
 
-    def dead_letter(self, consumer: str, record: StreamRecord, error: str) -> None:
-        with self._db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO dead_letters (consumer, shard, sequence_number, partition_key, data, error, failed_at_ms)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (
-                    consumer,
-                    record.shard,
-                    record.sequence_number or str(record.seq),
-                    record.partition_key,
-                    raw_bytes(record.data),
-                    error[:2000],
-                    now_ms(),
-                ),
-            )
-
-    def dead_letters(self, *, include_replayed: bool = False) -> list[DeadLetter]:
-        rows = self._db.query(
-            "SELECT id, consumer, shard, sequence_number, partition_key, data, error, failed_at_ms FROM dead_letters"
-            + ("" if include_replayed else " WHERE replayed = 0")
-            + " ORDER BY id"
-        )
-        return [
-            DeadLetter(
-                id=r[0],
-                consumer=r[1],
-                record=StreamRecord(int(r[3]), r[2], r[4], from_raw(r[5]), 0, r[3]),
-                error=r[6],
-                failed_at_ms=r[7],
-            )
-            for r in rows
-        ]
-
-    def mark_replayed(self, dead_letter_id: int) -> None:
-        with self._db.transaction() as conn:
-            conn.execute("UPDATE dead_letters SET replayed = 1 WHERE id = ?", (dead_letter_id,))
+    def dead_letter(self, consumer: str, record: StreamRecord, error: str, *, reason: str = RETRIES_EXHAUSTED) -> None:
+        """What the mapping gave up on (Lambda's on-failure destination), whole, through the dead-letter port."""
+        self.letters.put(DeadLetter(consumer, reason, error, now_ms(), (record,)))
 
 
 class KinesisShardReader:
@@ -231,15 +189,20 @@ class EventSource:
     def set_checkpoint(self, consumer: str, shard: int, seq: int) -> None:
         self.state.set_checkpoint(consumer, shard, seq)
 
-    def dead_letter(self, consumer: str, record: StreamRecord, error: str) -> None:
-        self.state.dead_letter(consumer, record, error)
+    def dead_letter(self, consumer: str, record: StreamRecord, error: str, *, reason: str = RETRIES_EXHAUSTED) -> None:
+        self.state.dead_letter(consumer, record, error, reason=reason)
 
 
-def open_event_source(container: Container) -> EventSource:
-    """The event source for the container's stream: the embedded log, or the Kinesis stream's shards."""
+def open_event_source(container: Container) -> EventSource | KafkaSource:
+    """The event source for the container's stream: the embedded log, the Kinesis stream's shards, or the Kafka
+    topic's partitions (``chirp.local.kafka_source``)."""
     settings = container.settings
-    state = MappingState.for_settings(settings)
+    state = MappingState.for_settings(settings, container.dead_letters)
     reader: StreamReader | None = embedded_stream(container)
+    if reader is None and settings.stream_kind == "msk":
+        from chirp.local.kafka_source import open_kafka_source
+
+        return open_kafka_source(settings, state)
     if reader is None:
         kinesis = KinesisShardReader(aws_client("kinesis", settings), settings.stream_name)
         kinesis.reconcile(state)

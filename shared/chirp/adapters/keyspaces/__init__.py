@@ -9,7 +9,13 @@ import time
 
 from cassandra.cluster import Cluster, Session  # type: ignore[import-untyped]
 
-from chirp.adapters.keyspaces.connection import cluster_options, on_keyspaces, open_session, translate_errors
+from chirp.adapters.keyspaces.connection import (
+    cluster_options,
+    local_dc,
+    on_keyspaces,
+    open_session,
+    translate_errors,
+)
 from chirp.adapters.keyspaces.engagement import KeyspacesEngagementStore
 from chirp.adapters.keyspaces.media import KeyspacesMediaCatalog
 from chirp.adapters.keyspaces.notifications import KeyspacesNotificationStore
@@ -84,7 +90,13 @@ def provision_schema(settings: Settings, *, username: str, password: str, grant_
         raise ValueError(f"invalid role name: {grant_to!r}")
     cluster, session = open_session(settings, username=username, password=password)
     try:
-        create_schema(session, keyspace, settings.cassandra_replication_factor, keyspaces=on_keyspaces(settings))
+        create_schema(
+            session,
+            keyspace,
+            settings.cassandra_replication_factor,
+            keyspaces=on_keyspaces(settings),
+            datacenter=local_dc(settings),
+        )
         if grant_to is not None:
             with translate_errors():
                 for permission in ("SELECT", "MODIFY"):
@@ -93,13 +105,21 @@ def provision_schema(settings: Settings, *, username: str, password: str, grant_
         cluster.shutdown()
 
 
-def create_schema(session: Session, keyspace: str, replication_factor: int, *, keyspaces: bool = False) -> None:
+def create_schema(
+    session: Session,
+    keyspace: str,
+    replication_factor: int,
+    *,
+    keyspaces: bool = False,
+    datacenter: str | None = None,
+) -> None:
     """Run ``chirp.schema.ddl`` (CREATE ... IF NOT EXISTS, so idempotent) and wait until every node agrees on the
-    schema; on Amazon Keyspaces, where tables are created asynchronously, wait until every table is ACTIVE."""
+    schema; on Amazon Keyspaces, where tables are created asynchronously, wait until every table is ACTIVE.
+    ``datacenter``: the replicas go there (NetworkTopologyStrategy), the data center LOCAL_QUORUM counts in."""
     if not valid_identifier(keyspace):
         raise ValueError(f"invalid keyspace name: {keyspace!r}")
     with translate_errors():
-        for statement in ddl(keyspace, replication_factor, keyspaces=keyspaces):
+        for statement in ddl(keyspace, replication_factor, keyspaces=keyspaces, datacenter=datacenter):
             session.execute(statement, timeout=DDL_TIMEOUT_S)
         if not session.cluster.control_connection.wait_for_schema_agreement(wait_time=DDL_TIMEOUT_S):
             raise StoreUnavailable("schema agreement not reached")

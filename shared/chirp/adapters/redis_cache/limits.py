@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import uuid
 
-from chirp.adapters.redis_cache.client import RedisLike, available
+from chirp.adapters.redis_cache.client import RedisLike, available, call_acknowledged
 from chirp.model import RateDecision
 from chirp.ports import IdempotencyRecord
 
@@ -55,7 +55,8 @@ class RedisRateLimiter:
 
 
 # Idempotency records are hashes {fingerprint, result}; "result" is absent while the claiming request is in flight.
-# Each script reads and writes one key, so it is atomic and runs unchanged on cluster-mode Redis.
+# Each script reads and writes one key, so it is atomic and runs unchanged on cluster-mode Redis. There, each call is
+# acknowledged only once a replica has it: a completed record lost to a failover would let a retry run twice.
 # KEYS: record; ARGV: fingerprint, ttl_ms. Returns nil when claimed, else {fingerprint, result or nil}.
 CLAIM = """
 local held = redis.call('HMGET', KEYS[1], 'fingerprint', 'result')
@@ -82,6 +83,7 @@ return 0
 
 class RedisIdempotencyStore:
     def __init__(self, client: RedisLike) -> None:
+        self._r = client
         self._claim = client.register_script(CLAIM)
         self._complete = client.register_script(COMPLETE)
         self._release = client.register_script(RELEASE)
@@ -92,15 +94,15 @@ class RedisIdempotencyStore:
 
     def claim(self, key: str, fingerprint: str, ttl_s: int) -> IdempotencyRecord | None:
         with available():
-            held = self._claim(keys=[self._key(key)], args=[fingerprint, ttl_s * 1000])
+            held = call_acknowledged(self._r, self._claim, self._key(key), [fingerprint, ttl_s * 1000])
         if held is None:
             return None
         return IdempotencyRecord(fingerprint=str(held[0]), result=None if held[1] is None else str(held[1]))
 
     def complete(self, key: str, fingerprint: str, result: str, ttl_s: int) -> bool:
         with available():
-            return bool(self._complete(keys=[self._key(key)], args=[fingerprint, result, ttl_s * 1000]))
+            return bool(call_acknowledged(self._r, self._complete, self._key(key), [fingerprint, result, ttl_s * 1000]))
 
     def release(self, key: str, fingerprint: str) -> None:
         with available():
-            self._release(keys=[self._key(key)], args=[fingerprint])
+            call_acknowledged(self._r, self._release, self._key(key), [fingerprint])

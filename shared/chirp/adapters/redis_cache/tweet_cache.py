@@ -17,7 +17,11 @@ each key's node (keys of different tweets live in different slots, and MGET acro
 touches one key. Every call is one pipeline: one round trip (one per node in cluster mode). Standalone, scripts are
 loaded once (SCRIPT LOAD) and run by EVALSHA; a server that lost them (restart, failover) answers NOSCRIPT and the
 pipeline is loaded and run again — every pipeline here may safely run twice. In cluster mode redis-py's pipeline
-offers no scripting, so scripts are sent whole (EVAL; a few hundred bytes, compiled once per node)."""
+offers no scripting, so scripts are sent whole (EVAL; a few hundred bytes, compiled once per node).
+
+Durability in cluster mode: replication is asynchronous, so the changes a failover must not undo (tombstones, count
+invalidations, the user's own flags) are acknowledged only once a replica has them (WAIT, see client.py); fills are
+not waited on (a lost fill is a later cache miss)."""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ from typing import Any
 
 from redis.exceptions import NoScriptError
 
-from chirp.adapters.redis_cache.client import RedisLike, available
+from chirp.adapters.redis_cache.client import RedisLike, available, check_replicated, wait_for_replicas
 from chirp.model import TweetCounts, TweetRecord
 from chirp.ports import CachedTweets, CacheStats, FlagKind
 
@@ -205,7 +209,7 @@ class RedisTweetCache:
                 # as a count change: a late fill (read before the delete) is refused
                 self._script(pipe, "counts_changed", counts_key(tweet_id), self._counts_ttl)
 
-        self._execute(build)
+        self._execute(build, written=[k for t in tweet_ids for k in (tweet_key(t), counts_key(t))])
 
     def counts_changed(self, tweet_ids: Sequence[int]) -> None:
         if not tweet_ids:
@@ -215,14 +219,15 @@ class RedisTweetCache:
             for tweet_id in tweet_ids:
                 self._script(pipe, "counts_changed", counts_key(tweet_id), self._counts_ttl)
 
-        self._execute(build)
+        self._execute(build, written=[counts_key(t) for t in tweet_ids])
 
     def set_flag(self, user_id: int, tweet_id: int, *, kind: FlagKind, on: bool) -> None:
         field = f"{'l' if kind == 'like' else 'r'}{tweet_id}"
         self._execute(
             lambda pipe: self._script(
                 pipe, "flags", flags_key(user_id), "set", self._flags_cap, self._flags_ttl, field, "1" if on else "0"
-            )
+            ),
+            written=[flags_key(user_id)],
         )
 
     # -- plumbing ----------------------------------------------------------------------------------------------
@@ -238,20 +243,28 @@ class RedisTweetCache:
         for name, source in _SCRIPTS.items():
             self._sha[name] = str(self._r.script_load(source))
 
-    def _execute(self, build: Callable[[Any], None]) -> list[Any]:
-        """Run one pipeline (not a transaction); reload the scripts and run it again if a node lost them."""
+    def _execute(self, build: Callable[[Any], None], *, written: Sequence[str] = ()) -> list[Any]:
+        """Run one pipeline (not a transaction); reload the scripts and run it again if a node lost them. In cluster
+        mode, ``written`` (the keys of changes that must survive a failover: tombstones, count invalidations, the
+        user's own flags) are waited on until a replica has them; fills are not (a lost fill is a cache miss)."""
         with available():
             if not self._sha and not self._cluster:
                 self._load_scripts()
             for attempt in range(2):
                 pipe = self._r.pipeline(transaction=False)
                 build(pipe)
+                nodes = wait_for_replicas(self._r, pipe, written) if self._cluster and written else []
                 try:
-                    return list(pipe.execute())
+                    replies = list(pipe.execute())
                 except NoScriptError:
                     if attempt:
                         raise
                     self._load_scripts()
+                    continue
+                if not nodes:
+                    return replies
+                check_replicated(self._r, nodes, replies[-len(nodes) :])
+                return replies[: -len(nodes)]
         raise AssertionError("unreachable")
 
 

