@@ -26,7 +26,7 @@ EXERCISED = {
 
 def _store_credentials(backend: str, request: pytest.FixtureRequest) -> list[str]:
     """The stand-ins' passwords (the functions read them from Secrets Manager at a cold start)."""
-    if backend != "servers":
+    if backend == "embedded":
         return []
     server_set: Any = request.getfixturevalue("servers")
     found = []
@@ -103,3 +103,37 @@ def test_logs_hold_no_passwords_tokens_or_keys(
     for secret in secrets:
         assert secret not in log
         assert secret.split(".")[-1] not in log  # not even a token's signature
+    _per_request_lines_hold_names_only(log)
+
+
+# Keys Powertools' Logger puts on every line of a function (its Lambda context and the correlation id).
+POWERTOOLS_KEYS = {
+    "level",
+    "location",
+    "message",
+    "timestamp",
+    "service",
+    "cold_start",
+    "function_name",
+    "function_memory_size",
+    "function_arn",
+    "function_request_id",
+    "correlation_id",
+    "xray_trace_id",
+}
+
+
+def _per_request_lines_hold_names_only(log: str) -> None:
+    """The one line per request (route, status, latency, correlation id) carries exactly those fields, and the
+    correlation id of the tweet's request reaches the stream consumers' lines."""
+    records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    served = [r for r in records if r.get("message") == "served"]
+    routes = {r["route"] for r in served}
+    assert {"signup", "login", "follow", "create_tweet", "search_tweets"} <= routes, routes
+    for line in served:
+        assert set(line) - POWERTOOLS_KEYS == {"route", "status", "latency_ms"}, line
+        assert isinstance(line["status"], int) and isinstance(line["latency_ms"], float | int)
+        assert line["correlation_id"]
+    posted = next(r["correlation_id"] for r in served if r["route"] == "create_tweet" and r["status"] == 201)
+    consumers = [r for r in records if r.get("message") in ("event", "batch") and r.get("correlation_id")]
+    assert any(posted in r["correlation_id"].split(",") for r in consumers), "the tweet's id in no consumer line"

@@ -1,5 +1,5 @@
-"""Builders for the event shapes API Gateway (REST proxy, WebSocket, Lambda authorizers) and Kinesis event source
-mappings hand to Lambda. The local runtime, the sample events in events/ and the tests all use them."""
+"""Builders for the event shapes API Gateway (REST proxy, WebSocket, Lambda authorizers) and Kinesis and MSK event
+source mappings hand to Lambda. The local runtime, the sample events in events/ and the tests all use them."""
 
 from __future__ import annotations
 
@@ -168,6 +168,45 @@ def kinesis_event(records: Sequence[KinesisInput], *, stream_arn: str = STREAM_A
             }
             for r in records
         ]
+    }
+
+
+MSK_CLUSTER_ARN = f"arn:aws:kafka:{REGION}:{ACCOUNT}:cluster/chirp-events/00000000-0000-0000-0000-000000000000-s1"
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaInput:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+    timestamp_ms: int
+
+
+def kafka_event(
+    records: Sequence[KafkaInput], *, cluster_arn: str = MSK_CLUSTER_ARN, bootstrap: str = "127.0.0.1:9098"
+) -> dict[str, Any]:
+    """An Amazon MSK event source mapping batch: records grouped by "topic-partition", key and value base64."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        grouped.setdefault(f"{r.topic}-{r.partition}", []).append(
+            {
+                "topic": r.topic,
+                "partition": r.partition,
+                "offset": r.offset,
+                "timestamp": r.timestamp_ms,
+                "timestampType": "CREATE_TIME",
+                "key": base64.b64encode(r.key).decode(),
+                "value": base64.b64encode(r.value).decode(),
+                "headers": [],
+            }
+        )
+    return {
+        "eventSource": "aws:kafka",
+        "eventSourceArn": cluster_arn,
+        "bootstrapServers": bootstrap,
+        "records": grouped,
     }
 
 

@@ -11,8 +11,9 @@ from chirp.container import Container, aws_client
 
 
 def provision(container: Container, settings: Settings) -> None:
-    kinesis = aws_client("kinesis", settings)
-    ensure_stream(kinesis, settings.stream_name, settings.stream_shards)
+    if settings.stream_kind == "kinesis":  # a Kafka topic is created as the broker's administrator (servers_env)
+        kinesis = aws_client("kinesis", settings)
+        ensure_stream(kinesis, settings.stream_name, settings.stream_shards)
     s3 = aws_client("s3", settings)
     if settings.media_bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
         s3.create_bucket(Bucket=settings.media_bucket)

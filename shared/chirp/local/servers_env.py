@@ -1,4 +1,4 @@
-"""The environment that points Chirp at the stand-in servers (tests/servers/harness.py): one place that maps a
+"""The environment that points Chirp at the stand-in servers (chirp.local.servers.harness): one place that maps a
 started server's endpoint to the CHIRP_* settings the production adapters read.
 
 The stand-ins demand credentials as AWS does, and the functions get them the way deployed functions do: the
@@ -73,10 +73,38 @@ def servers_environment(endpoints: Mapping[str, Any], *, namespace: str = "chirp
     if "moto" in endpoints:
         env["CHIRP_S3_ENDPOINT_URL"] = endpoints["moto"].url
         env["CHIRP_MEDIA_BUCKET"] = f"{namespace}-media"
-    if "kinesis" in endpoints:
+    if "kafka" in endpoints:  # started only when asked for: the MSK variant's stream (Kinesis otherwise)
+        ep = endpoints["kafka"]
+        env["CHIRP_STREAM_KIND"] = "msk"
+        env["CHIRP_STREAM_NAME"] = f"{namespace}-events"
+        env["CHIRP_KAFKA_BOOTSTRAP"] = f"{ep.host}:{ep.port}"
+        env["CHIRP_KAFKA_AUTH"] = "scram"
+        credentials = {"username": ep.extra["username"], "password": ep.extra["password"]}
+        env["CHIRP_KAFKA_CREDENTIALS_SECRET_ARN"] = secrets.put("kafka-credentials", json.dumps(credentials))
+        provision_topic(ep, env["CHIRP_STREAM_NAME"])
+    elif "kinesis" in endpoints:
         env["CHIRP_KINESIS_ENDPOINT_URL"] = endpoints["kinesis"].url
         env["CHIRP_STREAM_NAME"] = f"{namespace}-events"
     return env
+
+
+TOPIC_RETENTION_MS = 24 * 3600 * 1000  # as a Kinesis stream's default retention
+
+
+def provision_topic(ep: Any, topic: str, partitions: int = 2) -> None:
+    """The stream's topic on the Kafka stand-in, created as its administrator (the app's user may only produce and
+    consume; on AWS the CDK app creates the topic). Partitions: the stream's shard count. Idempotent."""
+    from chirp.container import ensure_kafka_topic
+
+    config = {
+        "bootstrap.servers": f"{ep.host}:{ep.port}",
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": str(ep.extra["admin_username"]),
+        "sasl.password": str(ep.extra["admin_password"]),
+        "ssl.ca.location": str(ep.extra["ca_file"]),
+    }
+    ensure_kafka_topic(config, topic, partitions=partitions, retention_ms=TOPIC_RETENTION_MS)
 
 
 def provision_keyspace(ep: Any, keyspace: str) -> None:
