@@ -28,7 +28,7 @@ from data import DataSpec, generate
 from loaders import load
 from memory import MemorySampler
 from stack import REPO, BenchStack
-from workloads import fanout, handlers, post, realtime, search, timeline, trends
+from workloads import edge, fanout, handlers, post, realtime, search, timeline, trends
 
 FULL = DataSpec()
 QUICK = DataSpec(users=2_000, tweets=10_000, realtime_followers=150)
@@ -61,7 +61,7 @@ def run_backend(backend: str, quick: bool, out: Path, *, few_iterations: bool = 
         doc["load_seconds"] = load(container, data, backend, log)
         stack.start_runtime()
         assert stack.runtime is not None and stack.runtime.process is not None
-        sampler.watch("runtime", stack.runtime.process.pid)
+        sampler.watch("runtime", stack.runtime.process.pid, group=True)
         bench = Bench(stack, data, quick or few_iterations)
         steps: list[tuple[str, Callable[[Bench], dict[str, Any]]]] = [
             ("timeline", timeline.run),
@@ -71,6 +71,7 @@ def run_backend(backend: str, quick: bool, out: Path, *, few_iterations: bool = 
             ("search", search.run),
             ("trends", trends.run),
             ("handlers", handlers.run),
+            ("edge", edge.run),
         ]
         doc["workloads"] = {}
         for name, fn in steps:

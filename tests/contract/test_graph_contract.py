@@ -14,8 +14,8 @@ import pytest
 
 from chirp.adapters.embedded.graph import SqliteGraphStore
 from chirp.adapters.neptune import NeptuneGraphStore
+from chirp.local.servers.harness import DUMMY_CREDENTIALS
 from chirp.ports import GraphStore, StoreUnavailable
-from servers.harness import DUMMY_CREDENTIALS
 
 NewIds = Callable[[int], list[int]]
 
@@ -282,6 +282,25 @@ def test_followees_with_min_followers(graph: GraphStore, new_ids: NewIds) -> Non
     graph.unfollow(fan2, big)
     assert graph.followees_with_min_followers(me, 4, limit=10) == []
     assert graph.followees_with_min_followers(fan1, 2, limit=10) == [mid, big]
+
+
+def test_following_with_follower_counts_in_one_read(graph: GraphStore, new_ids: NewIds) -> None:
+    me, small, mid, big, fan1, fan2, fan3 = new_ids(7)
+    graph.follow(me, big, 10)
+    graph.follow(me, small, 11)
+    graph.follow(me, mid, 12)
+    for fan in (fan1, fan2, fan3):
+        graph.follow(fan, big, 20)
+    graph.follow(fan1, mid, 21)
+    # newest follow of ``me`` first, each followee's exact follower count
+    assert graph.following_with_follower_counts(me, limit=10) == [(mid, 2), (small, 1), (big, 4)]
+    assert graph.following_with_follower_counts(me, limit=2) == [(mid, 2), (small, 1)]
+    graph.unfollow(fan2, big)
+    graph.unfollow(me, small)
+    assert graph.following_with_follower_counts(me, limit=10) == [(mid, 2), (big, 3)]
+    assert graph.following_with_follower_counts(fan3, limit=10) == [(big, 3)]
+    (ghost,) = new_ids(1)
+    assert graph.following_with_follower_counts(ghost, limit=10) == []
 
 
 def _closed_port() -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from contract.held_keyspace import HeldKeyspace, held_keyspace
 
 import chirp.adapters.keyspaces.connection as cql_connection
 import chirp.adapters.keyspaces.tweets as keyspaces_tweets
@@ -27,7 +28,6 @@ from chirp.adapters.embedded.records import (
     SqliteTweetStore,
     SqliteUserStore,
 )
-from chirp.adapters.keyspaces import KeyspacesBackend
 from chirp.ids import TIME_SHIFT, min_id_for_time_ms, new_id
 from chirp.model import (
     MediaRecord,
@@ -38,35 +38,35 @@ from chirp.model import (
     UserRecord,
     now_ms,
 )
-from chirp.ports import DuplicateKey, StoreUnavailable
-from servers.fixtures import drop_keyspace, keyspaces_backend
+from chirp.ports import (
+    DuplicateKey,
+    EngagementStore,
+    MediaCatalog,
+    NotificationStore,
+    StoreUnavailable,
+    TweetStore,
+    UserStore,
+)
 
 UNICODE_TEXT = "héllo 👩🏽‍💻🐦 مرحبا שלום e\u0301 a\u0308\u0323 Z̤͔ͧ̑ 漢字 \u200f!"
 
 
 @dataclass
 class Records:
-    users: Any
-    tweets: Any
-    engagement: Any
-    notifications: Any
-    media: Any
+    users: UserStore
+    tweets: TweetStore
+    engagement: EngagementStore
+    notifications: NotificationStore
+    media: MediaCatalog
 
 
 @pytest.fixture(scope="module")
-def cassandra_holder() -> Iterator[dict[str, Any]]:
-    """One Keyspaces backend (and keyspace) per module, connected on first use by a servers test (as the app's
-    role; the superuser provisions the keyspace and drops it)."""
-    holder: dict[str, Any] = {}
-    yield holder
-    backend = holder.pop("backend", None)
-    if backend is not None:
-        backend.close()
-        drop_keyspace(holder["endpoint"], backend.keyspace)
+def cassandra_holder() -> Iterator[HeldKeyspace]:
+    yield from held_keyspace("contract")
 
 
 @pytest.fixture
-def records(backend: str, server_set: Any, tmp_path: Path, cassandra_holder: dict[str, Any]) -> Records:
+def records(backend: str, server_set: Any, tmp_path: Path, cassandra_holder: HeldKeyspace) -> Records:
     if backend == "embedded":
         db = RecordsDatabase(tmp_path / "records.db")
         return Records(
@@ -76,11 +76,7 @@ def records(backend: str, server_set: Any, tmp_path: Path, cassandra_holder: dic
             notifications=SqliteNotificationStore(db),
             media=SqliteMediaCatalog(db),
         )
-    if "backend" not in cassandra_holder:
-        endpoint = server_set.endpoint("cassandra")
-        cassandra_holder["endpoint"] = endpoint
-        cassandra_holder["backend"] = keyspaces_backend(endpoint, f"contract_{uuid.uuid4().hex[:12]}")
-    kb: KeyspacesBackend = cassandra_holder["backend"]
+    kb = cassandra_holder.backend(server_set)
     return Records(
         users=kb.users, tweets=kb.tweets, engagement=kb.engagement, notifications=kb.notifications, media=kb.media
     )
@@ -237,15 +233,33 @@ def test_tweet_round_trip_with_unicode_and_references(records: Records) -> None:
 
 
 def test_a_duplicate_tweet_id_is_refused_and_the_original_kept(records: Records) -> None:
-    author = new_id()
+    author, other = new_id(), new_id()
     original = tweet(author=author, content="first")
     records.tweets.create(original)
     with pytest.raises(DuplicateKey) as err:
-        records.tweets.create(tweet(original.tweet_id, author=new_id(), content="second"))
+        records.tweets.create(tweet(original.tweet_id, author=other, content="second"))
     assert err.value.field == "tweet_id"
     assert records.tweets.get(original.tweet_id) == original
     assert records.tweets.count_by_author(author) == 1
     assert records.tweets.author_tweet_ids(author, before=None, limit=10) == [original.tweet_id]
+    # nothing of the refused tweet is left: not in its author's list or count
+    assert records.tweets.count_by_author(other) == 0
+    assert records.tweets.author_tweet_ids(other, before=None, limit=10) == []
+
+
+def test_a_refused_duplicate_reply_leaves_the_threads_as_they_were(records: Records) -> None:
+    parent, elsewhere = tweet(author=new_id()), tweet(author=new_id())
+    records.tweets.create(parent)
+    records.tweets.create(elsewhere)
+    original = tweet(author=new_id(), reply_to=parent.tweet_id, reply_to_user_id=parent.user_id)
+    records.tweets.create(original)
+    for reply_to in (parent, elsewhere):
+        with pytest.raises(DuplicateKey):
+            records.tweets.create(
+                tweet(original.tweet_id, author=new_id(), reply_to=reply_to.tweet_id, reply_to_user_id=reply_to.user_id)
+            )
+    assert records.tweets.reply_ids(parent.tweet_id, after=None, limit=10) == [original.tweet_id]
+    assert records.tweets.reply_ids(elsewhere.tweet_id, after=None, limit=10) == []
 
 
 @pytest.mark.parametrize("backend", ["servers"])  # Keyspaces only: SQLite writes a tweet in one statement
@@ -441,6 +455,29 @@ def test_forget_tweet_drops_likes_retweets_and_counts(records: Records) -> None:
     assert records.engagement.remove_like(t, users[1]) is False
 
 
+def test_bookmarks_are_private_idempotent_and_page_newest_tweet_first(records: Records) -> None:
+    # Given a user who bookmarks five tweets (one twice) and another user with one bookmark
+    user, other = new_id(), new_id()
+    tweets = sorted(new_id() for _ in range(5))
+    for t in tweets:
+        records.engagement.add_bookmark(user, t, now_ms())
+    records.engagement.add_bookmark(user, tweets[2], now_ms())
+    records.engagement.add_bookmark(other, tweets[0], now_ms())
+    # Then pages run newest tweet first, strictly before the cursor, each bookmark once
+    first = records.engagement.bookmark_ids(user, before=None, limit=3)
+    assert first == list(reversed(tweets))[:3]
+    assert records.engagement.bookmark_ids(user, before=first[-1], limit=3) == list(reversed(tweets))[3:]
+    assert records.engagement.bookmarked_by(user, [*tweets, new_id()]) == set(tweets)
+    # and they are the user's own: the other user sees only theirs
+    assert records.engagement.bookmark_ids(other, before=None, limit=10) == [tweets[0]]
+    assert records.engagement.bookmarked_by(other, tweets) == {tweets[0]}
+    # and removing is idempotent and removes only that one
+    records.engagement.remove_bookmark(user, tweets[4])
+    records.engagement.remove_bookmark(user, tweets[4])
+    assert records.engagement.bookmark_ids(user, before=None, limit=10) == list(reversed(tweets[:4]))
+    assert records.engagement.bookmarked_by(user, []) == set()
+
+
 # ---- notifications ---------------------------------------------------------------------------------------------
 
 
@@ -547,7 +584,7 @@ def test_media_round_trip(records: Records) -> None:
 
 
 def test_a_delivery_that_died_after_its_dedupe_claim_is_finished_by_redelivery(
-    records: Records, backend: str, cassandra_holder: dict[str, Any]
+    records: Records, backend: str, server_set: Any, cassandra_holder: HeldKeyspace
 ) -> None:
     """Given a notification whose first delivery crashed after claiming its dedupe key but before writing it
     (on SQLite both happen in one transaction, so nothing was written at all)
@@ -556,7 +593,7 @@ def test_a_delivery_that_died_after_its_dedupe_claim_is_finished_by_redelivery(
     user = random.randrange(10**15, 10**16)
     first = notification(user, "like:7:42")
     if backend == "servers":
-        kb = cassandra_holder["backend"]
+        kb = cassandra_holder.backend(server_set)
         kb.session.execute(
             f"INSERT INTO {kb.keyspace}.notification_dedupe (user_id, dedupe_key, notification_id) VALUES (%s, %s, %s)",
             (user, first.dedupe_key, first.notification_id),

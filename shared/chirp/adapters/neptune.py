@@ -397,9 +397,10 @@ class NeptuneGraphStore:
 
     # ---------------------------------------------------------------------------------------------- reads
     # Reader endpoint (``read=True``; replicas lag the writer by milliseconds, typically under 100): the follower
-    # and following pages (fan-out, delete fan-out, the list endpoints), following_ids (timeline rebuild),
-    # follower_counts (celebrity threshold, search ranking, user lists) and followees_with_min_followers (celebrity
-    # merge on read) -- a follow seen a moment late there changes nothing that matters. The writer keeps
+    # and following pages (fan-out, delete fan-out, the list endpoints), following_ids and
+    # following_with_follower_counts (timeline rebuild), follower_counts (celebrity threshold, search ranking, user
+    # lists) and followees_with_min_followers (celebrity merge on read) -- a follow seen a moment late there changes
+    # nothing that matters. The writer keeps
     # ``counts`` and ``following_among``: the follow/unfollow response and the profile read right after it must
     # show the caller's own write (follower_count, followed_by_me).
 
@@ -490,21 +491,37 @@ class NeptuneGraphStore:
     def following_page(self, user_id: int, *, cursor: str | None, limit: int) -> Page[int]:
         return self._page(user_id, inbound=False, cursor=cursor, limit=limit)
 
+    @staticmethod
+    def _latest_follows(g: Any, user_id: int, limit: int) -> Any:
+        """The user's ``limit`` most recent follow edges, newest first (ties by followee id)."""
+        return (
+            g.V(vertex_id(user_id))
+            .out_e(FOLLOWS)
+            .order()
+            .by("created_at_ms", Order.desc)
+            .by("followee_id", Order.desc)
+            .limit(limit)
+        )
+
     def following_ids(self, user_id: int, *, limit: int) -> list[int]:
         rows = self._run(
+            lambda g: self._latest_follows(g, user_id, limit).values("followee_id").to_list(),
+            read=True,
+        )
+        return [int(r) for r in rows]
+
+    def following_with_follower_counts(self, user_id: int, *, limit: int) -> list[tuple[int, int]]:
+        rows = self._run(
             lambda g: (
-                g.V(vertex_id(user_id))
-                .out_e(FOLLOWS)
-                .order()
-                .by("created_at_ms", Order.desc)
-                .by("followee_id", Order.desc)
-                .limit(limit)
-                .values("followee_id")
+                self._latest_follows(g, user_id, limit)
+                .project("u", "n")
+                .by("followee_id")
+                .by(__.in_v().values("followers"))
                 .to_list()
             ),
             read=True,
         )
-        return [int(r) for r in rows]
+        return [(int(r["u"]), int(r["n"])) for r in rows]
 
     def counts(self, user_id: int) -> tuple[int, int]:
         rows = self._run(

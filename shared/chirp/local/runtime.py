@@ -1,5 +1,7 @@
-"""The local runtime: one process that stands in for API Gateway (REST + WebSocket + @connections), the Kinesis
-event source mappings and Lambda, running the same handler files that are deployed to AWS."""
+"""The local runtime: stands in for API Gateway (REST + WebSocket + @connections), the Kinesis event source mappings
+and Lambda, running the same handler files that are deployed to AWS. On the servers backend the stream consumers run
+in a child process (chirp.local.consumers), apart from the API's functions as on AWS; the embedded backend keeps
+them in this process, because its timelines, connections, trends and caches live in this process's memory."""
 
 from __future__ import annotations
 
@@ -18,9 +20,11 @@ from aiohttp import web
 from chirp import wiring
 from chirp.config import Settings, get_settings
 from chirp.container import build, embedded_objects, embedded_stream, get_container, media_source, set_container
+from chirp.local.consumers import ConsumerProcess
 from chirp.local.event_source import open_event_source
 from chirp.local.functions import invoke as invoke_function
 from chirp.local.functions import load_handler
+from chirp.local.metrics import install_collector
 from chirp.local.poller import StreamPoller
 from chirp.local.provision import provision
 from chirp.local.rest_gateway import RestGateway
@@ -36,6 +40,8 @@ class RuntimeOptions:
     ws_port: int = 3001
     data_dir: Path = Path(".chirp")
     web_root: Path | None = None
+    # The embedded backend always runs them here: its timelines, connections and caches live in this process.
+    consumers_in_process: bool = False
 
 
 def configure_environment(options: RuntimeOptions) -> None:
@@ -62,17 +68,27 @@ class LocalRuntime:
         configure_environment(options)
         self.options = options
         self.settings: Settings = get_settings()
+        self.collector, self._metrics_receiver = install_collector(self.settings.data_dir)  # before the consumers
         container = build(self.settings)
         set_container(container)
         self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="lambda")
-        if embedded_stream(container) is None:
+        self.poller: StreamPoller | None = None
+        self.consumers: ConsumerProcess | None = None
+        external_stream = embedded_stream(container) is None
+        if external_stream:
             provision(container, self.settings)  # the Kinesis stream must exist before its shards are read
-        self.poller = StreamPoller(open_event_source(container), self.invoke)
-        add_listener = getattr(container.stores.stream, "add_listener", None)  # in-process publishes wake the poller
-        if add_listener is not None:
-            add_listener(self.poller.notify)
+        if external_stream and not options.consumers_in_process:
+            self.consumers = ConsumerProcess()
+            self.consumers.spawn()  # starts while this process loads its handlers
+        else:
+            self.poller = StreamPoller(open_event_source(container), self.invoke)
+            add_listener = getattr(container.stores.stream, "add_listener", None)  # in-process publishes wake it
+            if add_listener is not None:
+                add_listener(self.poller.notify)
+        consumers_elsewhere = {fn.name for fn in wiring.stream_consumers()} if self.consumers else set()
         for fn in wiring.FUNCTIONS:
-            load_handler(fn.name)  # import every handler now: a broken one fails at start, not at first request
+            if fn.name not in consumers_elsewhere:
+                load_handler(fn.name)  # import every handler now: a broken one fails at start, not at first request
         ws_url = f"ws://{options.host}:{options.ws_port}"
         self.rest = RestGateway(
             self.invoke,
@@ -85,6 +101,9 @@ class LocalRuntime:
                 media_url=self.settings.media_url_base,
             ),
             max_body_bytes=self.settings.max_body_bytes,
+            metrics=self.collector.snapshot,
+            write_path=self.settings.write_path,
+            publish=container.stores.stream.publish,
         )
         self.ws = WebSocketGateway(self.invoke)
         self._runners: list[web.AppRunner] = []
@@ -96,17 +115,28 @@ class LocalRuntime:
     async def start(self) -> None:
         if self.settings.backend == "embedded":  # the servers backend measures the production adapter
             get_container().stores.pusher = self.ws.pusher(asyncio.get_running_loop())
+        if self.consumers is not None:
+            try:
+                await self.consumers.wait_ready()  # serve once records posted from now on will be consumed
+            except BaseException:
+                await self.consumers.stop()
+                raise
         for app, port in ((self.rest.app(), self.options.port), (self.ws.app(), self.options.ws_port)):
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
             await web.TCPSite(runner, self.options.host, port, reuse_address=True).start()
             self._runners.append(runner)
-        await self.poller.start()
+        if self.poller is not None:
+            await self.poller.start()
 
     async def stop(self) -> None:
-        await self.poller.stop()
+        if self.poller is not None:
+            await self.poller.stop()
+        if self.consumers is not None:
+            await self.consumers.stop()
         for runner in self._runners:
             await runner.cleanup()
+        self._metrics_receiver.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def serve_forever(self) -> None:

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from chirp.config import Settings
-from chirp.model import Event, EventType, TweetRecord
+from chirp.model import CelebrityChanged, EventType, TweetRecord
+from chirp.observability import metrics
 from chirp.services.stores import Stores
 
 MAX_FOLLOWING_SCAN = 5000
@@ -82,8 +83,10 @@ class FeedManager:
         """Newest first. ``before`` is the cursor of the previous page; ``after`` limits to newer tweets (poll)."""
         want = count + 1
         ids = self._s.timelines.page(user_id, before=before, after=after, limit=want)
+        metrics.count("TimelineCacheMisses" if ids is None else "TimelineCacheHits")  # a miss rebuilds it
+        celebrities: list[int] | None = None
         if ids is None:
-            self.rebuild(user_id)
+            celebrities = self.rebuild(user_id)
             ids = self._s.timelines.page(user_id, before=before, after=after, limit=want) or []
         merged = set(ids)
         if len(ids) < want and self._s.timelines.truncated(user_id):
@@ -93,7 +96,8 @@ class FeedManager:
             merged.update(
                 self._s.tweets.recent_ids_by_authors(authors, limit=want - len(ids), before=floor, after=after)
             )
-        celebrities = self.celebrity_followees(user_id)
+        if celebrities is None:
+            celebrities = self.celebrity_followees(user_id)
         if celebrities:
             merged.update(self._celebrity_tweets(celebrities, want=want, before=before, after=after))
         ordered = sorted(merged, reverse=True)
@@ -150,16 +154,26 @@ class FeedManager:
         celebrities = set(self.celebrity_followees(user_id))
         return [f for f in followees if f not in celebrities]
 
-    def rebuild(self, user_id: int) -> None:
-        """Materialize a timeline from followees' recent tweets, then catch up on tweets stored meanwhile (their
-        fan-out skipped this timeline because it did not exist yet)."""
-        authors = [*self._fanned_out_followees(user_id), user_id]
+    def rebuild(self, user_id: int) -> list[int]:
+        """Materialize a timeline from followees' recent tweets; returns the celebrities the reader follows (merged
+        on read, so left out). One graph read gives the followees with their follower counts.
+
+        The timeline is created first, empty and marked truncated, then filled from one store read: a tweet whose
+        fan-out ran before the timeline existed (and skipped it) was stored before the read, so the read has it; one
+        fanned out later finds the timeline. No catch-up read. Should the fill never happen (a crash), the mark
+        makes reads fall back to the durable per-author index, so the timeline is never silently short."""
+        followees = self._s.graph.following_with_follower_counts(user_id, limit=MAX_FOLLOWING_SCAN)
+        if len(followees) < MAX_FOLLOWING_SCAN:
+            celebrities = [f for f, followers in followees if followers >= self._threshold]
+            self._s.timelines.set_celebrities(user_id, celebrities)
+        else:  # more follows than one scan reads: the celebrities among all of them
+            celebrities = self.celebrity_followees(user_id)
+        skip = set(celebrities)
+        authors = [*(f for f, _ in followees if f not in skip), user_id]
+        self._s.timelines.build(user_id, [], truncated=True)
         ids = self._s.tweets.recent_ids_by_authors(authors, limit=self._cap)
         self._s.timelines.build(user_id, ids, truncated=len(ids) >= self._cap)
-        newest = ids[0] if ids else None
-        caught_up = self._s.tweets.recent_ids_by_authors(authors, limit=self._cap, after=newest)
-        if caught_up:
-            self._s.timelines.merge(user_id, caught_up)
+        return celebrities
 
     # -- the request path --------------------------------------------------------------------------------------
     def on_follow(self, follower_id: int, followee_id: int) -> None:
@@ -187,9 +201,8 @@ class FeedManager:
             self._s.timelines.remove([follower_id], theirs)
 
     def _celebrity_changed(self, user_id: int, *, celebrity: bool) -> None:
-        self._s.stream.publish(
-            [Event.new(EventType.CELEBRITY_CHANGED, user_id, {"user_id": user_id, "celebrity": celebrity})]
-        )
+        changed = CelebrityChanged(user_id=user_id, celebrity=celebrity)
+        self._s.stream.publish([changed.event(EventType.CELEBRITY_CHANGED, user_id)])
 
     def on_tweet_deleted(self, tweet: TweetRecord) -> None:
         """The author's own timeline (and recent-tweet list) at once: they see their delete; followers' timelines

@@ -125,6 +125,15 @@ class SqliteGraphStore:
         )
         return [r[0] for r in rows]
 
+    def following_with_follower_counts(self, user_id: int, *, limit: int) -> list[tuple[int, int]]:
+        rows = self._db.query(
+            "SELECT f.followee_id, COALESCE(c.followers, 0) FROM follows f"
+            " LEFT JOIN follow_counts c ON c.user_id = f.followee_id"
+            " WHERE f.follower_id = ? ORDER BY f.seq DESC LIMIT ?",
+            (user_id, limit),
+        )
+        return [(int(r[0]), int(r[1])) for r in rows]
+
     def counts(self, user_id: int) -> tuple[int, int]:
         row = self._db.one("SELECT followers, following FROM follow_counts WHERE user_id = ?", (user_id,))
         return (int(row[0]), int(row[1])) if row else (0, 0)

@@ -8,7 +8,7 @@ import math
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from chirp.model import RateDecision, TrendScore, now_ms
@@ -56,10 +56,20 @@ class MemoryTimelineStore:
     def build(self, user_id: int, tweet_ids: Sequence[int], *, truncated: bool = False) -> None:
         with self._lock:
             timeline = self._live(user_id) or _Timeline()
+            timeline.truncated = truncated  # as told; the trim in _insert marks it too
             self._insert(timeline, tweet_ids)
-            timeline.truncated = timeline.truncated or truncated
             timeline.touched_ms = now_ms()
             self._timelines[user_id] = timeline
+
+    def build_many(self, timelines: Mapping[int, Sequence[int]]) -> None:
+        for user_id, tweet_ids in timelines.items():
+            self.build(user_id, tweet_ids)
+
+    def drop(self, user_ids: Sequence[int]) -> None:
+        with self._lock:
+            for user_id in user_ids:
+                self._timelines.pop(user_id, None)
+                self._celebrities.pop(user_id, None)
 
     def add_if_exists(self, user_ids: Sequence[int], tweet_id: int) -> int:
         written = 0

@@ -65,9 +65,12 @@ class KeyspacesTweetStore:
         self._q = Statements(session, keyspace, CQL)
 
     def create(self, tweet: TweetRecord) -> None:
+        """The row (guarded: IF NOT EXISTS), the author and thread indexes (one logged batch) and the author's counter
+        are independent writes, all three in flight at once: one round trip on the post path, not two. The guard
+        fails only for an id minted twice (two sandboxes drew the same random worker bits in the same millisecond):
+        then what this call wrote besides the row is taken back before ``DuplicateKey`` (the caller retries with a
+        new id); index rows seen meanwhile point at the other author's tweet for those milliseconds."""
         t = tweet
-        if not applied(self._session, self._q["insert"], _row(t)):
-            raise DuplicateKey("tweet_id")
         bucket = bucket_of(t.tweet_id)
         writes: list[tuple[Any, Sequence[Any]]] = [
             (self._q["index_author"], (t.user_id, bucket, t.tweet_id)),
@@ -75,23 +78,49 @@ class KeyspacesTweetStore:
         ]
         if t.reply_to is not None:
             writes.append((self._q["index_reply"], (t.reply_to, t.tweet_id)))
-        # The author's counter and the index batch are independent writes: both in flight at once (one round trip
-        # on the post path, not two). A counter cannot join a batch of plain rows.
-        counted = self._session.execute_async(self._q["count_up"], (t.user_id,))
+        with translate_errors():
+            inserted = self._session.execute_async(self._q["insert"], _row(t))
+            counted = self._session.execute_async(self._q["count_up"], (t.user_id,))
         try:
             batch(self._session, writes)
         except StoreUnavailable:
-            # Un-claim the id so that a retry can create the tweet; index rows the batch may have written point at
-            # a missing tweet, which readers skip. Best effort: the outage is what the caller hears about.
+            # Un-claim the id (if this call claimed it) so that a retry can create the tweet; index rows the batch
+            # may have written point at a missing tweet, which readers skip. Best effort: the outage is what the
+            # caller hears about.
             with contextlib.suppress(StoreUnavailable):
-                applied(self._session, self._q["delete"], (t.tweet_id,))
-                # The tweet is gone: take back its count, once the counter is known to have moved.
                 with translate_errors():
-                    counted.result()
-                execute(self._session, self._q["count_down"], (t.user_id,))
+                    mine = inserted.result().was_applied
+                if mine:
+                    applied(self._session, self._q["delete"], (t.tweet_id,))
+                self._uncount(t, counted)
             raise
+        try:
+            with translate_errors():
+                result = inserted.result()
+        except StoreUnavailable:
+            with contextlib.suppress(StoreUnavailable):  # as if the guarded write had failed first
+                self._uncount(t, counted)
+            raise
+        if not result.was_applied:
+            holder = result.one()  # the row that has the id: its own index rows stay
+            undo: list[tuple[Any, Sequence[Any]]] = []
+            if holder.user_id != t.user_id:
+                undo.append((self._q["unindex_author"], (t.user_id, bucket, t.tweet_id)))
+            if t.reply_to is not None and holder.reply_to != t.reply_to:
+                undo.append((self._q["unindex_reply"], (t.reply_to, t.tweet_id)))
+            with contextlib.suppress(StoreUnavailable):
+                if undo:
+                    batch(self._session, undo)
+                self._uncount(t, counted)
+            raise DuplicateKey("tweet_id")
         with translate_errors():
             counted.result()
+
+    def _uncount(self, tweet: TweetRecord, counted: Any) -> None:
+        """Take back the author's count, once the counter is known to have moved."""
+        with translate_errors():
+            counted.result()
+        execute(self._session, self._q["count_down"], (tweet.user_id,))
 
     def bulk_load_tweets(self, tweets: Sequence[TweetRecord]) -> None:
         """Concurrent unguarded writes: the rows, the author and thread indexes, each author's months, then each

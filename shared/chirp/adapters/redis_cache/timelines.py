@@ -13,14 +13,21 @@ Each reader's celebrity followees (merged on read) are cached beside its timelin
 comma-separated list ("" for none) that expires after ``celebrities_ttl_s``.
 
 The same adapter with ``prefix="at"`` keeps celebrities' own recent tweets (``at:{<author>}``), merged into their
-followers' home reads."""
+followers' home reads.
+
+Cluster mode (``cluster=True``): every script call has one key (followers' timelines live in different slots), sent
+as EVALSHA in one pipeline per node; fan-out, builds, merges and removals are acknowledged only once the shard's
+replica has them (WAIT, see client.py), so a failover does not undo them."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from chirp.adapters.redis_cache.client import RedisLike, available
+from redis.exceptions import NoScriptError
+
+from chirp.adapters.redis_cache.client import RedisLike, available, check_replicated, wait_for_replicas
 
 _WIDTH = 19
 SENTINEL = "0" * _WIDTH
@@ -68,7 +75,7 @@ return n
 """
 )
 # KEYS: one timeline; ARGV: cap, ttl, create (0|1), truncated (0|1), members... Adds members (creating the timeline
-# if asked) and trims.
+# if asked) and trims. A merge only ever adds the truncated mark; a build (create) sets it as told, then the trim.
 MERGE = (
     _TRIM
     + """
@@ -79,6 +86,8 @@ redis.call('ZADD', key, 0, '"""
     + SENTINEL
     + """')
 if ARGV[4] == '1' then redis.call('ZADD', key, 0, '"""
+    + TRUNCATED
+    + """') elseif ARGV[3] == '1' then redis.call('ZREM', key, '"""
     + TRUNCATED
     + """') end
 for i = 5, #ARGV do redis.call('ZADD', key, 0, ARGV[i]) end
@@ -136,13 +145,40 @@ class RedisTimelineStore:
         newest = sorted(set(tweet_ids), reverse=True)
         self._merge_script(user_id, newest[: self._cap], create=True, truncated=truncated or len(newest) > self._cap)
 
+    def build_many(self, timelines: Mapping[int, Sequence[int]]) -> None:
+        """The build script once per timeline, pipelined (each call has one key: cluster-safe), a chunk at a time."""
+        calls: list[tuple[str, list[object]]] = []
+        for user_id, tweet_ids in timelines.items():
+            newest = sorted(set(tweet_ids), reverse=True)
+            truncated = "1" if len(newest) > self._cap else "0"
+            args = [self._cap, self._ttl, "1", truncated, *[member(t) for t in newest[: self._cap]]]
+            calls.append((self._key(user_id), args))
+        with available():
+            for start in range(0, len(calls), self._chunk):
+                self._eval_each(MERGE, self._merge.sha, calls[start : start + self._chunk])
+
+    def drop(self, user_ids: Sequence[int]) -> None:
+        if not user_ids:
+            return
+        with available():
+            for start in range(0, len(user_ids), self._chunk):
+                pipe = self._r.pipeline(transaction=False)  # one key per command: each has its own slot
+                for user_id in user_ids[start : start + self._chunk]:
+                    pipe.delete(self._key(user_id))
+                    pipe.delete(self._celebrities_key(user_id))
+                pipe.execute()
+
     def merge(self, user_id: int, tweet_ids: Sequence[int], *, truncated: bool = False) -> None:
         self._merge_script(user_id, tweet_ids, create=False, truncated=truncated)
 
     def _merge_script(self, user_id: int, tweet_ids: Sequence[int], *, create: bool, truncated: bool) -> None:
         flags = ["1" if create else "0", "1" if truncated else "0"]
+        args: list[object] = [self._cap, self._ttl, *flags, *[member(t) for t in tweet_ids]]
         with available():
-            self._merge(keys=[self._key(user_id)], args=[self._cap, self._ttl, *flags, *[member(t) for t in tweet_ids]])
+            if self._cluster:  # pipelined, so that WAIT follows it on the same connection
+                self._eval_each(MERGE, self._merge.sha, [(self._key(user_id), args)])
+            else:
+                self._merge(keys=[self._key(user_id)], args=args)
 
     def add_if_exists(self, user_ids: Sequence[int], tweet_id: int) -> int:
         """Standalone Redis: one script call per chunk of timelines (one round trip per 1,000 followers). Cluster
@@ -152,16 +188,41 @@ class RedisTimelineStore:
         written = 0
         with available():
             if self._cluster:
-                pipe = self._r.pipeline(transaction=False)
-                for user_id in user_ids:
-                    self._fan_out(keys=[self._key(user_id)], args=[value, self._cap, check], client=pipe)
-                written = sum(int(n) for n in pipe.execute())
+                written = sum(int(n) for n in self._fan_out_per_key(user_ids, value, check))
             else:
                 prefix = self._prefix
                 for start in range(0, len(user_ids), self._chunk):
                     keys = [f"{prefix}:{{{u}}}" for u in user_ids[start : start + self._chunk]]
                     written += int(self._fan_out(keys=keys, args=[value, self._cap, check]))
         return written
+
+    def _fan_out_per_key(self, user_ids: Sequence[int], value: str, check: str) -> list[Any]:
+        """One EVALSHA per timeline in a ClusterPipeline (redis-py routes each by its key and blocks the Script
+        helper in cluster pipelines). Scripts are not replicated: a promoted replica or a restarted node answers
+        NOSCRIPT, so load it on every primary and run the pipeline again (ZADD and the trim are idempotent)."""
+        return self._eval_each(
+            FAN_OUT, self._fan_out.sha, [(self._key(user_id), [value, self._cap, check]) for user_id in user_ids]
+        )
+
+    def _eval_each(self, script: str, sha: str, calls: Sequence[tuple[str, list[object]]]) -> list[Any]:
+        """One EVALSHA of ``script`` per (key, args), pipelined; on NOSCRIPT (a restarted node, a promoted
+        replica) the script is loaded (on every primary in cluster mode) and the pipeline runs again: both scripts
+        are idempotent."""
+        for attempt in range(2):
+            pipe = self._r.pipeline(transaction=False)
+            for key, args in calls:
+                pipe.execute_command("EVALSHA", sha, 1, key, *args)
+            nodes = wait_for_replicas(self._r, pipe, [key for key, _ in calls]) if self._cluster else []
+            try:
+                replies = list(pipe.execute())
+            except NoScriptError:
+                if attempt:
+                    raise
+                self._r.script_load(script)
+                continue
+            check_replicated(self._r, nodes, replies[len(calls) :])
+            return replies[: len(calls)]
+        raise AssertionError("unreachable")
 
     def remove(self, user_ids: Sequence[int], tweet_ids: Sequence[int]) -> None:
         if not user_ids or not tweet_ids:
@@ -171,7 +232,9 @@ class RedisTimelineStore:
             pipe = self._r.pipeline(transaction=False)
             for user_id in user_ids:
                 pipe.zrem(self._key(user_id), *members)
-            pipe.execute()
+            keys = [self._key(u) for u in user_ids]
+            nodes = wait_for_replicas(self._r, pipe, keys) if self._cluster else []
+            check_replicated(self._r, nodes, pipe.execute()[len(user_ids) :])
 
     def page(self, user_id: int, *, before: int | None, after: int | None, limit: int) -> list[int] | None:
         return self.page_many([user_id], before=before, after=after, limit=limit)[user_id]
