@@ -1,20 +1,19 @@
-"""The design's monitoring table as CloudWatch alarms (to an encrypted SNS topic) and one dashboard:
+"""The design's monitoring table as CloudWatch alarms (to an encrypted SNS topic) and one dashboard.
+
+One alarm per row of ``chirp.observability.catalog.MONITORING`` (timeline, post and search p95, WebSocket connection
+success, Cassandra write p95, timeline cache hit rate), on the metrics the functions emit themselves (namespace
+"Chirp", EMF) with the document's thresholds; then what AWS measures from outside:
 
 | signal                     | alarm when                     |
 |----------------------------|--------------------------------|
-| home timeline p95          | > 500 ms                       |
-| post tweet p95             | > 500 ms                       |
-| search p95                 | > 300 ms                       |
-| WebSocket connect success  | < 95 %                         |
-| cache hit rate             | < 70 % (backend=aws)           |
 | consumer iterator age      | > 60 s (Kinesis) / lag (MSK)   |
-| dead-letter queue depth    | > 0                            |
+| dead letters written       | > 0                            |
 | function errors, API 5xx   | >= 5 in 5 minutes              |
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import Duration, Stack
@@ -24,9 +23,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_xray as xray
 from constructs import Construct
 
 from chirp import wiring
+from chirp.observability.catalog import MONITORING, NAMESPACE, SERVICE, Row
 from chirp_cdk.api_stack import ApiStack
 from chirp_cdk.data_stack import DataStack
 from chirp_cdk.settings import DeploymentSettings
@@ -35,31 +36,36 @@ from chirp_cdk.stream_stack import StreamStack
 PERIOD = Duration.minutes(1)
 
 
-@dataclass(frozen=True, slots=True)
-class LatencyTarget:
-    alarm_id: str
-    operation: str  # a wiring route operation
-    threshold_ms: int
-    label: str
-
-
-LATENCY_TARGETS = (
-    LatencyTarget("TimelineP95", "home", 500, "home timeline p95"),
-    LatencyTarget("PostTweetP95", "create_tweet", 500, "post tweet p95"),
-    LatencyTarget("SearchP95", "search_tweets", 300, "search p95"),
-)
-WS_CONNECT_SUCCESS_MIN = 95
-CACHE_HIT_RATE_MIN = 70
 ITERATOR_AGE_MAX_MS = 60_000
 OFFSET_LAG_MAX = 10_000
 ERRORS_MAX = 5
 
 
-def route_for(operation: str) -> wiring.Route:
-    for _, route in wiring.all_routes():
-        if route.operation == operation:
-            return route
-    raise KeyError(f"no route with operation {operation!r} in chirp.wiring")
+def code_metric(name: str, where: Mapping[str, str], statistic: str, label: str) -> cw.Metric:
+    """A metric the functions emit (EMF adds the service dimension to every one)."""
+    return cw.Metric(
+        namespace=NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": SERVICE, **where},
+        statistic=statistic,
+        period=PERIOD,
+        label=label,
+    )
+
+
+def monitoring_metric(row: Row) -> cw.IMetric:
+    """A row of the design's table: the p95 of its metric, or 100 * good / (good + bad) (100 with no traffic)."""
+    if row.kind == "p95":
+        return code_metric(row.metric, row.where, "p95", row.label)
+    return cw.MathExpression(
+        expression="IF(good + bad > 0, 100 * good / (good + bad), 100)",
+        using_metrics={
+            "good": code_metric(row.metric, row.where, "Sum", row.metric),
+            "bad": code_metric(row.bad_metric, row.bad_where, "Sum", row.bad_metric),
+        },
+        label=f"{row.label} %",
+        period=PERIOD,
+    )
 
 
 class ObservabilityStack(Stack):
@@ -87,83 +93,41 @@ class ObservabilityStack(Stack):
         if settings.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
         self.action = cw_actions.SnsAction(self.topic)
+        # Chirp's own trace sampling (its functions and REST API are named after the prefix): 1 request/s per service
+        # and xray_sampling_rate of the rest, instead of the account default's 5%.
+        self.sampling_rule = xray.CfnSamplingRule(
+            self,
+            "TraceSampling",
+            sampling_rule=xray.CfnSamplingRule.SamplingRuleProperty(
+                rule_name=f"{settings.prefix}-sampling"[:32],
+                priority=100,
+                fixed_rate=settings.xray_sampling_rate,
+                reservoir_size=1,
+                service_name=f"{settings.prefix}*",
+                service_type="*",
+                host="*",
+                http_method="*",
+                url_path="*",
+                resource_arn="*",
+                version=1,
+            ),
+        )
         self.alarms: dict[str, cw.Alarm] = {}
-        rest_name = api.rest.api.rest_api_name
-        stage = api.rest.stage.stage_name
 
-        # -- latency p95 of the routes the design names ----------------------------------------------------------
-        latency: list[cw.IMetric] = []
-        for target in LATENCY_TARGETS:
-            route = route_for(target.operation)
-            metric = cw.Metric(
-                namespace="AWS/ApiGateway",
-                metric_name="Latency",
-                dimensions_map={"ApiName": rest_name, "Stage": stage, "Resource": route.path, "Method": route.method},
-                statistic="p95",
-                period=PERIOD,
-                label=target.label,
-            )
-            latency.append(metric)
-            self._alarm(target.alarm_id, metric, target.threshold_ms, f"{target.label} above {target.threshold_ms} ms")
-
-        # -- WebSocket connect success rate -----------------------------------------------------------------------
-        ws_dims = {"ApiId": api.ws_api.api_id, "Stage": api.ws_stage.stage_name}
-        connect_dims = {**ws_dims, "Route": "$connect"}
-
-        def ws_metric(name: str, dims: dict[str, str]) -> cw.Metric:
-            return cw.Metric(
-                namespace="AWS/ApiGateway", metric_name=name, dimensions_map=dims, statistic="Sum", period=PERIOD
-            )
-
-        connect_success = cw.MathExpression(
-            expression="IF(attempts > 0, 100 * (1 - (client + integration + execution) / attempts), 100)",
-            using_metrics={
-                "attempts": ws_metric("ConnectCount", ws_dims),
-                "client": ws_metric("ClientError", connect_dims),
-                "integration": ws_metric("IntegrationError", connect_dims),
-                "execution": ws_metric("ExecutionError", connect_dims),
-            },
-            label="WebSocket connect success %",
-            period=PERIOD,
-        )
-        self._alarm(
-            "WebSocketConnectSuccess",
-            connect_success,
-            WS_CONNECT_SUCCESS_MIN,
-            f"WebSocket connect success below {WS_CONNECT_SUCCESS_MIN}%",
-            comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
-            evaluation_periods=5,
-        )
-
-        # -- cache hit rate ---------------------------------------------------------------------------------------
-        cache_hit: cw.MathExpression | None = None
-        if settings.is_aws:
-            members = data.cache_member_ids
-            metrics: dict[str, cw.IMetric] = {}
-            for i, member in enumerate(members):
-                for name, kind in (("CacheHits", "h"), ("CacheMisses", "m")):
-                    metrics[f"{kind}{i}"] = cw.Metric(
-                        namespace="AWS/ElastiCache",
-                        metric_name=name,
-                        dimensions_map={"CacheClusterId": member},
-                        statistic="Sum",
-                        period=Duration.minutes(5),
-                    )
-            hits = " + ".join(f"h{i}" for i in range(len(members)))
-            misses = " + ".join(f"m{i}" for i in range(len(members)))
-            cache_hit = cw.MathExpression(
-                expression=f"IF(({hits}) + ({misses}) > 0, 100 * ({hits}) / (({hits}) + ({misses})), 100)",
-                using_metrics=metrics,
-                label="cache hit rate %",
-                period=Duration.minutes(5),
-            )
+        # -- the design's monitoring table, on the functions' own metrics --------------------------------------
+        self.monitoring: dict[str, cw.IMetric] = {}
+        for row in MONITORING:
+            metric = monitoring_metric(row)
+            self.monitoring[row.key] = metric
             self._alarm(
-                "CacheHitRate",
-                cache_hit,
-                CACHE_HIT_RATE_MIN,
-                f"Redis cache hit rate below {CACHE_HIT_RATE_MIN}%",
-                comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
-                evaluation_periods=3,
+                row.key,
+                metric,
+                row.alarm,
+                row.describe,
+                comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD
+                if row.alarm_when_below
+                else cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=5 if row.alarm_when_below else 3,
             )
 
         # -- stream consumers: iterator age (Kinesis) or offset lag (MSK) ----------------------------------------
@@ -180,11 +144,12 @@ class ObservabilityStack(Stack):
             self._alarm(f"{spec.name.title()}IteratorAge", metric, threshold, f"{spec.name} behind: over {what}")
 
         # -- dead letters -----------------------------------------------------------------------------------------
-        dlq_depth = stream.dead_letters.metric_approximate_number_of_messages_visible(
-            period=PERIOD, statistic="Maximum", label="dead letters"
-        )
         self._alarm(
-            "DeadLetters", dlq_depth, 0, "stream batches were sent to the dead-letter queue", evaluation_periods=1
+            "DeadLetters",
+            stream.dead_letter_writes(),
+            0,
+            "stream records were dead-lettered (quarantined or expired): chirp dlq list --bucket",
+            evaluation_periods=1,
         )
 
         # -- errors -----------------------------------------------------------------------------------------------
@@ -216,7 +181,7 @@ class ObservabilityStack(Stack):
         self.dashboard.add_widgets(
             cw.GraphWidget(
                 title="REST latency p95 (ms)",
-                left=latency,
+                left=[self.monitoring[r.key] for r in MONITORING if r.kind == "p95" and r.metric == "RequestLatency"],
                 left_annotations=[
                     cw.HorizontalAnnotation(value=500, label="500 ms"),
                     cw.HorizontalAnnotation(value=300, label="300 ms (search)"),
@@ -234,19 +199,54 @@ class ObservabilityStack(Stack):
             ),
         )
         self.dashboard.add_widgets(
+            *(
+                cw.GraphWidget(
+                    title=f"{row.label} ({row.unit})",
+                    left=[self.monitoring[row.key]],
+                    left_annotations=[cw.HorizontalAnnotation(value=row.alarm, label=f"alarm {row.alarm:g}")],
+                    width=8,
+                )
+                for row in MONITORING
+                if row.kind == "ratio" or row.metric == "StoreLatency"
+            ),
+            cw.GraphWidget(title="Dead letters", left=[stream.dead_letter_writes()], width=8),
+        )
+        self.dashboard.add_widgets(
             cw.GraphWidget(
-                title="WebSocket connect success %",
-                left=[connect_success],
-                left_annotations=[cw.HorizontalAnnotation(value=WS_CONNECT_SUCCESS_MIN, label="95%")],
-                width=8,
+                title="Store call latency p95 (ms)",
+                left=[
+                    code_metric("StoreLatency", {"store": store, "op": op}, "p95", f"{store} {op}")
+                    for store in ("keyspaces", "cache", "graph", "search", "stream", "media")
+                    for op in ("read", "write")
+                ],
+                width=12,
             ),
             cw.GraphWidget(
-                title="Cache hit rate %",
-                left=[cache_hit] if cache_hit is not None else [],
-                left_annotations=[cw.HorizontalAnnotation(value=CACHE_HIT_RATE_MIN, label="70%")],
-                width=8,
+                title="Delivery: post to push, indexing lag, fan-out (ms)",
+                left=[code_metric(n, {}, "p95", f"{n} p95") for n in ("DeliveryLag", "IndexingLag", "FanoutDuration")],
+                right=[code_metric("FanoutAudience", {"op": "add"}, "Maximum", "largest audience")],
+                width=12,
             ),
-            cw.GraphWidget(title="Dead letters", left=[dlq_depth], width=8),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Hydration cache, rate limits, dead letters (code)",
+                left=[
+                    code_metric("HydrationCacheHits", {}, "Sum", "hydration hits"),
+                    code_metric("HydrationCacheMisses", {}, "Sum", "hydration misses"),
+                ],
+                right=[
+                    *(
+                        code_metric("RateLimitRefusals", {"function": fn, "route": route}, "Sum", f"429 {route}")
+                        for fn, route in (("tweets", "create_tweet"), ("auth", "login"), ("auth", "signup"))
+                    ),
+                    *(
+                        code_metric("DeadLetters", {"consumer": spec.name}, "Sum", f"dead letters {spec.name}")
+                        for spec in wiring.stream_consumers()
+                    ),
+                ],
+                width=24,
+            ),
         )
         self.dashboard.add_widgets(
             cw.GraphWidget(

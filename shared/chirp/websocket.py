@@ -8,11 +8,19 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from chirp.container import get_container
+from chirp.observability import metrics
 
 logger = Logger(service="chirp")
 
 
 def dispatch(event: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return _dispatch(event)
+    finally:
+        metrics.flush()
+
+
+def _dispatch(event: dict[str, Any]) -> dict[str, Any]:
     context = event.get("requestContext") or {}
     route, connection_id = context.get("routeKey"), str(context.get("connectionId", ""))
     realtime = get_container().realtime
@@ -20,8 +28,14 @@ def dispatch(event: dict[str, Any]) -> dict[str, Any]:
         authorizer = context.get("authorizer") or {}
         user_id = str(authorizer.get("user_id") or authorizer.get("principalId") or "")
         if not user_id.isdigit():
+            metrics.count("WebSocketConnects", outcome="refused")
             return {"statusCode": 401, "body": "Unauthorized"}
-        realtime.connect(connection_id, int(user_id))
+        try:
+            realtime.connect(connection_id, int(user_id))
+        except Exception:
+            metrics.count("WebSocketConnects", outcome="refused")
+            raise
+        metrics.count("WebSocketConnects", outcome="accepted")
         return {"statusCode": 200}
     if route == "$disconnect":
         realtime.disconnect(connection_id)

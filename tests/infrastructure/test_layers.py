@@ -75,6 +75,7 @@ def test_layer_native_code_is_arm64(layers: tuple[Path, Path]) -> None:
     "module",
     [
         "aws_lambda_powertools",
+        "aws_xray_sdk",  # Powertools Tracer
         "pydantic",
         "pydantic_core",
         "pydantic_settings",
@@ -85,6 +86,8 @@ def test_layer_native_code_is_arm64(layers: tuple[Path, Path]) -> None:
         "cassandra_sigv4",
         "gremlin_python",
         "opensearchpy",
+        "confluent_kafka",
+        "aws_msk_iam_sasl_signer",
     ],
 )
 def test_layer_has_every_runtime_dependency(layers: tuple[Path, Path], module: str) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+from aws_cdk.assertions import Match
+
 from chirp import wiring
+from chirp.observability.catalog import MONITORING
 
 from .support import Synthesized, resources_of
 
@@ -26,47 +29,70 @@ def _alarm(synth: Synthesized, prefix: str) -> dict:
     return matches[0]
 
 
-def test_latency_alarms_use_route_p95(aws: Synthesized) -> None:
-    """Given timeline and post p95 > 500 ms and search p95 > 300 ms
-    When synthesized
-    Then each alarm watches API Gateway Latency p95 of its wiring route at that threshold."""
-    for prefix, operation, threshold in (
-        ("TimelineP95", "home", 500),
-        ("PostTweetP95", "create_tweet", 500),
-        ("SearchP95", "search_tweets", 300),
-    ):
-        alarm = _alarm(aws, prefix)
-        route = next(r for _, r in wiring.all_routes() if r.operation == operation)
-        assert _metric_names(alarm) == ["Latency"]
-        stat = alarm["Metrics"][0]["MetricStat"]
-        assert stat["Stat"] == "p95"
-        assert alarm["Threshold"] == threshold
-        dims = {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]}
-        assert dims["Resource"] == route.path and dims["Method"] == route.method
+# The design document's monitoring table, as written there: (metric, alert threshold).
+DESIGN_TABLE = {
+    "Timeline Latency (P95)": 500,
+    "Tweet Post Latency (P95)": 500,
+    "WebSocket Connection Success": 95,
+    "Cassandra Write Latency": 50,
+    "Cache Hit Rate": 70,
+    "Search Latency (P95)": 300,
+}
 
 
-def test_websocket_connect_success_and_cache_hit_rate(aws: Synthesized) -> None:
-    """Given connect success < 95% and cache hit rate < 70%
+def _dimensions(stat: dict) -> dict[str, str]:
+    return {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]}
+
+
+def test_an_alarm_for_every_row_of_the_design_table(aws: Synthesized) -> None:
+    """Given the design document's six rows and the metric catalog that names them
     When synthesized
-    Then both are metric-math alarms below their thresholds."""
-    ws = _alarm(aws, "WebSocketConnectSuccess")
-    assert ws["Threshold"] == 95 and ws["ComparisonOperator"] == "LessThanThreshold"
-    assert "ConnectCount" in json.dumps(ws["Metrics"])
-    cache = _alarm(aws, "CacheHitRate")
-    assert cache["Threshold"] == 70 and cache["ComparisonOperator"] == "LessThanThreshold"
-    assert "CacheHits" in json.dumps(cache["Metrics"]) and "CacheMisses" in json.dumps(cache["Metrics"])
+    Then each row has one alarm at the document's threshold, on the metric the functions emit (namespace Chirp):
+    latencies as p95 above it, ratios (good / (good + bad)) below it."""
+    assert sorted(row.alarm for row in MONITORING) == sorted(DESIGN_TABLE.values())
+    assert len(MONITORING) == len(DESIGN_TABLE)
+    for row in MONITORING:
+        alarm = _alarm(aws, row.key)
+        assert alarm["Threshold"] == row.alarm
+        stats = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]
+        assert all(stat["Metric"]["Namespace"] == "Chirp" for stat in stats)
+        if row.kind == "p95":
+            assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+            (stat,) = stats
+            assert stat["Stat"] == "p95" and stat["Metric"]["MetricName"] == row.metric
+            assert _dimensions(stat) == {"service": "chirp", **row.where}
+        else:
+            assert alarm["ComparisonOperator"] == "LessThanThreshold"
+            assert {(s["Metric"]["MetricName"], tuple(sorted(_dimensions(s).items()))) for s in stats} == {
+                (row.metric, tuple(sorted({"service": "chirp", **row.where}.items()))),
+                (row.bad_metric, tuple(sorted({"service": "chirp", **row.bad_where}.items()))),
+            }
+            assert all(s["Stat"] == "Sum" for s in stats)
+    write = _alarm(aws, "CassandraWriteP95")
+    assert write["Threshold"] == 50
+    assert _dimensions(write["Metrics"][0]["MetricStat"]) == {"service": "chirp", "store": "keyspaces", "op": "write"}
+
+
+def test_alarmed_routes_exist() -> None:
+    """Given the rows on request latency
+    When their route dimension is looked up in the wiring table
+    Then each names a real operation of the function it names (a renamed route would silence its alarm)."""
+    for row in MONITORING:
+        if row.metric == "RequestLatency":
+            function = wiring.function(row.where["function"])
+            assert row.where["route"] in {r.operation for r in function.routes}, row
 
 
 def test_iterator_age_dlq_and_errors(aws: Synthesized) -> None:
     """Given stream consumers, the dead-letter queue and every function
     When synthesized
-    Then each consumer has an iterator-age alarm, the DLQ has a depth alarm and each function an errors alarm,
+    Then each consumer has an iterator-age alarm, new dead letters raise an alarm and each function an errors alarm,
     all notifying the encrypted alarm topic."""
     alarms = _alarms(aws)
     metrics = [name for a in alarms.values() for name in _metric_names(a)]
     assert metrics.count("IteratorAge") == len(wiring.stream_consumers())
     assert metrics.count("Errors") == len(wiring.FUNCTIONS)
-    assert "ApproximateNumberOfMessagesVisible" in metrics
+    assert "PutRequests" in metrics  # any new dead letter (S3 request metrics of the dead-letter bucket)
     assert "5XXError" in metrics
     assert all(a["AlarmActions"] for a in alarms.values())
     key = next(iter(resources_of(aws.raw("Observability"), "AWS::KMS::Key")))
@@ -83,10 +109,28 @@ def test_dashboard_shows_the_table(aws: Synthesized) -> None:
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for title in (
         "REST latency p95",
-        "WebSocket connect success",
-        "Cache hit rate",
+        "WebSocket connection success",
+        "Timeline cache hit rate",
+        "Cassandra write latency p95",
+        "Store call latency p95",
+        "post to push",
         "iterator age",
         "Dead letters",
         "errors",
     ):
         assert title in body, title
+
+
+def test_trace_sampling_is_chirps_own_rule_not_the_accounts_five_percent(aws: Synthesized) -> None:
+    """Given the production app
+    When synthesized
+    Then an X-Ray rule samples Chirp's services at 1/s plus 1% (the default rule's 5% is ~$170K/month at the
+    design's request rate; bench/capacity prices both)."""
+    aws.template("Observability").has_resource_properties(
+        "AWS::XRay::SamplingRule",
+        {
+            "SamplingRule": Match.object_like(
+                {"FixedRate": 0.01, "ReservoirSize": 1, "ServiceName": "Chirp*", "Priority": 100}
+            )
+        },
+    )

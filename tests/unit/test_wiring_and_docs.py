@@ -57,5 +57,6 @@ def test_every_cli_command_dispatches() -> None:
     from chirp.cli import build_parser
 
     parser = build_parser()
-    for argv in (["run"], ["seed"], ["dlq", "list"], ["capacity", "--scenario", "x"], ["invoke", "x", "--event", "y"]):
+    commands = (["run"], ["seed"], ["dlq", "list"], ["capacity", "--scenario", "x"], ["invoke", "x", "--event", "y"])
+    for argv in (*commands, ["metrics", "--watch", "2"]):
         assert callable(parser.parse_args(argv).func), argv

@@ -15,17 +15,31 @@ The write path goes one way: DeliveryService -> FeedManager (timeline rules) and
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
-from chirp.model import Event, EventType, TweetCounts, TweetRecord
+from pydantic import ValidationError
+
+from chirp.model import (
+    CelebrityChanged,
+    ChunkOp,
+    Event,
+    EventType,
+    FollowerChunk,
+    TweetChanged,
+    TweetCounts,
+    TweetData,
+    TweetRecord,
+    now_ms,
+)
+from chirp.observability import metrics
 from chirp.services.feed import FeedManager
 from chirp.services.liveness import live_tweet_ids
 from chirp.services.realtime import RealtimeService
 from chirp.services.stores import Stores
-from chirp.services.tweets import tweet_event, tweet_from_event
 from chirp.services.views import tweet_json
 
 CHUNK_CONCURRENCY = 8  # FOLLOWER_CHUNK events of one batch processed at once (Redis and push I/O overlap)
@@ -45,17 +59,12 @@ class DeliveryService:
         self._feed = feed
         self._realtime = realtime
 
-    def on_event(self, event: Event) -> None:
-        (outcome,) = self.on_events([event])
-        if outcome is not None:
-            raise outcome
-
     def on_events(self, events: Sequence[Event]) -> list[Outcome]:
         """One batch, in order (FOLLOWER_CHUNK events, independent of everything else, concurrently); the outcome of
         each event: None, or the exception that failed it."""
-        new = [_tweet_id(e) for e in events if e.type == EventType.TWEET_CREATED or _chunk_op(e) == "add"]
+        new = [t.tweet_id for e in events if (t := _tweet_of(e, adding=True))]
         live = live_tweet_ids(self._s, new)
-        authors = [int(e.data["tweet"]["user_id"]) for e in events if e.type in _TWEET_EVENTS]
+        authors = [t.user_id for e in events if e.type in TweetChanged.TYPES and (t := _tweet_of(e))]
         celebrities = self._feed.celebrities_among(authors)
         outcomes: list[Outcome] = [None] * len(events)
         chunks: dict[int, Future[None]] = {}
@@ -64,7 +73,8 @@ class DeliveryService:
                 chunks[index] = _chunk_pool().submit(self._chunk, event, live)
                 continue
             try:
-                self._handle(event, live, celebrities)
+                with metrics.correlated(event.correlation_id):  # chunks it publishes carry the request's id
+                    self._handle(event, live, celebrities)
             except Exception as exc:
                 outcomes[index] = exc
         for index, chunk in chunks.items():
@@ -73,19 +83,20 @@ class DeliveryService:
 
     def _handle(self, event: Event, live: set[int], celebrities: set[int]) -> None:
         if event.type == EventType.TWEET_CREATED:
-            tweet = tweet_from_event(event.data["tweet"])
+            tweet = TweetChanged.read(event).tweet.record()
             if tweet.tweet_id in live:  # not deleted meanwhile
                 self.deliver_new(tweet, celebrity=tweet.user_id in celebrities)
         elif event.type == EventType.TWEET_DELETED:
-            tweet = tweet_from_event(event.data["tweet"])
+            tweet = TweetChanged.read(event).tweet.record()
             self._remove(tweet, celebrity=tweet.user_id in celebrities)
         elif event.type == EventType.CELEBRITY_CHANGED:
-            self._celebrity_changed(int(event.data["user_id"]))
+            self._celebrity_changed(CelebrityChanged.read(event).user_id)
 
     # -- new tweets --------------------------------------------------------------------------------------------
     def deliver_new(self, tweet: TweetRecord, *, celebrity: bool) -> int:
         """Push to the author's and online followers' connections and write the author's and (ordinary authors)
         active followers' timelines; returns the timelines written here (chunks handed on are not counted)."""
+        started = time.perf_counter()
         message = new_tweet_message(tweet)
         pushes = [self._realtime.start_push_to_users([tweet.user_id], message)]
         written = self._feed.add_to_own(tweet)
@@ -102,6 +113,8 @@ class DeliveryService:
         written += sum(w.result() for w in writes)
         for push in pushes:
             push.result()
+        metrics.record("DeliveryLag", float(now_ms() - tweet.created_at_ms))
+        metrics.record("FanoutDuration", (time.perf_counter() - started) * 1000.0)
         return written
 
     # -- deleted tweets ----------------------------------------------------------------------------------------
@@ -131,7 +144,7 @@ class DeliveryService:
 
     # -- chunks ------------------------------------------------------------------------------------------------
     def _walk(
-        self, author_id: int, inline: Callable[[list[int]], None], *, op: str, tweet: TweetRecord | None = None
+        self, author_id: int, inline: Callable[[list[int]], None], *, op: ChunkOp, tweet: TweetRecord | None = None
     ) -> None:
         """Stream the author's followers: the first chunk is handled here, batch by batch as it arrives; each
         further chunk is published as a FOLLOWER_CHUNK event as soon as it fills (parallel invocations)."""
@@ -151,27 +164,25 @@ class DeliveryService:
                 published += 1
         if pending:
             self._publish_chunk(author_id, pending, op=op, tweet=tweet, index=published)
+        metrics.record("FanoutAudience", float(seen), op=op)
 
     def _publish_chunk(
-        self, author_id: int, followers: list[int], *, op: str, tweet: TweetRecord | None, index: int
+        self, author_id: int, followers: list[int], *, op: ChunkOp, tweet: TweetRecord | None, index: int
     ) -> None:
-        data: dict[str, Any] = {"op": op, "author_id": author_id, "followers": followers}
-        key = f"{author_id}/{index}"
-        if tweet is not None:
-            data["tweet"] = tweet_event(tweet)
-            key = f"{author_id}/{tweet.tweet_id}/{index}"  # chunks spread over the shards
-        self._s.stream.publish([Event.new(EventType.FOLLOWER_CHUNK, key, data)])
+        carried = TweetData.of(tweet) if tweet is not None else None
+        chunk = FollowerChunk(op=op, author_id=author_id, followers=followers, tweet=carried)
+        # chunks of a tweet spread over the shards
+        key = f"{author_id}/{index}" if tweet is None else f"{author_id}/{tweet.tweet_id}/{index}"
+        self._s.stream.publish([chunk.event(EventType.FOLLOWER_CHUNK, key)])
 
     def _chunk(self, event: Event, live: set[int]) -> None:
-        data = event.data
-        op = data["op"]
-        author_id = int(data["author_id"])
-        followers = [int(f) for f in data["followers"]]
-        if op == "celebrity":
+        chunk = FollowerChunk.read(event)
+        author_id, followers = chunk.author_id, chunk.followers
+        if chunk.tweet is None:  # a "celebrity" chunk
             self._celebrity_batch(author_id, followers, self._feed.is_celebrity(author_id))
             return
-        tweet = tweet_from_event(data["tweet"])
-        if op == "remove":
+        tweet = chunk.tweet.record()
+        if chunk.op == "remove":
             self._feed.remove_from(tweet.tweet_id, followers)
             return
         if tweet.tweet_id not in live:
@@ -181,17 +192,21 @@ class DeliveryService:
         if not live_tweet_ids(self._s, [tweet.tweet_id]):  # a deletion's removal overtook these writes
             self._feed.remove_from(tweet.tweet_id, followers)
         push.result()
+        metrics.record("DeliveryLag", float(now_ms() - tweet.created_at_ms))
 
 
-_TWEET_EVENTS = (EventType.TWEET_CREATED, EventType.TWEET_DELETED)
-
-
-def _tweet_id(event: Event) -> int:
-    return int(event.data["tweet"]["tweet_id"])
-
-
-def _chunk_op(event: Event) -> str | None:
-    return str(event.data.get("op")) if event.type == EventType.FOLLOWER_CHUNK else None
+def _tweet_of(event: Event, *, adding: bool = False) -> TweetData | None:
+    """The tweet an event carries (``adding``: only to add to timelines, a new tweet's or an "add" chunk's). None
+    for a malformed event too: it fails alone, when it is handled."""
+    try:
+        if event.type == EventType.TWEET_CREATED or (event.type == EventType.TWEET_DELETED and not adding):
+            return TweetChanged.read(event).tweet
+        if event.type == EventType.FOLLOWER_CHUNK:
+            chunk = FollowerChunk.read(event)
+            return chunk.tweet if chunk.op == "add" or not adding else None
+    except ValidationError:
+        pass
+    return None
 
 
 @lru_cache(maxsize=1)
