@@ -48,13 +48,15 @@ def derived(doc: dict[str, Any]) -> dict[str, Any]:
             "read": _get(w, "handlers.read_ms.p50"),
             "write": _get(w, "handlers.write_ms.p50"),
         },
+        "edge_hit_ratio": _get(w, "edge.hit_ratio"),
         "source": "timeline inserts: "
         + (
             "fan-out store on the servers backend's Redis, 100,000 followers"
             if doc.get("backend") == "servers"
             else "Chirp's per-chunk fan-out script on the bench's Redis, 10,000 followers"
         )
-        + "; lambda ms: p50 in-process handler time (timeline GET / tweets POST)",
+        + "; lambda ms: p50 in-process handler time (timeline GET / tweets POST)"
+        + "; edge hit ratio: signed-out reads through the local edge (Zipf mix of tweets, profiles, trends)",
     }
     return {"ratios": out, "capacity_inputs": capacity}
 
@@ -172,6 +174,11 @@ def markdown(doc: dict[str, Any]) -> str:
         "",
         f"- tweets/s sustained (8 clients): {_fmt(_get(w, 'post.throughput.tweets_per_s'))}",
         f"- home timeline reads/s sustained (8 clients): {_fmt(_get(w, 'timeline.throughput.reads_per_s'))}",
+        f"- one 20-tweet home page: {_fmt(_get(w, 'timeline.page_bytes.json_bytes_p50'))} bytes of JSON, "
+        f"{_fmt(_get(w, 'timeline.page_bytes.gzip_bytes_p50'))} gzip on the wire "
+        f"(x{_fmt(_get(w, 'timeline.page_bytes.wire_over_raw'))})",
+        f"- signed-out reads through the edge: {_fmt(_get(w, 'edge.hit_ratio'))} answered there, "
+        f"{_fmt(_get(w, 'edge.origin_requests'))} of {_fmt(_get(w, 'edge.requests'))} reached the API",
         "",
         "## Fan-out (timeline inserts/s)",
         "",
@@ -244,6 +251,9 @@ def side_by_side(docs: list[dict[str, Any]]) -> str:
     extra = [
         ("tweets/s (8 clients)", "workloads.post.throughput.tweets_per_s"),
         ("home reads/s (8 clients)", "workloads.timeline.throughput.reads_per_s"),
+        ("home page JSON bytes p50", "workloads.timeline.page_bytes.json_bytes_p50"),
+        ("home page gzip wire / raw", "workloads.timeline.page_bytes.wire_over_raw"),
+        ("signed-out reads answered at the edge", "workloads.edge.hit_ratio"),
         ("post -> WebSocket p50 (ms)", "workloads.realtime.latency_ms.p50"),
         ("post -> searchable p50 (ms)", "workloads.search.post_to_searchable_ms.p50"),
         ("hashtag burst -> trending p50 (ms)", "workloads.trends.burst_to_trending_ms.p50"),

@@ -33,6 +33,30 @@ def _group(bench: Bench, users: list[int], rounds: int) -> dict[str, Any]:
     return {"users": len(users), "cold_ms": summary(cold), "warm_ms": summary(warm)}
 
 
+def _page_bytes(bench: Bench, users: list[int]) -> dict[str, Any]:
+    """Bytes of one 20-tweet home page as JSON and as gzip on the wire (what response compression saves)."""
+    raw: list[int] = []
+    wire: list[int] = []
+    for user in users:
+        client = bench.client(user)
+        plain = client.get("/timeline/home", params={"count": 20}, headers={"Accept-Encoding": "identity"})
+        packed = client.get("/timeline/home", params={"count": 20}, headers={"Accept-Encoding": "gzip"})
+        if plain.status_code == 200 and packed.status_code == 200 and plain.json().get("tweets"):
+            raw.append(len(plain.content))
+            wire.append(packed.num_bytes_downloaded)
+    if not raw:
+        return {}
+    raw.sort()
+    wire.sort()
+    median_raw, median_wire = raw[len(raw) // 2], wire[len(wire) // 2]
+    return {
+        "pages": len(raw),
+        "json_bytes_p50": median_raw,
+        "gzip_bytes_p50": median_wire,
+        "wire_over_raw": round(median_wire / median_raw, 3),
+    }
+
+
 def run(bench: Bench) -> dict[str, Any]:
     data = bench.data
     taken: set[int] = set()
@@ -52,6 +76,8 @@ def run(bench: Bench) -> dict[str, Any]:
         result[name] = _group(bench, users, rounds=bench.scale(4, 3))
         log(f"timeline {name}: cold {result[name]['cold_ms']} warm {result[name]['warm_ms']}")
     readers = groups["typical"]
+    result["page_bytes"] = _page_bytes(bench, readers[:20])
+    log(f"timeline page bytes {result['page_bytes']}")
     concurrency = 8
     duration = bench.scale(15, 5)
     counts = [0] * concurrency

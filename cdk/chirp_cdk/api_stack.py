@@ -15,9 +15,11 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from chirp import wiring
+from chirp_cdk.api_edge import ApiEdge
 from chirp_cdk.content_stack import ContentStack
 from chirp_cdk.data_stack import DataStack
 from chirp_cdk.functions import ChirpFunctions, FunctionResources, build_layers
+from chirp_cdk.kafka_topic import KafkaTopic
 from chirp_cdk.network_stack import NetworkStack
 from chirp_cdk.rest_api import ChirpRestApi
 from chirp_cdk.search_access import SearchAccess
@@ -127,11 +129,22 @@ class ApiStack(Stack):
             )
 
         self.rest = ChirpRestApi(
-            self, "Rest", settings=settings, functions=self.functions, cors_origins=self.cors_origins
+            self,
+            "Rest",
+            settings=settings,
+            functions=self.functions,
+            cors_origins=self.cors_origins,
+            stream=stream.kinesis_stream,
         )
         # Stage logging needs the account's CloudWatch role, which the REST API sets up.
         self.ws_stage.node.add_dependency(self.rest.api)
         self._websocket_routes()
+        self.kafka_topic: KafkaTopic | None = None
+        if stream.msk_cluster is not None and network is not None:
+            # The topic exists before any producer or mapping uses it.
+            self.kafka_topic = KafkaTopic(self, "EventsTopic", stream=stream, network=network, layers=layers)
+            for fn in self.functions.values():
+                fn.node.add_dependency(self.kafka_topic.resource)
         for spec in wiring.stream_consumers():
             assert spec.stream is not None
             fn = self.functions[spec.name]
@@ -143,6 +156,13 @@ class ApiStack(Stack):
         CfnOutput(self, "RestApiUrl", value=self.rest_url, description="REST API base URL (routes under /api/v1)")
         CfnOutput(self, "WebSocketUrl", value=self.ws_url, description="WebSocket URL (wss://...?token=<JWT>)")
         CfnOutput(self, "MediaCdnUrl", value=content.cdn_url, description="CloudFront URL of media")
+        self.edge = ApiEdge(self, "Edge", api=self.rest.api, log_bucket=content.log_bucket)
+        CfnOutput(
+            self,
+            "ApiEdgeUrl",
+            value=self.edge.url,
+            description="CloudFront URL for signed-out reads (cached as the answers' Cache-Control allows)",
+        )
 
     def _websocket_routes(self) -> None:
         spec = wiring.websocket_function()

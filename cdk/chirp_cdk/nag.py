@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from aws_cdk import Acknowledgment, CfnResource, Stack, Token, Validations
 from constructs import IConstruct
 
+from chirp import wiring
+
 if TYPE_CHECKING:
     from chirp_cdk.app import ChirpStacks
 
@@ -146,7 +148,20 @@ def _content(stacks: ChirpStacks) -> None:
 
 def _stream(stacks: ChirpStacks) -> None:
     stream = stacks.stream
-    ack(stream.dead_letters, "AwsSolutions-SQS3", "This queue is itself the consumers' dead-letter destination.")
+    ack(
+        stream.dead_letters,
+        "AwsSolutions-S1",
+        "Dead letters only: every write raises the DeadLetters alarm; CloudTrail records the API calls.",
+    )
+    for prefix, why in (
+        ("aws/lambda", "Lambda's S3 on-failure destination writes one object per discarded batch under aws/lambda/."),
+        ("quarantine", "Consumers put quarantined poison records under quarantine/<consumer>/ (put only)."),
+    ):
+        ack(
+            stream.dead_letter_writers,
+            f"AwsSolutions-IAM5[Resource::{ref(stream.dead_letters, 'Arn')}/{prefix}/*]",
+            why,
+        )
     for handler in _children_named(stream, "AWS679f53fac002430cb0da5b7982bd2287"):
         ack(handler, LAMBDA_BASIC, "CDK's AwsCustomResource handler (MSK bootstrap brokers) writes its own logs.")
         ack(handler, "AwsSolutions-L1", "CDK-managed custom resource handler; its runtime is chosen by aws-cdk-lib.")
@@ -172,6 +187,23 @@ def _msk_findings(stacks: ChirpStacks) -> None:
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaMSKExecutionRole]",
         "Added by Lambda's MSK event source: the poller's cluster, broker and VPC network-interface calls.",
     )
+    topic = stacks.api.kafka_topic
+    if topic is not None:
+        ack(topic, LAMBDA_BASIC, "The topic custom resource's handler and CDK's provider framework write their logs.")
+        ack(topic, "AwsSolutions-L1", "Python 3.12 like the functions (the handler runs on their layers).")
+        ack(
+            topic,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
+            "CDK adds Lambda's VPC access policy to a function in a VPC (its network interfaces in the brokers' VPC).",
+        )
+        ack(
+            topic,
+            f"AwsSolutions-IAM5[Resource::{ref(topic.handler, 'Arn')}:*]",
+            "CDK's provider framework invokes any version of the one handler function.",
+        )
+
+
+_READS = {route.operation for _, route in wiring.all_routes() if route.optional_auth}
 
 
 def _api(stacks: ChirpStacks) -> None:
@@ -202,7 +234,13 @@ def _api(stacks: ChirpStacks) -> None:
     if not stacks.settings.waf:
         ack(api.rest.stage, "AwsSolutions-APIG3", "Local emulator deployment (context waf=false); AWS keeps the ACL.")
     for operation, method in api.rest.public_methods.items():
-        ack(method, "AwsSolutions-APIG4", f"{operation} is public by design (auth=False in chirp.wiring).")
+        why = (
+            "auth=False" if operation not in _READS else "signed-out read (public_cache_s; the function checks tokens)"
+        )
+        ack(method, "AwsSolutions-APIG4", f"{operation} is public by design ({why} in chirp.wiring).")
+    ack(api.edge.distribution, "AwsSolutions-CFR1", "A global social app: no geo restriction.")
+    ack(api.edge.distribution, "AwsSolutions-CFR2", "WAF for CloudFront must live in us-east-1; the REST API has WAF.")
+    ack(api.edge.distribution, "AwsSolutions-CFR4", "Default *.cloudfront.net certificate; set a domain + ACM cert.")
     for route in api.ws_routes_without_authorizer:
         ack(route, "AwsSolutions-APIG4", "Only $connect is authorized; later frames ride the authorized connection.")
         ack(route, "AwsSolutions-COG4", "Only $connect is authorized (Lambda REQUEST authorizer on the token).")

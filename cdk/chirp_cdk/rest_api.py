@@ -7,14 +7,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Size
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from chirp import wiring
+from chirp.direct_writes import DIRECT_WRITES
 from chirp.errors import (
     ChirpError,
     Forbidden,
@@ -27,6 +30,7 @@ from chirp.errors import (
 )
 from chirp.http import cors_config, error_body
 from chirp.openapi import openapi_document
+from chirp_cdk.direct_integrations import put_record_role, stream_integration
 from chirp_cdk.settings import DeploymentSettings
 
 BEARER_REGEX = r"^Bearer [-0-9a-zA-Z._~+/]+=*$"
@@ -88,8 +92,18 @@ class ChirpRestApi(Construct):
         settings: DeploymentSettings,
         functions: dict[str, lambda_.Function],
         cors_origins: list[str],
+        stream: kinesis.IStream | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._settings = settings
+        self._stream = stream
+        self._origin = cors_origins[0] if cors_origins else ""
+        # write_path=async: stream-write routes put their intents on Kinesis themselves (chirp_cdk.direct_integrations)
+        self.direct_write_role: iam.Role | None = None
+        if settings.write_path == "async":
+            if stream is None:
+                raise ValueError("write_path=async needs the Kinesis stream")
+            self.direct_write_role = put_record_role(self, stream)
         cors = cors_config(cors_origins)
         if cors is None:
             raise ValueError("the REST API needs at least one CORS origin (the web client's)")
@@ -132,7 +146,7 @@ class ChirpRestApi(Construct):
                 expose_headers=cors.expose_headers,
                 max_age=Duration.seconds(cors.max_age or 0),
             ),
-            min_compression_size=None,
+            min_compression_size=Size.bytes(wiring.RESPONSE_COMPRESSION_MIN_BYTES),
         )
         self.stage = self.api.deployment_stage
         self.authorizer = apigw.TokenAuthorizer(
@@ -183,17 +197,30 @@ class ChirpRestApi(Construct):
                 model_name = schema["$ref"].rsplit("/", 1)[-1] if "$ref" in schema else f"{route.operation}Body"
                 models["application/json"] = self._model(model_name, draft4_schema(schema, components))
             resource = self.api.root.resource_for_path(route.path)
+            # Signed-out reads (optional_auth) run no authorizer: the function checks a token when one is sent.
+            guarded = route.auth and not route.optional_auth
+            integration: apigw.Integration = integrations[fn.name]
+            method_responses: list[apigw.MethodResponse] | None = None
+            if wiring.integration(route, self._settings.write_path) == "stream":
+                assert self._stream is not None and self.direct_write_role is not None
+                integration, method_responses = stream_integration(
+                    DIRECT_WRITES[route.operation],
+                    stream=self._stream,
+                    role=self.direct_write_role,
+                    origin=self._origin,
+                )
             self.methods[route.operation] = resource.add_method(
                 route.method,
-                integrations[fn.name],
+                integration,
+                method_responses=method_responses,
                 operation_name=route.operation,
-                authorization_type=apigw.AuthorizationType.CUSTOM if route.auth else apigw.AuthorizationType.NONE,
-                authorizer=self.authorizer if route.auth else None,
+                authorization_type=apigw.AuthorizationType.CUSTOM if guarded else apigw.AuthorizationType.NONE,
+                authorizer=self.authorizer if guarded else None,
                 request_validator=self.validator,
                 request_parameters=params or None,
                 request_models=models or None,
             )
-            if not route.auth:
+            if not guarded:
                 self.public_methods[route.operation] = self.methods[route.operation]
 
     def _model(self, name: str, schema: dict[str, Any]) -> apigw.Model:

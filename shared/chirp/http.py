@@ -9,11 +9,13 @@ import binascii
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
@@ -30,7 +32,9 @@ from chirp.errors import (
     ValidationFailed,
 )
 from chirp.ids import parse_id
+from chirp.observability import metrics
 from chirp.ports import StoreUnavailable
+from chirp.text import has_visible_char
 from chirp.tokens import Principal
 
 M = TypeVar("M", bound=BaseModel)
@@ -50,15 +54,7 @@ CORS_MAX_AGE_S = 600
 # surrounding blanks, and other bytes reach the function decoded differently by each gateway).
 IDEMPOTENCY_KEY_MAX = 128
 IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]*[\x21-\x7e][\x20-\x7e]*$"
-# Search text needs one character that is neither blank nor a control character. Blank as both regex dialects
-# know it: Python's \s (str.isspace) and ECMA-262's (which adds U+FEFF); JSON Schema validators use either.
-VISIBLE_CHAR_PATTERN = r"[^\s\x00-\x1f\x7f-\x9f\ufeff]"
 _IDEMPOTENCY_KEY_RE = re.compile(IDEMPOTENCY_KEY_PATTERN.strip("^$"))
-
-
-def has_visible_char(text: str) -> bool:
-    """Whether ``text`` has a character that is not blank and not a control character (VISIBLE_CHAR_PATTERN)."""
-    return any(not (c.isspace() or c <= "\x1f" or "\x7f" <= c <= "\x9f" or c == "\ufeff") for c in text)
 
 
 def cors_config(origins: Sequence[str]) -> CORSConfig | None:
@@ -133,7 +129,12 @@ class RestApp:
         self.resolver.exception_handler(StoreUnavailable)(self._unavailable)
         self.resolver.exception_handler(Exception)(self._internal)
         self.resolver.not_found(self._not_found)
-        self._handler = logger.inject_lambda_context(self._resolve, clear_state=True)
+        self._route_names: dict[tuple[str, str], str] = {}
+        self._public: dict[tuple[str, str], wiring.Route] = {}
+        self._handler = logger.inject_lambda_context(
+            self._resolve, clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST
+        )
+        self._handler = metrics.traced(self._handler)
 
     # -- binding -----------------------------------------------------------------------------------------------
     def operation(self, name: str) -> Callable[[Handler], Handler]:
@@ -151,6 +152,9 @@ class RestApp:
             raise RuntimeError(f"{self.function.name}: operations without a route: {sorted(extra)}")
         for route in self.function.routes:
             self.resolver.route(route.powertools_rule, route.method)(self._operations[route.operation])
+            self._route_names[(route.method, route.path)] = route.operation
+            if route.public_cache_s:
+                self._public[(route.method, route.path)] = route
 
     def handler(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return self._handler(event, context)
@@ -165,7 +169,41 @@ class RestApp:
                 "query_names": sorted(event.get("queryStringParameters") or {}),
             },
         )
-        return self.resolver.resolve(event, context)
+        started = time.perf_counter()
+        request_id = str((event.get("requestContext") or {}).get("requestId") or "")
+        with metrics.correlated(request_id):  # stream events published by this request carry it
+            result = self.resolver.resolve(event, context)
+        self._cache_control(event, result)
+        self._observe(event, result, time.perf_counter() - started)
+        return result
+
+    def _cache_control(self, event: dict[str, Any], result: dict[str, Any]) -> None:
+        """Only a signed-out 200 GET of a public route may be cached (at the edge, for the route's seconds); every
+        other answer (a viewer's flags, anything private, an error) says private, no-store."""
+        route = self._public.get((str(event.get("httpMethod")), str(event.get("resource"))))
+        signed_out = not _header(event, "Authorization")
+        if route is not None and signed_out and result.get("statusCode") == 200:
+            value = f"public, max-age={route.public_cache_s}, s-maxage={route.public_cache_s}"
+        else:
+            value = "private, no-store"
+        if isinstance(result.get("multiValueHeaders"), dict):
+            result["multiValueHeaders"]["Cache-Control"] = [value]
+        else:
+            result.setdefault("headers", {})["Cache-Control"] = value
+
+    def _observe(self, event: dict[str, Any], result: dict[str, Any], seconds: float) -> None:
+        """The request's metrics and its one log line (route, status, latency; the logger adds the correlation id).
+        Names only: never the path's values, the query or the body."""
+        route = self._route_names.get((str(event.get("httpMethod")), str(event.get("resource"))), "other")
+        status = int(result.get("statusCode") or 0)
+        latency_ms = round(seconds * 1000.0, 3)
+        metrics.record("RequestLatency", latency_ms, function=self.function.name, route=route)
+        if status >= 500:
+            metrics.count("RequestErrors", function=self.function.name, route=route)
+        elif status == 429:
+            metrics.count("RateLimitRefusals", function=self.function.name, route=route)
+        logger.info("served", extra={"route": route, "status": status, "latency_ms": latency_ms})
+        metrics.flush()
 
     # -- error mapping -----------------------------------------------------------------------------------------
     @staticmethod
@@ -193,6 +231,24 @@ class RestApp:
         if not user_id or not username or not str(user_id).isdigit():
             raise Unauthorized("missing or invalid credentials", code="unauthorized")
         return Principal(user_id=int(user_id), username=str(username))
+
+    def viewer(self, verify: Callable[[str], Principal]) -> Principal | None:
+        """Who reads a public route (``wiring.Route.public_cache_s``): no authorizer runs for those, so the function
+        checks a bearer token itself with ``verify`` (a bad one is a 401, as the authorizer would answer); None when
+        signed out."""
+        authorizer = (self.event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+        if authorizer.get("principalId") or authorizer.get("user_id"):
+            return self.principal()
+        header = self.header("Authorization")
+        if header is None:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("missing, invalid or expired bearer token", code="unauthorized")
+        try:
+            return verify(token.strip())
+        except ChirpError:
+            raise Unauthorized("missing, invalid or expired bearer token", code="unauthorized") from None
 
     def body(self, model: type[M]) -> M:
         raw = self.event.raw_event.get("body") or ""
@@ -246,7 +302,7 @@ class RestApp:
         raw = self.query(name)
         if not raw or not has_visible_char(raw):
             raise ValidationFailed(
-                f"{name} needs something besides blanks and control characters", code="invalid_query"
+                f"{name} needs a visible character (not only blanks or invisible ones)", code="invalid_query"
             )
         return raw
 
@@ -272,6 +328,13 @@ class RestApp:
         return None
 
 
+def _header(event: Mapping[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
 def path_id(raw: str, what: str = "tweet") -> int:
     """Ids in paths: anything malformed is simply a resource that does not exist."""
     try:
@@ -280,7 +343,7 @@ def path_id(raw: str, what: str = "tweet") -> int:
         raise NotFound(f"{what} {raw!r} does not exist") from None
 
 
-def created(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+def created(body: Mapping[str, object], headers: dict[str, str] | None = None) -> Response[str]:
     return Response(
         status_code=201, content_type=content_types.APPLICATION_JSON, body=json.dumps(body), headers=headers or {}
     )

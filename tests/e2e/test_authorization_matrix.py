@@ -27,6 +27,16 @@ PUBLIC = {
     ("POST", "/api/v1/auth/signup"),
     ("POST", "/api/v1/auth/login"),
 }
+# Reads that signed-out readers may make too (the same answer for all of them, cacheable at the edge); a token sent
+# with them is still checked: a bad one is a 401. Also a security decision.
+SIGNED_OUT_READS = {
+    ("GET", "/api/v1/users/{username}"),
+    ("GET", "/api/v1/users/{username}/tweets"),
+    ("GET", "/api/v1/tweets/{tweet_id}"),
+    ("GET", "/api/v1/tweets/{tweet_id}/replies"),
+    ("GET", "/api/v1/search"),
+    ("GET", "/api/v1/trends"),
+}
 ROUTES = [route for _, route in wiring.all_routes()]
 PROTECTED = [route for route in ROUTES if (route.method, route.path) not in PUBLIC]
 # What another user's valid token may do to a resource owned by the victim; anything else is 2xx acting as self.
@@ -87,6 +97,10 @@ def test_bad_tokens_are_401_on_every_route_but_the_public_ones(
     if (route.method, route.path) in PUBLIC:  # a public route does not look at the Authorization header
         assert 200 <= response.status_code < 300, response.text
         return
+    if kind == "none" and (route.method, route.path) in SIGNED_OUT_READS:  # signed out: the public answer
+        assert response.status_code == 200, response.text
+        assert response.headers["Cache-Control"].startswith("public, max-age=")
+        return
     assert response.status_code == 401, response.text
     assert response.json()["error"]["code"] == "unauthorized"
 
@@ -122,14 +136,29 @@ def test_the_public_routes_are_exactly_the_pinned_list(runtime: LocalStack) -> N
     """The wiring table's public routes, and the operations the served OpenAPI document marks ``security: []``,
     are the pinned list: neither may grow (or shrink) without this test changing."""
     assert {(r.method, r.path) for r in ROUTES if not r.auth} == PUBLIC
+    assert {(r.method, r.path) for r in ROUTES if r.optional_auth} == SIGNED_OUT_READS
     document = httpx.get(f"{runtime.api}/openapi.json", timeout=30).json()
-    served_public = {
-        (method.upper(), path)
-        for path, operations in document["paths"].items()
-        for method, operation in operations.items()
-        if operation.get("security") == []
-    }
-    assert served_public == PUBLIC
+
+    def documented(security: list[dict[str, list[str]]]) -> set[tuple[str, str]]:
+        return {
+            (method.upper(), path)
+            for path, operations in document["paths"].items()
+            for method, operation in operations.items()
+            if operation.get("security") == security
+        }
+
+    assert documented([]) == PUBLIC
+    assert documented([{}, {"bearer": []}]) == SIGNED_OUT_READS
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.operation)
+def test_no_answer_to_a_signed_in_request_is_cacheable(
+    runtime: LocalStack, parties: dict[str, Any], route: wiring.Route
+) -> None:
+    """A viewer's flags, their timeline, anything private: every answer to a request with a token (success or error)
+    tells every cache not to keep it. Only signed-out reads of the pinned routes may be public (above)."""
+    response = _request(runtime, route, parties["other"].token, parties)
+    assert response.headers["Cache-Control"] == "private, no-store", (route.operation, response.status_code)
 
 
 def test_the_matrix_covers_every_route_the_server_serves(runtime: LocalStack) -> None:

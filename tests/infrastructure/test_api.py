@@ -25,14 +25,16 @@ def _methods(synth: Synthesized) -> dict[tuple[str, str], dict]:
 def test_every_route_is_a_method_with_its_auth(aws: Synthesized) -> None:
     """Given the routes in chirp.wiring
     When the REST API is synthesized
-    Then each is a method; authenticated ones use the Lambda authorizer, public ones none."""
+    Then each is a method; authenticated ones use the Lambda authorizer; public ones and signed-out reads (whose
+    function checks a token itself) none."""
     methods = _methods(aws)
     routes = wiring.all_routes()
     assert len(methods) == len(routes)
     for _, route in routes:
         props = methods[(route.method, route.operation)]
-        assert props["AuthorizationType"] == ("CUSTOM" if route.auth else "NONE"), route.operation
-        assert ("AuthorizerId" in props) == route.auth, route.operation
+        guarded = route.auth and not route.optional_auth
+        assert props["AuthorizationType"] == ("CUSTOM" if guarded else "NONE"), route.operation
+        assert ("AuthorizerId" in props) == guarded, route.operation
         assert props["Integration"]["Type"] == "AWS_PROXY"
 
 
@@ -96,6 +98,61 @@ def test_stage_throttles_logs_and_traces(aws: Synthesized) -> None:
         },
     )
     template.resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
+
+
+def test_large_responses_are_compressed_at_the_wiring_tables_threshold(aws: Synthesized) -> None:
+    """Given the wiring table's compression threshold
+    When the REST API is synthesized
+    Then API Gateway compresses bodies from that size on (the local gateway does the same)."""
+    aws.template("Api").has_resource_properties(
+        "AWS::ApiGateway::RestApi", {"MinimumCompressionSize": wiring.RESPONSE_COMPRESSION_MIN_BYTES}
+    )
+
+
+def test_signed_out_reads_go_through_a_cdn_that_keeps_only_public_answers(aws: Synthesized) -> None:
+    """Given routes that signed-out readers may call (public_cache_s in the wiring table)
+    When the API stack is synthesized
+    Then those methods run no authorizer (the function checks a token if sent), and a CloudFront distribution in front
+    of the REST API takes reads only, keeps nothing by default (TTL 0: only Cache-Control public is kept), keys on
+    the Authorization header and every query parameter, and forwards all but Host."""
+    methods = _methods(aws)
+    for _, route in wiring.all_routes():
+        if route.optional_auth:
+            assert methods[(route.method, route.operation)]["AuthorizationType"] == "NONE", route.operation
+    template = aws.template("Api")
+    template.has_resource_properties(
+        "AWS::CloudFront::CachePolicy",
+        {
+            "CachePolicyConfig": Match.object_like(
+                {
+                    "DefaultTTL": 0,
+                    "MinTTL": 0,
+                    "MaxTTL": max(r.public_cache_s for _, r in wiring.all_routes()),
+                    "ParametersInCacheKeyAndForwardedToOrigin": Match.object_like(
+                        {
+                            "HeadersConfig": {"HeaderBehavior": "whitelist", "Headers": ["Authorization"]},
+                            "QueryStringsConfig": {"QueryStringBehavior": "all"},
+                            "CookiesConfig": {"CookieBehavior": "none"},
+                            "EnableAcceptEncodingGzip": True,
+                        }
+                    ),
+                }
+            )
+        },
+    )
+    template.has_resource_properties(
+        "AWS::CloudFront::Distribution",
+        {
+            "DistributionConfig": Match.object_like(
+                {
+                    "DefaultCacheBehavior": Match.object_like(
+                        {"AllowedMethods": ["GET", "HEAD", "OPTIONS"], "ViewerProtocolPolicy": "https-only"}
+                    )
+                }
+            )
+        },
+    )
+    assert "ApiEdgeUrl" in template.to_json()["Outputs"]
 
 
 def test_cors_preflight_for_the_web_client(aws: Synthesized) -> None:

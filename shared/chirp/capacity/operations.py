@@ -13,28 +13,28 @@ KEYSPACES_WRITE_BYTES = 1024  # one write request unit per engagement or tweet w
 
 
 def waf(c: Context) -> list[Line]:
-    d, t = c.design, c.traffic
+    d = c.design
     if not d.waf or d.api == "http":  # WAF attaches to REST APIs, ALBs and CloudFront, not to HTTP APIs
         return []
     return [
         c.line("WAF", "web ACLs", "waf.web_acls", c.regions),
         c.line("WAF", "rules", "waf.rules", c.regions * WAF_RULES, f"{WAF_RULES} rules per ACL"),
-        c.line("WAF", "requests inspected", "waf.requests", c.monthly(t.requests_per_day)),
+        c.line("WAF", "requests inspected", "waf.requests", c.monthly(c.origin_requests_per_day)),
     ]
 
 
 def xray(c: Context) -> list[Line]:
-    traces = c.monthly(c.traffic.requests_per_day) * c.design.xray_sampled_share
+    traces = c.monthly(c.origin_requests_per_day) * c.design.xray_sampled_share
     if not traces:
         return []
     return [c.line("X-Ray", "traces recorded", "xray.traces_recorded", traces, f"{c.design.xray_sampled_share:.0%}")]
 
 
 def logs(c: Context) -> list[Line]:
-    t, d, inp = c.traffic, c.design, c.inputs
-    requests = c.monthly(t.requests_per_day)
-    batches = c.monthly(t.stream_records_per_day) / inp["stream_batch_records"] * len(STREAM_CONSUMERS)
-    function_gib = (requests + batches) * inp["function_log_bytes_per_request"] / GIB
+    d, inp = c.design, c.inputs
+    requests = c.monthly(c.origin_requests_per_day)
+    batches = c.monthly(c.stream_records_per_day) / inp["stream_batch_records"] * len(STREAM_CONSUMERS)
+    function_gib = (c.monthly(c.function_requests_per_day) + batches) * inp["function_log_bytes_per_request"] / GIB
     lines = [
         c.line(
             "CloudWatch Logs",
@@ -53,7 +53,7 @@ def logs(c: Context) -> list[Line]:
 def cache_bytes_per_day(c: Context) -> float:
     """Bytes between the functions and the cache: hydrated pages and timeline inserts."""
     t, d, content, inp = c.traffic, c.design, c.scenario.content, c.inputs
-    pages = t.reads_per_day * d.page_tweets * content.tweet_bytes * d.tweet_cache_hit_rate
+    pages = c.origin_reads_per_day * d.page_tweets * content.tweet_bytes * d.tweet_cache_hit_rate
     inserts = (
         t.timeline_deliveries_per_day * inp["cache_bytes_per_timeline_insert"] if d.timeline_store == "cache" else 0
     )
@@ -83,10 +83,10 @@ def network(c: Context) -> list[Line]:
     t, d, content, inp = c.traffic, c.design, c.scenario.content, c.inputs
     zones = d.availability_zones * c.regions
     keyspaces_bytes = (
-        t.reads_per_day * d.page_tweets * content.tweet_bytes * (1 - d.tweet_cache_hit_rate)
+        c.origin_reads_per_day * d.page_tweets * content.tweet_bytes * (1 - d.tweet_cache_hit_rate)
         + t.writes_per_day * KEYSPACES_WRITE_BYTES
     )
-    stream_bytes = t.stream_records_per_day * content.stream_record_bytes if d.stream == "kinesis" else 0.0
+    stream_bytes = c.stream_records_per_day * content.stream_record_bytes if d.stream == "kinesis" else 0.0
     lines = [
         c.line(
             "VPC",
@@ -104,8 +104,9 @@ def network(c: Context) -> list[Line]:
         ),
         c.line("VPC", "NAT gateway hours", "vpc.nat_gateway_hours", zones * c.hours, f"one per AZ ({zones})"),
     ]
-    if d.websocket == "api_gateway":
-        # The @connections API has no VPC endpoint: every push leaves through a NAT gateway.
+    if d.websocket != "fleet":
+        # The @connections API (and the managed pub/sub services, priced the same way) has no interface endpoint in
+        # the CDK app: every push leaves through a NAT gateway.
         push_gib = c.monthly(pushes_per_day(c)) * inp["push_bytes"] / GIB
         lines.append(c.line("VPC", "NAT data: pushes", "vpc.nat_gateway_data", push_gib, "@connections posts"))
     return lines

@@ -65,13 +65,21 @@ def scenario_inputs(scenario: Scenario) -> Inputs:
     return load_inputs(Path(scenario.inputs_from) if scenario.inputs_from else None)
 
 
-def plan(scenario: Scenario, prices: PriceTable, design: str | None = None, inputs: Inputs | None = None) -> Plan:
+def plan(
+    scenario: Scenario,
+    prices: PriceTable,
+    design: str | None = None,
+    inputs: Inputs | None = None,
+    *,
+    options: Design | None = None,
+) -> Plan:
     """Size and cost one design of the scenario (the first one listed if ``design`` is None).
 
-    ``inputs`` defaults to the assumed throughput inputs overridden by the scenario's ``inputs_from`` file.
+    ``inputs`` defaults to the assumed throughput inputs overridden by the scenario's ``inputs_from`` file;
+    ``options`` replaces the named design's options (a what-if of one design).
     """
     name = design if design is not None else next(iter(scenario.designs))
-    chosen = scenario.design(name)
+    chosen = options if options is not None else scenario.design(name)
     used_inputs = inputs if inputs is not None else scenario_inputs(scenario)
     traffic = derive_traffic(scenario, chosen)
     context = Context(scenario, chosen, traffic, prices, used_inputs)

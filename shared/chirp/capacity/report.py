@@ -152,13 +152,50 @@ def _verdict(plans: list[Plan]) -> list[str]:
         "",
     ]
     lines += [f"- {line.component} / {line.item}: {usd(line.monthly_usd)}" for line in needed]
-    request_lines = [line for line in best.lines if line.component in ("Lambda", "API front", "Data transfer out")]
-    request_usd = sum(line.monthly_usd for line in request_lines)
+    per_request = ("Lambda", "API front", "Data transfer out", "WAF", "X-Ray", "CloudWatch Logs")
+    request_usd = sum(line.monthly_usd for line in best.lines if line.component in per_request)
     lines += [
         "",
-        f"The per-request lines (API front, Lambda, response egress) come to {usd(request_usd)} at "
+        f"Its per-request lines ({', '.join(per_request)}) come to {usd(request_usd)} at "
         f"{_si(best.traffic.requests_per_day)} requests/day; Lambda invocations alone are "
-        f"{usd(best.line('Lambda', 'invocations').monthly_usd)} and no option in the scenario changes them.",
+        f"{usd(best.line('Lambda', 'invocations').monthly_usd)}. The built levers that move them are the direct "
+        "writes (`write_path: async`, which need API Gateway in front: an ALB cannot put to the stream), the edge "
+        "for signed-out reads (`api_edge`) and compression; the designs above show what each buys.",
+        "",
+    ]
+    return lines
+
+
+WEBSOCKET_OPTIONS = {
+    "api_gateway": "API Gateway WebSocket (what Chirp deploys)",
+    "appsync_events": "AppSync Events",
+    "iot_core": "IoT Core (MQTT over WebSocket)",
+    "fleet": "own socket fleet behind an NLB",
+}
+
+
+def _websocket_section(plans: list[Plan]) -> list[str]:
+    """The same design with each way of holding the sockets: sockets, pushes, pings (and their function calls)."""
+    from chirp.capacity.plan import plan as plan_design
+    from chirp.capacity.scenario import Design
+
+    base = min(plans, key=lambda p: p.core_usd)
+    lines = [
+        f"## WebSocket at {base.traffic.concurrent_sockets:,.0f} average open sockets ({base.design_name})",
+        "",
+        "| Option | Sockets + messages | Ping invocations | Total |",
+        "|---|---:|---:|---:|",
+    ]
+    for option, label in WEBSOCKET_OPTIONS.items():
+        design = Design.model_validate({**base.design.model_dump(), "websocket": option})
+        variant = plan_design(base.scenario, base.prices, base.design_name, base.inputs, options=design)
+        sockets = variant.by_component().get("WebSocket", 0.0)
+        pings = sum(line.monthly_usd for line in variant.lines if line.item == "invocations: WebSocket pings")
+        lines.append(f"| {label} | {usd(sockets)} | {usd(pings)} | {usd(sockets + pings)} |")
+    lines += [
+        "",
+        "Chirp keeps API Gateway in the product: it needs no servers and its `@connections` API is what the local "
+        "runtime serves; AppSync Events is the cheaper managed option at this scale and the one to move to first.",
         "",
     ]
     return lines
@@ -264,6 +301,7 @@ def render_report(plans: list[Plan]) -> str:
     lines += _traffic_section(first)
     lines += _side_by_side(plans)
     lines += _verdict(plans)
+    lines += _websocket_section(plans)
     for plan in plans:
         lines += _drivers(plan, count=5)
     lines += _design_doc_section(first)

@@ -113,7 +113,7 @@ class Design(_Strict):
     )
     fanout_active_only: bool = Field(description="skip followers not active within 30 days")
     api: Literal["rest", "http", "alb"]
-    websocket: Literal["api_gateway", "fleet"]
+    websocket: Literal["api_gateway", "fleet", "appsync_events", "iot_core"]
     keyspaces_capacity: Literal["on_demand", "provisioned"]
     cache_engine: Literal["redis", "valkey"]
     media_tiering: Literal["standard", "lifecycle"]
@@ -149,9 +149,24 @@ class Design(_Strict):
     )
     authorizer_cache_ttl_s: int = Field(default=300, ge=0, description="REST token authorizer result cache")
     availability_zones: int = Field(default=2, ge=1, description="AZs the functions and the cache span")
+    write_path: Literal["sync", "async"] = Field(
+        default="sync", description="async: likes, retweets and follows go from API Gateway straight to the stream"
+    )
+    api_edge: bool = Field(default=False, description="signed-out reads go through the CloudFront API edge")
+    signed_out_read_share: float = Field(
+        default=0.0, ge=0, le=1, description="share of profile views and searches made signed out (shared links)"
+    )
     commitment: Literal["none", "1yr", "3yr"] = Field(
         default="none", description="savings plans / reserved nodes for the lines that offer them"
     )
+
+    @model_validator(mode="after")
+    def _buildable(self) -> Design:
+        if self.write_path == "async" and self.api == "alb":
+            raise ValueError("write_path async needs API Gateway (rest or http): an ALB cannot put to the stream")
+        if self.write_path == "async" and self.stream != "kinesis":
+            raise ValueError("write_path async needs the Kinesis stream: API Gateway cannot write to MSK")
+        return self
 
 
 class Scenario(_Strict):

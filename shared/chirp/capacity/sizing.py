@@ -66,6 +66,42 @@ class Context:
     def days_kept(self) -> int:
         return DAYS_PER_YEAR * self.scenario.retention.years
 
+    @property
+    def edge_reads_per_day(self) -> float:
+        """Signed-out profile views and searches sent to the CDN in front of the API (its hits and misses)."""
+        d, t = self.design, self.traffic
+        return (t.profile_views_per_day + t.searches_per_day) * d.signed_out_read_share if d.api_edge else 0.0
+
+    @property
+    def edge_hits_per_day(self) -> float:
+        return self.edge_reads_per_day * self.inputs["edge_hit_ratio"]
+
+    @property
+    def origin_reads_per_day(self) -> float:
+        """Reads that reach API Gateway and a function (the edge's misses included)."""
+        return self.traffic.reads_per_day - self.edge_hits_per_day
+
+    @property
+    def origin_requests_per_day(self) -> float:
+        return self.traffic.requests_per_day - self.edge_hits_per_day
+
+    @property
+    def direct_writes_per_day(self) -> float:
+        """Likes, retweets and follows that API Gateway puts straight on the stream (write_path async): no function
+        in the request path; the ``actions`` consumer applies them in batches."""
+        t = self.traffic
+        return t.likes_per_day + t.retweets_per_day + t.follows_per_day if self.design.write_path == "async" else 0.0
+
+    @property
+    def stream_records_per_day(self) -> float:
+        """Every write's event, plus one intent record per direct write."""
+        return self.traffic.stream_records_per_day + self.direct_writes_per_day
+
+    @property
+    def function_requests_per_day(self) -> float:
+        """API requests that invoke a function (the edge's hits and the direct writes do not)."""
+        return self.origin_requests_per_day - self.direct_writes_per_day
+
     def monthly(self, per_day: float) -> float:
         return per_day * self.days
 
@@ -84,19 +120,35 @@ def _units(size_bytes: float, unit_bytes: float) -> int:
 
 
 def response_bytes_per_day(c: Context) -> float:
+    """Bytes the API sends to clients itself (reads served through the edge leave from CloudFront instead)."""
     t, d, content = c.traffic, c.design, c.scenario.content
-    raw = t.reads_per_day * d.page_tweets * content.tweet_bytes + t.writes_per_day * content.write_response_bytes
+    direct_reads = t.reads_per_day - c.edge_reads_per_day
+    raw = direct_reads * d.page_tweets * content.tweet_bytes + t.writes_per_day * content.write_response_bytes
     return raw * d.response_compression
 
 
+def api_edge(c: Context) -> list[Line]:
+    """The CDN in front of the API for signed-out reads: a request charge for every one, egress at CDN rates."""
+    if not c.edge_reads_per_day:
+        return []
+    d, content = c.design, c.scenario.content
+    requests = c.monthly(c.edge_reads_per_day)
+    gib = requests * d.page_tweets * content.tweet_bytes * d.response_compression / GIB
+    detail = f"{d.signed_out_read_share:.0%} of profile views and searches signed out"
+    return [
+        c.line("CloudFront API edge", "HTTPS requests", "cloudfront.https_requests", requests, detail),
+        c.line("CloudFront API edge", "egress", "cloudfront.egress", gib),
+    ]
+
+
 def api_front(c: Context) -> list[Line]:
-    t, d = c.traffic, c.design
-    requests = c.monthly(t.requests_per_day)
+    d = c.design
+    requests = c.monthly(c.origin_requests_per_day)
     if d.api == "rest":
         return [c.line("API front", "requests", "apigw.rest.requests", requests, "API Gateway REST API")]
     if d.api == "http":
         return [c.line("API front", "requests", "apigw.http.requests", requests, "API Gateway HTTP API")]
-    new_connections_per_s = t.requests_per_day / 86_400 / c.inputs["requests_per_connection"]
+    new_connections_per_s = c.origin_requests_per_day / 86_400 / c.inputs["requests_per_connection"]
     processed_gib_per_hour = response_bytes_per_day(c) / 24 / GIB
     lcus = max(new_connections_per_s / 25, processed_gib_per_hour / 0.4)
     return [
@@ -139,14 +191,17 @@ def ping_calls_per_month(c: Context) -> float:
 
 def lambda_functions(c: Context) -> list[Line]:
     t, d, inp = c.traffic, c.design, c.inputs
-    api = c.monthly(t.requests_per_day)
-    batches = c.monthly(t.stream_records_per_day) / inp["stream_batch_records"] * len(STREAM_CONSUMERS)
+    api = c.monthly(c.function_requests_per_day)
+    batches = c.monthly(c.traffic.stream_records_per_day) / inp["stream_batch_records"] * len(STREAM_CONSUMERS)
+    # The actions consumer: one batch per stream_batch_records direct writes, each write costing a write's work.
+    batches += c.monthly(c.direct_writes_per_day) / inp["stream_batch_records"]
     authorizer = c.monthly(authorizer_calls_per_day(c))
     pings = ping_calls_per_month(c)
     memory_gb = d.lambda_memory_mb / 1024
     api_seconds = (
         c.monthly(
-            t.reads_per_day * inp["lambda_ms_per_request.read"] + t.writes_per_day * inp["lambda_ms_per_request.write"]
+            c.origin_reads_per_day * inp["lambda_ms_per_request.read"]
+            + t.writes_per_day * inp["lambda_ms_per_request.write"]  # direct writes: the same work, in the consumer
         )
         / 1000
     )
@@ -229,6 +284,8 @@ def websocket(c: Context) -> list[Line]:
         ]
     pushes = pushes_per_day(c)
     notifications = (t.likes_per_day + t.retweets_per_day) / d.counter_coalescing * online_share(c)
+    if d.websocket in ("appsync_events", "iot_core"):
+        return _managed_pubsub(c, socket_minutes, c.monthly(pushes + notifications))
     heartbeats = heartbeats_per_month(c)
     messages = c.monthly(pushes + notifications) + heartbeats
     return [
@@ -249,15 +306,45 @@ def websocket(c: Context) -> list[Line]:
     ]
 
 
+PUBLISHES_PER_BATCH = 5  # AppSync Events takes up to 5 events per publish request; IoT publishes one per message
+
+
+def _managed_pubsub(c: Context, socket_minutes: float, deliveries: float) -> list[Line]:
+    """AppSync Events or IoT Core instead of API Gateway WebSocket: per connection-minute and per operation/message,
+    a publish (from the fan-out) and a delivery (to the socket) each counted; their keep-alives are not billed."""
+    if c.design.websocket == "appsync_events":
+        publishes = deliveries / PUBLISHES_PER_BATCH
+        return [
+            c.line("WebSocket", "connection-minutes", "appsync_events.connection_minutes", socket_minutes),
+            c.line(
+                "WebSocket",
+                "operations",
+                "appsync_events.operations",
+                publishes + deliveries,
+                f"publishes {publishes:.3g} (5 events each) + deliveries {deliveries:.3g}",
+            ),
+        ]
+    return [
+        c.line("WebSocket", "connection-minutes", "iot_core.connection_minutes", socket_minutes),
+        c.line(
+            "WebSocket",
+            "messages",
+            "iot_core.messages",
+            deliveries * 2,
+            f"publish + delivery of {deliveries:.3g} pushes",
+        ),
+    ]
+
+
 def stream_peak_records_per_s(c: Context) -> float:
-    return c.peak_per_s(c.traffic.stream_records_per_day)
+    return c.peak_per_s(c.stream_records_per_day)
 
 
 def kinesis(c: Context) -> list[Line]:
-    t, d, content = c.traffic, c.design, c.scenario.content
+    d, content = c.design, c.scenario.content
     peak_records = stream_peak_records_per_s(c)
     shards = math.ceil(max(peak_records / 1000, peak_records * content.stream_record_bytes / MIB))
-    records = c.monthly(t.stream_records_per_day)
+    records = c.monthly(c.stream_records_per_day)
     efo = min(d.stream_efo_consumers, len(STREAM_CONSUMERS))
     lines = [
         c.line("Kinesis", "shard-hours", "kinesis.shard_hours", shards * c.hours, f"{shards:,} shards"),
@@ -279,7 +366,7 @@ def kinesis(c: Context) -> list[Line]:
             )
         )
     if d.stream_retention_hours > 168:
-        kept_gib = t.stream_records_per_day * content.stream_record_bytes * (d.stream_retention_hours - 168) / 24
+        kept_gib = c.stream_records_per_day * content.stream_record_bytes * (d.stream_retention_hours - 168) / 24
         lines.append(
             c.line("Kinesis", "long-term retention", "kinesis.long_term_retention", kept_gib / GIB, "beyond 7 days")
         )
@@ -309,13 +396,13 @@ MSK_SERVERLESS_PARTITION_IN_MIB_S = 5
 
 
 def msk_serverless(c: Context) -> list[Line]:
-    t, d, content = c.traffic, c.design, c.scenario.content
+    d, content = c.design, c.scenario.content
     consumers = len(STREAM_CONSUMERS)
     peak_in = stream_peak_records_per_s(c) * content.stream_record_bytes / MIB
     clusters = math.ceil(max(peak_in / MSK_SERVERLESS_IN_MIB_S, peak_in * consumers / MSK_SERVERLESS_OUT_MIB_S))
     partitions = max(clusters, math.ceil(peak_in / MSK_SERVERLESS_PARTITION_IN_MIB_S))
-    written_gib = c.monthly(t.stream_records_per_day) * content.stream_record_bytes / GIB
-    retained_gib = t.stream_records_per_day * content.stream_record_bytes * d.stream_retention_hours / 24 / GIB
+    written_gib = c.monthly(c.stream_records_per_day) * content.stream_record_bytes / GIB
+    retained_gib = c.stream_records_per_day * content.stream_record_bytes * d.stream_retention_hours / 24 / GIB
     return [
         c.line(
             "MSK Serverless",
@@ -375,7 +462,7 @@ def keyspaces(c: Context) -> list[Line]:
     if home_rows_per_day:
         home_wru = home_rows_per_day * _units(content.index_row_bytes, KIB)
         lines.append(_keyspaces_throughput(c, "writes: home_timeline rows", home_wru * regions, "write"))
-    hydrations = t.reads_per_day * d.page_tweets * (1 - d.tweet_cache_hit_rate)
+    hydrations = c.origin_reads_per_day * d.page_tweets * (1 - d.tweet_cache_hit_rate)
     reads = hydrations * 0.5 * _units(content.tweet_bytes, 4 * KIB)  # LOCAL_ONE
     if d.timeline_store == "keyspaces":
         reads += t.timeline_views_per_day * 0.5 * _units(d.page_tweets * content.index_row_bytes, 4 * KIB)
@@ -544,6 +631,7 @@ def media(c: Context) -> list[Line]:
 
 COMPONENTS = (
     api_front,
+    api_edge,
     lambda_functions,
     data_transfer,
     websocket,

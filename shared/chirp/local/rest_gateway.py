@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from aiohttp import web
 from chirp import wiring
 from chirp.http import error_body
 from chirp.local import events
+from chirp.local.direct_gateway import DirectWriter, Publish
 
 Invoke = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
@@ -38,7 +40,12 @@ class UploadTarget(Protocol):
 
 
 AUTHORIZER_CACHE_S = 300
+METRICS_PATH = "/_chirp/metrics"
 JSON = "application/json"
+# The CDN in front of the API for signed-out reads (CloudFront's ApiEdge distribution on AWS): same routes under this
+# prefix, answers cached as the function's Cache-Control allows (s-maxage), keyed like the distribution's cache policy.
+EDGE_PREFIX = "/_edge"
+EDGE_MAX_ENTRIES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +77,17 @@ class RestGateway:
         web_root: Path | None,
         client_config: dict[str, str],
         max_body_bytes: int,
+        metrics: Callable[[], dict[str, Any]] | None = None,
+        write_path: wiring.WritePath = "sync",
+        publish: Publish | None = None,
     ) -> None:
         self._invoke = invoke
+        self._write_path: wiring.WritePath = write_path
+        # Stream-write routes on the async write path: the gateway itself puts the intent on the stream (no function).
+        self._direct = DirectWriter(publish) if publish is not None else None
+        if write_path == "async" and self._direct is None:
+            raise ValueError("the async write path needs the stream to publish to")
+        self._metrics = metrics
         self._routes = compile_routes()
         self._objects = objects
         self._media_source = media
@@ -79,17 +95,21 @@ class RestGateway:
         self._client_config = client_config
         self._max_body = max_body_bytes
         self._auth_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._edge = EdgeCache()
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=max(self._max_body * 2, 16 * 1024 * 1024), middlewares=[json_http_errors])
         app.router.add_route("PUT", "/_upload/{key:.+}", self._upload)
         app.router.add_route("GET", "/media/{key:.+}", self._media)
         app.router.add_route("GET", "/config.json", self._config)
+        app.router.add_route("GET", METRICS_PATH, self._metrics_snapshot)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         return app
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
+        if path.startswith(EDGE_PREFIX + "/"):
+            return await self._via_edge(request)
         if not path.startswith(wiring.API_PREFIX):
             return await self._static(request)
         matches = [(r, m) for r in self._routes if (m := r.pattern.match(path))]
@@ -106,13 +126,43 @@ class RestGateway:
             allowed = ", ".join(sorted({r.route.method for r, _ in matches}))
             return json_error(405, "method_not_allowed", f"{request.method} is not allowed here", {"Allow": allowed})
         authorizer = None
-        if chosen.route.auth:
+        if chosen.route.auth and not chosen.route.optional_auth:  # public reads: the function checks a token itself
             authorizer = await self._authorize(request.headers.get("Authorization"), chosen.route)
             if authorizer is None:
                 return json_error(
                     401, "unauthorized", "missing, invalid or expired bearer token", {"WWW-Authenticate": "Bearer"}
                 )
+        if authorizer is not None and wiring.integration(chosen.route, self._write_path) == "stream":
+            return await self._accept_direct(request, chosen, match.groupdict(), authorizer)
         return await self._call(request, chosen, match.groupdict(), authorizer)
+
+    async def _accept_direct(
+        self, request: web.Request, chosen: CompiledRoute, params: dict[str, str], authorizer: dict[str, Any]
+    ) -> web.StreamResponse:
+        assert self._direct is not None
+        raw = await request.read()
+        if len(raw) > self._max_body:
+            return json_error(413, "payload_too_large", f"body is larger than {self._max_body} bytes")
+        unquoted = {k: unquote(v) for k, v in params.items()}
+        return await self._direct.accept(chosen.route, unquoted, raw, authorizer)
+
+    async def _via_edge(self, request: web.Request) -> web.StreamResponse:
+        """Stands in for CloudFront: reads only; a cached answer while its s-maxage lasts, else the API's answer
+        (stored when it says public). X-Cache says which, as CloudFront's header does."""
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            return json_error(403, "forbidden", "the edge serves reads only")
+        key = EdgeCache.key(request)
+        cached = self._edge.get(key)
+        if cached is not None:
+            return cached
+        inner = request.clone(
+            rel_url=request.rel_url.with_path(request.path[len(EDGE_PREFIX) :]).with_query(request.query)
+        )
+        response = await self._dispatch(inner)
+        if isinstance(response, web.Response):
+            self._edge.put(key, response)
+            response.headers["X-Cache"] = "Miss from chirp-edge"
+        return response
 
     async def _authorize(self, header: str | None, route: wiring.Route) -> dict[str, Any] | None:
         if not header:
@@ -158,7 +208,7 @@ class RestGateway:
             domain=request.host.split(":")[0],
         )
         result = await self._invoke(chosen.function, event)
-        return to_http(result)
+        return compressed(to_http(result), request.headers.get("Accept-Encoding", ""))
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:
         if self._objects is None:
@@ -196,6 +246,12 @@ class RestGateway:
             headers={"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"},
         )
 
+    async def _metrics_snapshot(self, request: web.Request) -> web.StreamResponse:
+        """The operator page's data (chirp.local.metrics): the functions' metrics over the last minute."""
+        if self._metrics is None:
+            return json_error(404, "not_found", "no metrics collector")
+        return web.json_response(self._metrics(), headers={"Cache-Control": "no-store"})
+
     async def _config(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(self._client_config, headers={"Cache-Control": "no-store"})
 
@@ -213,6 +269,51 @@ class RestGateway:
             if not target.is_file():
                 return json_error(404, "not_found", f"no route for {request.path}")
         return web.FileResponse(target, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+class EdgeCache:
+    """What the CDN keeps: 200 answers whose Cache-Control is public with an s-maxage (or max-age), for that long.
+    The key is the distribution's cache policy: path, every query parameter, the Authorization header (a signed-in
+    request never shares a signed-out answer; its own answers say private, no-store and are never kept) and whether
+    the client takes gzip."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, ...], tuple[float, int, bytes, dict[str, str]]] = {}
+
+    @staticmethod
+    def key(request: web.Request) -> tuple[str, ...]:
+        query = "&".join(f"{k}={v}" for k, v in sorted(request.query.items()))
+        gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "").lower()
+        return (request.method, request.path, query, request.headers.get("Authorization", ""), str(gzip_ok))
+
+    def get(self, key: tuple[str, ...]) -> web.Response | None:
+        found = self._entries.get(key)
+        if found is None or found[0] <= time.monotonic():
+            self._entries.pop(key, None)
+            return None
+        _, status, body, headers = found
+        return web.Response(status=status, body=body, headers={**headers, "X-Cache": "Hit from chirp-edge"})
+
+    def put(self, key: tuple[str, ...], response: web.Response) -> None:
+        seconds = shared_max_age(response.headers.get("Cache-Control", ""))
+        if response.status != 200 or not seconds or not isinstance(response.body, bytes):
+            return
+        if len(self._entries) >= EDGE_MAX_ENTRIES:
+            self._entries.clear()
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "x-cache")}
+        self._entries[key] = (time.monotonic() + seconds, response.status, response.body, headers)
+
+
+def shared_max_age(cache_control: str) -> int:
+    """Seconds a shared cache may keep an answer: s-maxage, else max-age, and 0 for private/no-store/no-cache."""
+    directives = {}
+    for part in cache_control.lower().split(","):
+        name, _, value = part.strip().partition("=")
+        directives[name] = value
+    if "public" not in directives or directives.keys() & {"private", "no-store", "no-cache"}:
+        return 0
+    raw = directives.get("s-maxage") or directives.get("max-age") or "0"
+    return int(raw) if raw.isdigit() else 0
 
 
 @web.middleware
@@ -237,6 +338,24 @@ def _allows(policy: Any) -> bool:
     return any(s.get("Effect") == "Allow" for s in statements) and not any(
         s.get("Effect") == "Deny" for s in statements
     )
+
+
+def compressed(response: web.Response, accept_encoding: str) -> web.Response:
+    """gzip the body as API Gateway's minimumCompressionSize does: when the client accepts gzip and the body is at
+    least ``wiring.RESPONSE_COMPRESSION_MIN_BYTES``."""
+    body = response.body
+    accepts = {part.split(";")[0].strip().lower() for part in accept_encoding.split(",")}
+    if (
+        not isinstance(body, bytes)
+        or len(body) < wiring.RESPONSE_COMPRESSION_MIN_BYTES
+        or "gzip" not in accepts
+        or "Content-Encoding" in response.headers
+    ):
+        return response
+    response.body = gzip.compress(body, compresslevel=6)
+    response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    return response
 
 
 def to_http(result: Any) -> web.Response:

@@ -4,8 +4,8 @@ candidates with engagement and authority and pages by offset."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
+from chirp import api_models as api
 from chirp.errors import ValidationFailed
 from chirp.ids import id_time_ms
 from chirp.model import TweetCounts, TweetRecord
@@ -29,7 +29,9 @@ class SearchService:
         self._social = social
         self._hydrator = TweetHydrator(stores)
 
-    def search(self, viewer: Principal, q: str, *, kind: str, count: int, cursor: str | None) -> dict[str, Any]:
+    def search(
+        self, viewer: Principal | None, q: str, *, kind: str, count: int, cursor: str | None
+    ) -> api.SearchResult:
         started = time.perf_counter()
         if kind not in ("recent", "top"):
             raise ValidationFailed("type must be 'recent' or 'top'", code="invalid_type")
@@ -51,7 +53,7 @@ class SearchService:
             records = self._hydrator.records(ranked[offset : offset + count])
             next_cursor = str(offset + count) if len(ranked) > offset + count else None
         return {
-            "tweets": self._hydrator.hydrate(viewer.user_id, records),
+            "tweets": self._hydrator.hydrate(viewer.user_id if viewer else None, records),
             "next_cursor": next_cursor,
             "search_metadata": {
                 "query": q,
@@ -84,7 +86,7 @@ class SearchService:
         scored.sort(reverse=True)
         return [tweet_id for _, tweet_id in scored]
 
-    def users(self, viewer: Principal, q: str, *, count: int) -> dict[str, Any]:
+    def users(self, viewer: Principal, q: str, *, count: int) -> api.UserList:
         if len(q) > 50 or not q.strip(_BLANK_OR_AT):
             raise ValidationFailed(
                 "q must be 1-50 characters with something besides spaces and @", code="invalid_query"

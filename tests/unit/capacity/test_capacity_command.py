@@ -30,6 +30,8 @@ def test_command_writes_report_and_chart(
     report = (out / "seed.md").read_text(encoding="utf-8")
     assert "| Component | design-doc | chirp-default |" in report
     assert "chirp-optimized" not in report
+    # with the four ways of holding the sockets priced for the cheapest design
+    assert "| AppSync Events |" in report and "| IoT Core (MQTT over WebSocket) |" in report
     assert (out / "seed.png").read_bytes().startswith(b"\x89PNG")
     printed = capsys.readouterr().out
     assert "design-doc" in printed and "chirp-default" in printed

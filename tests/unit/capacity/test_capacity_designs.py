@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from chirp.capacity import DESIGN_DOC_CORE_MONTHLY_USD, Inputs, Plan, PriceTable, Scenario, plan
+from chirp.capacity import DESIGN_DOC_CORE_MONTHLY_USD, Inputs, Plan, PriceTable, Scenario, ScenarioError, plan
 from chirp.capacity.scenario import parse_scenario
 
 
@@ -32,6 +32,9 @@ def _changed_components(a: Plan, b: Plan) -> set[str]:
         ("api", "rest", "alb", {"API front", "Lambda"}),
         # a socket fleet of our own: no per-ping function calls, and pushes no longer leave through NAT
         ("websocket", "api_gateway", "fleet", {"WebSocket", "Lambda", "VPC"}),
+        # managed pub/sub: keep-alives are not billed and call no function
+        ("websocket", "api_gateway", "appsync_events", {"WebSocket", "Lambda"}),
+        ("websocket", "api_gateway", "iot_core", {"WebSocket", "Lambda"}),
         ("keyspaces_capacity", "on_demand", "provisioned", {"Keyspaces"}),
         ("cache_engine", "redis", "valkey", {"ElastiCache"}),
         ("media_tiering", "standard", "lifecycle", {"S3 media"}),
@@ -147,3 +150,54 @@ def test_media_lines_are_not_core(seed_data: Any, prices: PriceTable, assumed: I
     # Then the core cost is identical and only the media cost drops
     assert standard.core_usd == lifecycle.core_usd
     assert lifecycle.media_usd < standard.media_usd
+
+
+def test_the_api_edge_takes_its_hits_off_every_per_request_line(
+    seed_data: Any, prices: PriceTable, assumed: Inputs
+) -> None:
+    # Given a quarter of profile views and searches made signed out, without and with the edge in front of the API
+    data = copy.deepcopy(seed_data)
+    data["designs"] = {
+        "direct": {"signed_out_read_share": 0.25},
+        "edge": {"signed_out_read_share": 0.25, "api_edge": True},
+    }
+    scenario = parse_scenario(data)
+    direct, edge = plan(scenario, prices, "direct", assumed), plan(scenario, prices, "edge", assumed)
+    # Then the origin sees the edge's hits fewer requests (hit ratio from the inputs), on every per-request line
+    t = edge.traffic
+    hits = (t.profile_views_per_day + t.searches_per_day) * 0.25 * assumed["edge_hit_ratio"] * 730 / 24
+    for component, item in [("API front", "requests"), ("WAF", "requests inspected"), ("Lambda", "invocations")]:
+        assert direct.line(component, item).quantity - edge.line(component, item).quantity == pytest.approx(hits)
+    # and every signed-out read (hit or miss) is a CDN request, its bytes leaving from the CDN instead of the API
+    assert edge.line("CloudFront API edge", "HTTPS requests").quantity == pytest.approx(
+        hits / assumed["edge_hit_ratio"]
+    )
+    assert (
+        edge.line("Data transfer out", "API responses").quantity
+        < direct.line("Data transfer out", "API responses").quantity
+    )
+    assert "CloudFront API edge" not in direct.by_component()
+
+
+def test_direct_writes_take_likes_retweets_and_follows_off_lambda_and_onto_the_stream(
+    seed_data: Any, prices: PriceTable, assumed: Inputs
+) -> None:
+    sync, direct = _pair(seed_data, prices, assumed, "write_path", "sync", "async")
+    t = sync.traffic
+    direct_per_month = (t.likes_per_day + t.retweets_per_day + t.follows_per_day) * 730 / 24
+    # Lambda API invocations drop by every direct write; the actions consumer adds one batch per 100
+    removed = sync.line("Lambda", "invocations").quantity - direct.line("Lambda", "invocations").quantity
+    assert removed == pytest.approx(direct_per_month - direct_per_month / assumed["stream_batch_records"])
+    # API Gateway still takes every request (and the WAF inspects it); each direct write is one more stream record
+    assert direct.line("API front", "requests") == sync.line("API front", "requests")
+    assert direct.line("WAF", "requests inspected") == sync.line("WAF", "requests inspected")
+    assert direct.by_component()["Kinesis"] > sync.by_component()["Kinesis"]
+    assert direct.by_component()["Lambda"] < sync.by_component()["Lambda"]
+
+
+@pytest.mark.parametrize(("api", "stream"), [("alb", "kinesis"), ("rest", "msk_serverless")])
+def test_direct_writes_need_api_gateway_and_kinesis(seed_data: Any, api: str, stream: str) -> None:
+    data = copy.deepcopy(seed_data)
+    data["designs"] = {"impossible": {"write_path": "async", "api": api, "stream": stream}}
+    with pytest.raises(ScenarioError, match="write_path async needs"):
+        parse_scenario(data)

@@ -72,7 +72,7 @@ export function notificationsView(ctx) {
     newestSeen = id;
     try {
       const result = await ctx.api.markNotificationsRead(id);
-      ctx.setUnread(result.unread_count);
+      ctx.setUnread(result.unread_count ?? 0); // a 202 (async write path) has no count: all seen were marked
     } catch {
       /* the badge stays; nothing else depends on it */
     }

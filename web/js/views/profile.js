@@ -50,8 +50,11 @@ export function profileView(ctx, username) {
       followButton.disabled = true;
       try {
         const result = await ctx.api.setFollow(profile.username, !following);
+        const changed = result.following !== following;
         following = result.following;
-        followers.textContent = String(result.follower_count);
+        // A 202 (async write path) carries the new state but no count: adjust the shown one optimistically.
+        const count = result.follower_count ?? Math.max(0, Number(followers.textContent) + (changed ? (following ? 1 : -1) : 0));
+        followers.textContent = String(count);
       } catch (error) {
         ctx.toast(`Could not ${following ? "unfollow" : "follow"}: ${error.message}`, { kind: "error" });
       } finally {
