@@ -192,6 +192,14 @@ TABLES: tuple[Table, ...] = (
         clustering=(("user_id", "ASC"),),
         description="Who retweeted a tweet; same access pattern as likes.",
     ),
+    Table(
+        name="bookmarks",
+        columns=(("user_id", "bigint"), ("tweet_id", "bigint"), ("created_at_ms", "bigint")),
+        partition_key=("user_id",),
+        clustering=(("tweet_id", "DESC"),),
+        description="A user's private bookmarks, newest tweets first (one partition per user: the page is a slice, "
+        "'bookmarked by me' a point read); a deleted tweet's row is skipped when the page is hydrated.",
+    ),
     # ---- notifications ----------------------------------------------------------------------------------------
     Table(
         name="notifications",
@@ -267,20 +275,30 @@ def create_table_cql(table: Table, keyspace: str) -> str:
     return cql
 
 
-def create_keyspace_cql(keyspace: str, replication_factor: int, *, keyspaces: bool = False) -> str:
-    """``CREATE KEYSPACE IF NOT EXISTS``: SimpleStrategy on Cassandra; SingleRegionStrategy on Amazon Keyspaces
-    (which replicates three ways across AZs whatever the factor says)."""
+def create_keyspace_cql(
+    keyspace: str, replication_factor: int, *, keyspaces: bool = False, datacenter: str | None = None
+) -> str:
+    """``CREATE KEYSPACE IF NOT EXISTS``: on Cassandra NetworkTopologyStrategy with ``replication_factor`` copies in
+    ``datacenter`` (the one LOCAL_QUORUM counts in), or SimpleStrategy without one; SingleRegionStrategy on Amazon
+    Keyspaces (which replicates three ways across AZs whatever the factor says)."""
     if keyspaces:
         replication = "{'class': 'SingleRegionStrategy'}"
+    elif datacenter is not None:
+        if not _DATACENTER.match(datacenter):
+            raise ValueError(f"invalid data center name: {datacenter!r}")
+        replication = f"{{'class': 'NetworkTopologyStrategy', '{datacenter}': {replication_factor}}}"
     else:
         replication = f"{{'class': 'SimpleStrategy', 'replication_factor': {replication_factor}}}"
     return f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = {replication}"
 
 
-def ddl(keyspace: str, replication_factor: int, *, keyspaces: bool = False) -> list[str]:
+_DATACENTER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # goes into the CQL text as a quoted map key
+
+
+def ddl(keyspace: str, replication_factor: int, *, keyspaces: bool = False, datacenter: str | None = None) -> list[str]:
     """The keyspace and every table, in order, each statement idempotent (IF NOT EXISTS)."""
     return [
-        create_keyspace_cql(keyspace, replication_factor, keyspaces=keyspaces),
+        create_keyspace_cql(keyspace, replication_factor, keyspaces=keyspaces, datacenter=datacenter),
         *(create_table_cql(t, keyspace) for t in TABLES),
     ]
 

@@ -22,6 +22,15 @@ _URL_RE = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 _URL_TRAILING = ".,;:!?)]}'\""
 # Control characters other than newline and tab are not text.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# A character someone can see: not blank, not a control or format character (zero-width spaces and joiners, bidi
+# marks, the soft hyphen ...), not a Hangul filler or the blank Braille cell. Unicode's Cc, Cf, Zs, Zl and Zp in the
+# BMP plus those fillers, written out so that the OpenAPI document states the very pattern the server applies (JSON
+# Schema's regex dialect has no Unicode classes); tests/unit/test_text_rules.py recomputes it from unicodedata.
+VISIBLE_CHAR_PATTERN = (
+    r"[^\u0000-\u0020\u007f-\u00a0\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u115f-\u1160\u1680"
+    r"\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u2800\u3000\u3164\ufeff\uffa0\ufff9-\ufffb]"
+)
+_VISIBLE_RE = re.compile(VISIBLE_CHAR_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +46,11 @@ def normalize(raw: str) -> str:
     return _CONTROL_RE.sub("", unicodedata.normalize("NFC", raw)).strip()
 
 
+def has_visible_char(text: str) -> bool:
+    """Whether ``text`` has a character someone can see (VISIBLE_CHAR_PATTERN)."""
+    return _VISIBLE_RE.search(text) is not None
+
+
 def code_points(text: str) -> int:
     return len(text)
 
@@ -47,6 +61,8 @@ def parse_tweet_text(raw: str) -> TweetText:
     length = code_points(content)
     if length == 0:
         raise ValidationFailed("content must not be empty", code="content_empty")
+    if not has_visible_char(content):
+        raise ValidationFailed("content has no visible character, only invisible ones", code="content_invisible")
     if length > MAX_TWEET_CODE_POINTS:
         raise ValidationFailed(
             f"content is {length} characters; the limit is {MAX_TWEET_CODE_POINTS}", code="content_too_long"

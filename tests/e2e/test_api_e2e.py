@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from chirp import wiring
 from support.runtime import Client, LocalStack, eventually
 
 
@@ -46,6 +47,7 @@ def test_signup_login_and_duplicates(runtime: LocalStack) -> None:
         {"username": "okname", "email": "a@b.io", "password": "short"},
         {"username": 5, "email": "a@b.io", "password": "password-123"},
         {"email": "a@b.io", "password": "password-123"},
+        {"username": "okname", "email": "a@b.io", "password": "password-123", "display_name": "\u200b\u200c"},
     ],
 )
 def test_invalid_signups_are_400(runtime: LocalStack, body: dict[str, object]) -> None:
@@ -107,6 +109,8 @@ def test_post_read_thread_engage_delete(runtime: LocalStack) -> None:
     [
         ({"content": ""}, "content_empty"),
         ({"content": "x" * 281}, "content_too_long"),
+        ({"content": "\u200b\u200d\u2060"}, "content_invisible"),  # zero-width only: nothing anyone can see
+        ({"content": " \u3164 \u2800 "}, "content_invisible"),  # Hangul filler and blank Braille between blanks
         ({"content": "ok", "media_ids": ["nope"]}, "validation_error"),
         ({"content": 7}, "validation_error"),
     ],
@@ -210,8 +214,15 @@ def test_search_finds_new_tweets_within_seconds(runtime: LocalStack) -> None:
     assert reader.get("/search").status_code == 400
     assert reader.get("/search", q="!!!").json()["tweets"] == []  # symbols alone match nothing
     assert reader.get("/search", q="x", type="best").status_code == 400
-    users = reader.get("/search/users", q=author.username[:6]).json()["users"]
-    assert author.username in [u["username"] for u in users]
+    # users are indexed by the stream's indexer too (eventually, like tweets)
+    users = eventually(
+        lambda: [
+            u
+            for u in reader.get("/search/users", q=author.username[:6]).json()["users"]
+            if u["username"] == author.username
+        ]
+    )
+    assert [u["username"] for u in users] == [author.username]
 
 
 def test_trends_show_a_burst_hashtag(runtime: LocalStack) -> None:
@@ -302,3 +313,93 @@ def test_malformed_json_is_400_not_500(runtime: LocalStack) -> None:
     assert (response.status_code, response.json()["error"]["code"]) == (400, "malformed_json")
     huge = user.http.post("/tweets", content=b'{"content": "' + b"x" * 70_000 + b'"}')
     assert huge.status_code == 413
+
+
+def test_large_responses_are_gzip_compressed_for_clients_that_accept_it(runtime: LocalStack) -> None:
+    # Given a home page large enough to compress (API Gateway's minimumCompressionSize, from the wiring table)
+    author, reader = runtime.user(uname("a")), runtime.user(uname("r"))
+    reader.follow(author.username)
+    reader.home()
+    for i in range(12):
+        author.tweet(f"a tweet long enough to make the page big #{i} " + "words " * 20)
+    eventually(lambda: len(reader.home(count=20)["tweets"]) == 12)
+    url, auth = f"{runtime.api}/timeline/home", {"Authorization": reader.http.headers["Authorization"]}
+    # When it is read with and without Accept-Encoding: gzip
+    plain = httpx.get(url, params={"count": 20}, headers={**auth, "Accept-Encoding": "identity"})
+    packed = httpx.get(url, params={"count": 20}, headers={**auth, "Accept-Encoding": "gzip"})
+    # Then the gzip answer is compressed on the wire, decodes to the same JSON and says it varies by encoding
+    assert plain.headers.get("Content-Encoding") is None and len(plain.content) >= wiring.RESPONSE_COMPRESSION_MIN_BYTES
+    assert packed.headers["Content-Encoding"] == "gzip" and packed.headers["Vary"] == "Accept-Encoding"
+    assert packed.num_bytes_downloaded < len(plain.content) / 2
+    assert packed.json() == plain.json()
+    # and a small answer is never compressed
+    small = httpx.get(f"{runtime.api}/health", headers={"Accept-Encoding": "gzip"})
+    assert small.headers.get("Content-Encoding") is None and small.json() == {"status": "ok"}
+
+
+def test_signed_out_readers_get_public_cacheable_reads_without_viewer_flags(runtime: LocalStack) -> None:
+    # Given a tweet the reader liked, with a reply
+    author, reader = runtime.user(uname("a")), runtime.user(uname("r"))
+    tweet_id = author.tweet("public #edgecase words")["tweet_id"]
+    author.tweet("a reply", reply_to=tweet_id)
+    assert reader.post(f"/tweets/{tweet_id}/like").status_code == 200
+    # When it is read signed out, Then the answer is public, cacheable and has no viewer's flags
+    anonymous = httpx.get(f"{runtime.api}/tweets/{tweet_id}")
+    assert anonymous.status_code == 200 and anonymous.headers["Cache-Control"] == "public, max-age=10, s-maxage=10"
+    assert anonymous.json()["liked_by_user"] is False and anonymous.json()["likes_count"] == 1
+    for path in (f"/tweets/{tweet_id}/replies", f"/users/{author.username}", f"/users/{author.username}/tweets"):
+        response = httpx.get(f"{runtime.api}{path}")
+        assert response.status_code == 200 and response.headers["Cache-Control"].startswith("public, max-age="), path
+    assert httpx.get(f"{runtime.api}/trends").headers["Cache-Control"] == "public, max-age=30, s-maxage=30"
+    # and signed in, the same route carries the viewer's flags and is private
+    mine = reader.get(f"/tweets/{tweet_id}")
+    assert mine.json()["liked_by_user"] is True and mine.headers["Cache-Control"] == "private, no-store"
+    # and a token that does not verify is refused, as the authorizer would (never downgraded to signed out)
+    bad = httpx.get(f"{runtime.api}/tweets/{tweet_id}", headers={"Authorization": "Bearer not-a-token"})
+    assert bad.status_code == 401 and bad.headers["Cache-Control"] == "private, no-store"
+    # and an error is never cacheable
+    assert httpx.get(f"{runtime.api}/tweets/1").headers["Cache-Control"] == "private, no-store"
+
+
+def test_the_edge_caches_signed_out_reads_and_never_a_signed_in_one(runtime: LocalStack) -> None:
+    # Given a tweet, read through the edge (CloudFront's ApiEdge on AWS; the local gateway's stand-in here)
+    author = runtime.user(uname("a"))
+    tweet_id = author.tweet("cached at the edge")["tweet_id"]
+    edge = f"{runtime.url}/_edge{wiring.API_PREFIX}/tweets/{tweet_id}"
+    # When a signed-out reader reads it twice, Then the second answer comes from the edge, identical
+    first, second = httpx.get(edge), httpx.get(edge)
+    assert first.headers["X-Cache"].startswith("Miss") and second.headers["X-Cache"].startswith("Hit")
+    assert second.json() == first.json()
+    # and a signed-in reader always reaches the function (its answer is private, never kept)
+    auth = {"Authorization": author.http.headers["Authorization"]}
+    for _ in range(2):
+        signed_in = httpx.get(edge, headers=auth)
+        assert (
+            signed_in.headers["X-Cache"].startswith("Miss")
+            and signed_in.headers["Cache-Control"] == "private, no-store"
+        )
+    # and the edge takes reads only
+    assert httpx.post(f"{runtime.url}/_edge{wiring.API_PREFIX}/tweets", json={"content": "x"}).status_code == 403
+
+
+def test_bookmarks_are_private_pages_newest_first_and_survive_unbookmark_twice(runtime: LocalStack) -> None:
+    # Given an author's three tweets, two bookmarked by a reader (one twice)
+    author, reader, other = runtime.user(uname("a")), runtime.user(uname("r")), runtime.user(uname("o"))
+    ids = [author.tweet(f"keep me {i}")["tweet_id"] for i in range(3)]
+    for tweet_id in (ids[0], ids[2], ids[2]):
+        answer = reader.post(f"/tweets/{tweet_id}/bookmark")
+        assert answer.status_code == 200 and answer.json() == {"tweet_id": tweet_id, "bookmarked": True}
+    # Then the reader's bookmarks page newest tweet first, one per tweet, and nobody else sees them
+    page = reader.get("/bookmarks", count=1).json()
+    assert [t["tweet_id"] for t in page["tweets"]] == [ids[2]] and page["has_more"] is True
+    rest = reader.get("/bookmarks", count=5, cursor=page["next_cursor"]).json()
+    assert [t["tweet_id"] for t in rest["tweets"]] == [ids[0]] and rest["has_more"] is False
+    assert other.get("/bookmarks").json()["tweets"] == []
+    # and unbookmarking twice is fine; a bookmark of a tweet that does not exist is a 404
+    for _ in range(2):
+        assert reader.delete(f"/tweets/{ids[2]}/bookmark").json() == {"tweet_id": ids[2], "bookmarked": False}
+    assert [t["tweet_id"] for t in reader.get("/bookmarks").json()["tweets"]] == [ids[0]]
+    assert reader.post("/tweets/1/bookmark").status_code == 404
+    # and a deleted tweet drops out of the page
+    assert author.delete(f"/tweets/{ids[0]}").status_code == 200
+    assert reader.get("/bookmarks").json()["tweets"] == []

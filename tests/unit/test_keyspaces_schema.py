@@ -91,6 +91,7 @@ EXPECTED_CLUSTERING: dict[str, tuple[tuple[str, str], ...]] = {
     "tweet_replies": (("tweet_id", "ASC"),),
     "likes": (("user_id", "ASC"),),
     "retweets": (("user_id", "ASC"),),
+    "bookmarks": (("tweet_id", "DESC"),),
     "notifications": (("notification_id", "DESC"),),
     "notifications_unread": (("notification_id", "DESC"),),
 }
@@ -216,6 +217,16 @@ def test_ddl_is_idempotent_and_uses_no_unsupported_feature() -> None:
     assert create_keyspace_cql("k", 1, keyspaces=True) == (
         "CREATE KEYSPACE IF NOT EXISTS k WITH replication = {'class': 'SingleRegionStrategy'}"
     )
+
+
+def test_the_keyspace_replicates_in_the_named_data_center() -> None:
+    # The data center LOCAL_QUORUM counts in holds every replica (Keyspaces' semantics: three copies, one region).
+    assert ddl("chirp", 3, datacenter="datacenter1")[0] == (
+        "CREATE KEYSPACE IF NOT EXISTS chirp WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': 3}"
+    )
+    assert "SingleRegionStrategy" in create_keyspace_cql("k", 3, keyspaces=True, datacenter="us-east-1")
+    with pytest.raises(ValueError, match="data center"):
+        create_keyspace_cql("k", 3, datacenter="dc1', 'x': '1")
 
 
 def test_create_table_cql_renders_keys_clustering_order_and_ttl() -> None:

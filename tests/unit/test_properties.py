@@ -7,21 +7,22 @@ from hypothesis import strategies as st
 
 from chirp.errors import ValidationFailed
 from chirp.query import parse_query
-from chirp.text import extract_hashtags, extract_mentions, normalize, parse_tweet_text
+from chirp.text import extract_hashtags, extract_mentions, has_visible_char, normalize, parse_tweet_text
 
 any_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=400)
 
 
 @given(any_text)
 @settings(max_examples=400)
-def test_any_text_is_accepted_iff_1_to_280_code_points_after_normalizing(raw: str) -> None:
+def test_any_text_is_accepted_iff_1_to_280_code_points_after_normalizing_and_visible(raw: str) -> None:
     normalized = normalize(raw)
     try:
         parsed = parse_tweet_text(raw)
     except ValidationFailed as err:
-        assert err.code in ("content_empty", "content_too_long")
-        assert len(normalized) == 0 or len(normalized) > 280
+        assert err.code in ("content_empty", "content_too_long", "content_invisible")
+        assert len(normalized) == 0 or len(normalized) > 280 or not has_visible_char(normalized)
     else:
+        assert has_visible_char(parsed.content)
         assert parsed.content == normalized and 1 <= len(parsed.content) <= 280
         assert unicodedata.is_normalized("NFC", parsed.content)
 

@@ -55,6 +55,8 @@ def test_a_deployed_function_without_an_endpoint_it_uses_fails_at_cold_start(
         k: ("kinesis" if k == "CHIRP_STREAM_KIND" else "sigv4" if k == "CHIRP_OPENSEARCH_AUTH" else v)
         for k, v in required.items()
     }
+    if fn.stream is not None:
+        required["CHIRP_DEAD_LETTER_BUCKET"] = "x"  # a stream consumer quarantines poison records there
     for key, value in {**given, **required}.items():
         monkeypatch.setenv(key, value)
     assert load_settings().function == fn.name
@@ -68,14 +70,16 @@ def test_a_deployed_function_without_an_endpoint_it_uses_fails_at_cold_start(
 
 
 def test_a_deployed_function_builds_only_the_clients_its_wiring_entry_uses(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The trends function uses the cache only: the graph, search, records, media and stream stay unbuilt, and
-    touching one is reported as a wiring mistake (nothing connects at construction: no network here)."""
+    """The trends function uses the cache (and the token keys, to check a signed-in reader's token) only: the graph,
+    search, records, media and stream stay unbuilt, and touching one is reported as a wiring mistake (nothing
+    connects at construction: no network here)."""
     for key, value in {
         "CHIRP_BACKEND": "aws",
         "CHIRP_FUNCTION": "trends",
         "AWS_REGION": "eu-west-1",
         "CHIRP_REDIS_URL": "rediss://cache.invalid:6379/0",
         "CHIRP_REDIS_AUTH_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:redis",
+        "CHIRP_JWT_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:jwt",
     }.items():
         monkeypatch.setenv(key, value)
     container = build_servers(load_settings())

@@ -8,10 +8,10 @@ import json
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from chirp import api_models as api
 from chirp.config import Settings
 from chirp.errors import (
     Conflict,
@@ -23,7 +23,7 @@ from chirp.errors import (
     ValidationFailed,
 )
 from chirp.ids import new_id
-from chirp.model import Event, EventType, TweetRecord, now_ms
+from chirp.model import EngagementChanged, EventType, TweetChanged, TweetData, TweetRecord, now_ms
 from chirp.ports import DuplicateKey, StoreUnavailable
 from chirp.services.feed import FeedManager
 from chirp.services.stores import Stores
@@ -64,7 +64,7 @@ class TweetService:
         self.hydrator = TweetHydrator(stores)
 
     # -- posting -----------------------------------------------------------------------------------------------
-    def create(self, author: Principal, new: NewTweet, *, idempotency_key: str | None = None) -> dict[str, Any]:
+    def create(self, author: Principal, new: NewTweet, *, idempotency_key: str | None = None) -> api.Tweet:
         """Post a tweet. With an Idempotency-Key (Stripe's semantics, per user): a retry of the same request returns
         the tweet the first one posted; the key reused for a different request is a 422; a duplicate while the first
         is still in flight is a 409.
@@ -113,7 +113,7 @@ class TweetService:
             logger.warning("idempotency record not finalized", extra={"tweet_id": created["tweet_id"]})
         return created
 
-    def _create(self, author: Principal, new: NewTweet) -> dict[str, Any]:
+    def _create(self, author: Principal, new: NewTweet) -> api.Tweet:
         text = parse_tweet_text(new.content)
         media_urls = self._media_urls(author, new.media_ids)
         parent = self._existing(new.reply_to, "reply_to") if new.reply_to is not None else None
@@ -148,7 +148,7 @@ class TweetService:
             self._s.engagement.adjust_replies(parent.tweet_id, 1)
             self._counts_changed_best_effort(parent.tweet_id)
         try:
-            self._s.stream.publish([Event.new(EventType.TWEET_CREATED, author.user_id, {"tweet": tweet_event(record)})])
+            self._s.stream.publish([_tweet_changed(record).event(EventType.TWEET_CREATED, author.user_id)])
         except Exception:
             self._undo_create(record)
             raise ServiceUnavailable("the event stream is unavailable; the tweet was not posted") from None
@@ -176,12 +176,8 @@ class TweetService:
             now_ms=now_ms(),
         )
         if not decision.allowed:
-            raise RateLimited(
-                f"tweet limit of {decision.limit} per {self._settings.tweet_rate_window_s // 3600} hours reached",
-                retry_after=decision.retry_after,
-                limit=decision.limit,
-                reset_epoch=decision.reset_epoch,
-            )
+            hours = self._settings.tweet_rate_window_s // 3600
+            raise RateLimited.of(decision, f"tweet limit of {decision.limit} per {hours} hours reached")
 
     def _media_urls(self, author: Principal, media_ids: Sequence[str]) -> list[str]:
         if len(media_ids) > MAX_MEDIA_PER_TWEET:
@@ -205,24 +201,47 @@ class TweetService:
         return found[0]
 
     # -- reading -----------------------------------------------------------------------------------------------
-    def get(self, viewer: Principal, tweet_id: int) -> dict[str, Any]:
-        found = self.hydrator.by_ids(viewer.user_id, [tweet_id])
+    def get(self, viewer: Principal | None, tweet_id: int) -> api.Tweet:
+        """A signed-out reader (None) gets the tweet without viewer flags (public reads, edge-cacheable)."""
+        found = self.hydrator.by_ids(viewer.user_id if viewer else None, [tweet_id])
         if not found:
             raise NotFound(f"tweet: tweet {tweet_id} does not exist")
         return found[0]
 
     def replies(
-        self, viewer: Principal, tweet_id: int, *, after: int | None, count: int
-    ) -> tuple[list[dict[str, Any]], int | None]:
+        self, viewer: Principal | None, tweet_id: int, *, after: int | None, count: int
+    ) -> tuple[list[api.Tweet], int | None]:
         self._existing(tweet_id, "tweet")
         ids = self._s.tweets.reply_ids(tweet_id, after=after, limit=count + 1)
         page = ids[:count]
-        return self.hydrator.by_ids(viewer.user_id, page), (page[-1] if len(ids) > count and page else None)
+        return self.hydrator.by_ids(viewer.user_id if viewer else None, page), (
+            page[-1] if len(ids) > count and page else None
+        )
 
     def by_author(
-        self, viewer: Principal, author_id: int, *, before: int | None, count: int
-    ) -> tuple[list[dict[str, Any]], int | None]:
+        self, viewer: Principal | None, author_id: int, *, before: int | None, count: int
+    ) -> tuple[list[api.Tweet], int | None]:
         ids = self._s.tweets.author_tweet_ids(author_id, before=before, limit=count + 1)
+        page = ids[:count]
+        return self.hydrator.by_ids(viewer.user_id if viewer else None, page), (
+            page[-1] if len(ids) > count and page else None
+        )
+
+    # -- bookmarks: private to their owner, no counts, nothing fans out ---------------------------------------------
+    def bookmark(self, viewer: Principal, tweet_id: int) -> api.Bookmark:
+        self._existing(tweet_id, "tweet")
+        self._s.engagement.add_bookmark(viewer.user_id, tweet_id, now_ms())
+        return {"tweet_id": str(tweet_id), "bookmarked": True}
+
+    def unbookmark(self, viewer: Principal, tweet_id: int) -> api.Bookmark:
+        """Idempotent, and allowed on a tweet deleted meanwhile (the bookmark goes either way)."""
+        self._s.engagement.remove_bookmark(viewer.user_id, tweet_id)
+        return {"tweet_id": str(tweet_id), "bookmarked": False}
+
+    def bookmarks(self, viewer: Principal, *, before: int | None, count: int) -> tuple[list[api.Tweet], int | None]:
+        """The viewer's bookmarks, newest tweet first; tweets deleted since drop out of the page (the cursor still
+        moves past them)."""
+        ids = self._s.engagement.bookmark_ids(viewer.user_id, before=before, limit=count + 1)
         page = ids[:count]
         return self.hydrator.by_ids(viewer.user_id, page), (page[-1] if len(ids) > count and page else None)
 
@@ -246,7 +265,7 @@ class TweetService:
             cache_failure = exc
         self._s.engagement.forget_tweet(tweet_id)
         self._feed.on_tweet_deleted(tweet)  # the author's own timeline now; followers' on the stream (FeedManager)
-        self._s.stream.publish([Event.new(EventType.TWEET_DELETED, tweet.user_id, {"tweet": tweet_event(tweet)})])
+        self._s.stream.publish([_tweet_changed(tweet).event(EventType.TWEET_DELETED, tweet.user_id)])
         if cache_failure is not None:
             raise cache_failure
 
@@ -256,14 +275,21 @@ class TweetService:
             self._s.tweet_cache.counts_changed([tweet.reply_to])
 
     # -- engagement --------------------------------------------------------------------------------------------
-    def set_like(self, actor: Principal, tweet_id: int, *, on: bool) -> dict[str, Any]:
+    def set_like(self, actor: Principal, tweet_id: int, *, on: bool) -> api.Tweet:
         return self._engage(actor, tweet_id, on=on, kind="like")
 
-    def set_retweet(self, actor: Principal, tweet_id: int, *, on: bool) -> dict[str, Any]:
+    def set_retweet(self, actor: Principal, tweet_id: int, *, on: bool) -> api.Tweet:
         return self._engage(actor, tweet_id, on=on, kind="retweet")
 
-    def _engage(self, actor: Principal, tweet_id: int, *, on: bool, kind: str) -> dict[str, Any]:
+    def _engage(self, actor: Principal, tweet_id: int, *, on: bool, kind: str) -> api.Tweet:
         tweet = self._existing(tweet_id, "tweet")
+        self.engage(actor, tweet, on=on, kind=kind)
+        return self.hydrator.hydrate(actor.user_id, [tweet])[0]
+
+    def engage(self, actor: Principal, tweet: TweetRecord, *, on: bool, kind: str) -> None:
+        """Set the actor's like or retweet of a live tweet: the Lambda path's, and the actions consumer's for an
+        intent accepted straight onto the stream. Idempotent: only a change counts and publishes its event."""
+        tweet_id = tweet.tweet_id
         e = self._s.engagement
         if kind == "like":
             changed = e.add_like(tweet_id, actor.user_id, now_ms()) if on else e.remove_like(tweet_id, actor.user_id)
@@ -275,40 +301,16 @@ class TweetService:
             event_type = EventType.TWEET_RETWEETED if on else EventType.TWEET_UNRETWEETED
         try:
             if changed:
-                self._s.stream.publish(
-                    [
-                        Event.new(
-                            event_type,
-                            tweet.user_id,
-                            {
-                                "tweet_id": tweet_id,
-                                "author_id": tweet.user_id,
-                                "actor_id": actor.user_id,
-                                "actor_username": actor.username,
-                            },
-                        )
-                    ]
+                engagement = EngagementChanged(
+                    tweet_id=tweet_id, author_id=tweet.user_id, actor_id=actor.user_id, actor_username=actor.username
                 )
+                self._s.stream.publish([engagement.event(event_type, tweet.user_id)])
         finally:
             # Whether or not this call changed anything: a repeated (retried) like repairs a cache that an earlier
             # call left stale by failing here. A failure is a 503, and the client's retry lands here again.
             self._s.tweet_cache.set_flag(actor.user_id, tweet_id, kind="like" if kind == "like" else "retweet", on=on)
             self._s.tweet_cache.counts_changed([tweet_id])
-        return self.hydrator.hydrate(actor.user_id, [tweet])[0]
 
 
-def tweet_event(tweet: TweetRecord) -> dict[str, Any]:
-    """The tweet as stream events carry it: every field of the record."""
-    return asdict(tweet)
-
-
-_ID_FIELDS = ("tweet_id", "user_id", "created_at_ms", "reply_to", "reply_to_user_id", "quote_tweet", "quote_user_id")
-
-
-def tweet_from_event(data: dict[str, Any]) -> TweetRecord:
-    """The tweet carried by a stream event; ids may arrive as strings (JSON from other producers)."""
-    fields = dict(data)
-    for name in _ID_FIELDS:
-        if fields.get(name) is not None:
-            fields[name] = int(fields[name])
-    return TweetRecord(**fields)
+def _tweet_changed(tweet: TweetRecord) -> TweetChanged:
+    return TweetChanged(tweet=TweetData.of(tweet))

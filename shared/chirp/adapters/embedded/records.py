@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS retweets (
     tweet_id INTEGER NOT NULL, user_id INTEGER NOT NULL, created_at_ms INTEGER NOT NULL,
     PRIMARY KEY (user_id, tweet_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS retweets_by_tweet ON retweets(tweet_id);
+CREATE TABLE IF NOT EXISTS bookmarks (
+    user_id INTEGER NOT NULL, tweet_id INTEGER NOT NULL, created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (user_id, tweet_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS notifications (
     notification_id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, type TEXT NOT NULL, actor_id INTEGER NOT NULL,
     actor_username TEXT NOT NULL, tweet_id INTEGER, created_at_ms INTEGER NOT NULL, dedupe_key TEXT NOT NULL,
@@ -292,6 +295,27 @@ class SqliteEngagementStore:
             conn.execute("DELETE FROM likes WHERE tweet_id = ?", (tweet_id,))
             conn.execute("DELETE FROM retweets WHERE tweet_id = ?", (tweet_id,))
             conn.execute("DELETE FROM tweet_counts WHERE tweet_id = ?", (tweet_id,))
+
+    def add_bookmark(self, user_id: int, tweet_id: int, at_ms: int) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO bookmarks (user_id, tweet_id, created_at_ms) VALUES (?,?,?)",
+                (user_id, tweet_id, at_ms),
+            )
+
+    def remove_bookmark(self, user_id: int, tweet_id: int) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM bookmarks WHERE user_id = ? AND tweet_id = ?", (user_id, tweet_id))
+
+    def bookmark_ids(self, user_id: int, *, before: int | None, limit: int) -> list[int]:
+        rows = self._db.query(
+            "SELECT tweet_id FROM bookmarks WHERE user_id = ? AND tweet_id < ? ORDER BY tweet_id DESC LIMIT ?",
+            (user_id, before if before is not None else 2**63 - 1, limit),
+        )
+        return [row[0] for row in rows]
+
+    def bookmarked_by(self, user_id: int, tweet_ids: Sequence[int]) -> set[int]:
+        return self._flags("bookmarks", user_id, tweet_ids)
 
     def bulk_load_likes(self, likes: Sequence[tuple[int, int, int]]) -> None:
         """One transaction: the like rows, then each tweet's count moved once by its number of new likes."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from cassandra.cluster import Session  # type: ignore[import-untyped]
 
-from chirp.adapters.keyspaces.connection import Statements, applied, execute, read_in, write_many
+from chirp.adapters.keyspaces.connection import Statements, applied, execute, read_in, read_many, write_many
 from chirp.model import TweetCounts
 
 CQL: dict[str, str] = {
@@ -24,6 +24,11 @@ CQL: dict[str, str] = {
     "bump_replies": "UPDATE {ks}.tweet_counts SET replies = replies + ? WHERE tweet_id = ?",
     "counts": "SELECT tweet_id, likes, retweets, replies FROM {ks}.tweet_counts WHERE tweet_id IN ?",
     "forget_counts": "DELETE FROM {ks}.tweet_counts WHERE tweet_id = ?",
+    # Bookmarks carry no counter: a plain upsert / delete is idempotent, no lightweight transaction needed.
+    "add_bookmark": "INSERT INTO {ks}.bookmarks (user_id, tweet_id, created_at_ms) VALUES (?, ?, ?)",
+    "remove_bookmark": "DELETE FROM {ks}.bookmarks WHERE user_id = ? AND tweet_id = ?",
+    "bookmark_page": "SELECT tweet_id FROM {ks}.bookmarks WHERE user_id = ? AND tweet_id < ? LIMIT ?",
+    "has_bookmark": "SELECT tweet_id FROM {ks}.bookmarks WHERE user_id = ? AND tweet_id = ?",
 }
 # The bulk path's like rows: without the lightweight-transaction guard (as DSBulk or cqlsh COPY write).
 CQL["bulk_add_like"] = CQL["add_like"].replace(" IF NOT EXISTS", "")
@@ -70,6 +75,24 @@ class KeyspacesEngagementStore:
 
     def retweeted_by(self, user_id: int, tweet_ids: Sequence[int]) -> set[int]:
         return self._flags("retweet", user_id, tweet_ids)
+
+    def add_bookmark(self, user_id: int, tweet_id: int, at_ms: int) -> None:
+        execute(self._session, self._q["add_bookmark"], (user_id, tweet_id, at_ms))
+
+    def remove_bookmark(self, user_id: int, tweet_id: int) -> None:
+        execute(self._session, self._q["remove_bookmark"], (user_id, tweet_id))
+
+    def bookmark_ids(self, user_id: int, *, before: int | None, limit: int) -> list[int]:
+        """One slice of the user's partition (clustered newest tweet first)."""
+        bound = before if before is not None else 2**63 - 1
+        return [row.tweet_id for row in execute(self._session, self._q["bookmark_page"], (user_id, bound, limit))]
+
+    def bookmarked_by(self, user_id: int, tweet_ids: Sequence[int]) -> set[int]:
+        if not tweet_ids:
+            return set()
+        # Point reads in parallel: Keyspaces takes IN on partition keys only, and these share one partition.
+        params = [(user_id, tweet_id) for tweet_id in dict.fromkeys(tweet_ids)]
+        return {row.tweet_id for rows in read_many(self._session, self._q["has_bookmark"], params) for row in rows}
 
     def adjust_replies(self, tweet_id: int, delta: int) -> None:
         execute(self._session, self._q["bump_replies"], (delta, tweet_id))
