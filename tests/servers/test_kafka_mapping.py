@@ -115,10 +115,13 @@ def _publish(ep: Endpoint, topic: str, texts: list[str]) -> None:
     KafkaEventStream(_app(ep), topic).publish([Event.new(EventType.USER_CREATED, KEY, {"text": t}) for t in texts])
 
 
-def test_records_arrive_in_msk_shape_in_order_and_offsets_follow(ep: Endpoint, topic: str, tmp_path: Path) -> None:
+def test_records_arrive_in_msk_shape_in_order_and_offsets_follow(
+    ep: Endpoint, topic: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     texts = [f"r{i}" for i in range(12)]
     _publish(ep, topic, texts)
     source = _source(ep, topic, tmp_path)
+    request.addfinalizer(source.close)  # librdkafka consumers must be closed, never left to the garbage collector
     consumer = Fanout(fail_once={"r4"})
     everyone = [fn.name for fn in wiring.stream_consumers()]
     asyncio.run(_run(source, consumer, _caught_up(source, everyone)))
@@ -136,10 +139,11 @@ def test_records_arrive_in_msk_shape_in_order_and_offsets_follow(ep: Endpoint, t
 
 
 def test_a_crashed_consumer_commits_nothing_and_a_new_mapping_redelivers(
-    ep: Endpoint, topic: str, tmp_path: Path
+    ep: Endpoint, topic: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     _publish(ep, topic, ["a", "b", "c"])
     source = _source(ep, topic, tmp_path)
+    request.addfinalizer(source.close)
     everyone = [fn.name for fn in wiring.stream_consumers()]
     asyncio.run(_run(source, Fanout(), _caught_up(source, everyone)))
     _publish(ep, topic, ["d", "e"])
@@ -149,9 +153,8 @@ def test_a_crashed_consumer_commits_nothing_and_a_new_mapping_redelivers(
     others = [name for name in everyone if name != "fanout"]
     asyncio.run(_run(source, crashing, _caught_up(source, others)))  # the others move on; fanout keeps crashing
     assert source.checkpoint("fanout", shard) == before
-    source.close()
     restarted = _source(ep, topic, tmp_path)  # a new runtime: positions come from the consumer groups
+    request.addfinalizer(restarted.close)
     consumer = Fanout()
     asyncio.run(_run(restarted, consumer, _caught_up(restarted, everyone)))
     assert consumer.seen == ["d", "e"]  # what was acknowledged is not delivered again; what was not, is
-    restarted.close()

@@ -130,7 +130,10 @@ class KafkaSource:
         return event, {kafka_identifier(f"{self._topic}-{shard}", r.seq - 1): r.seq for r in records}
 
     def close(self) -> None:
-        for reader in self._readers:
+        """Close every reader (idempotent): a librdkafka consumer left to the garbage collector can crash the process
+        when its threads are torn down from another one."""
+        readers, self._readers = self._readers, []
+        for reader in readers:
             reader.close()
 
 
