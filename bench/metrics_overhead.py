@@ -116,31 +116,21 @@ def main() -> int:
 @contextmanager
 def _redis() -> Iterator[Any]:
     """A Redis stand-in (TLS + AUTH, as ElastiCache) and a client of the production adapter's."""
-    sys.path.insert(0, str(REPO / "tests"))
-    from chirp.adapters.redis_cache.client import connect
-    from chirp.local.servers.harness import ServerSet  # type: ignore[import-not-found]
+    from chirp.container import redis_connect
+    from chirp.local.servers.harness import ServerSet
 
     with ServerSet() as servers:
         ep = servers.start(["redis"])["redis"]
-        yield connect(
+        yield redis_connect(
             f"rediss://{ep.host}:{ep.port}/0", password=str(ep.extra["password"]), ca_file=str(ep.extra["ca_file"])
         )
 
 
 def _cache_on_redis(container: Container, client: Any) -> None:
-    from chirp.adapters.redis_cache import connections, limits, trends, tweet_cache
-    from chirp.adapters.redis_cache.timelines import RedisTimelineStore
+    from chirp.container import redis_cache_ports
 
-    s = container.settings
-    ttl = s.active_days * 86400
-    stores = container.stores
-    stores.timelines = TimedPort(RedisTimelineStore(client, cap=s.timeline_cap, ttl_s=ttl), "cache")
-    stores.author_timelines = TimedPort(RedisTimelineStore(client, cap=s.timeline_cap, ttl_s=ttl, prefix="at"), "cache")
-    stores.tweet_cache = TimedPort(tweet_cache.RedisTweetCache(client), "cache")
-    stores.rate_limits = TimedPort(limits.RedisRateLimiter(client), "cache")
-    stores.idempotency = TimedPort(limits.RedisIdempotencyStore(client), "cache")
-    stores.connections = TimedPort(connections.RedisConnectionRegistry(client), "cache")
-    stores.trends = TimedPort(trends.RedisTrendStore(client), "cache")
+    for name, port in redis_cache_ports(client, container.settings).items():
+        setattr(container.stores, name, TimedPort(port, "cache"))
 
 
 def _measure(args: argparse.Namespace, redis: Any) -> dict[str, Any]:

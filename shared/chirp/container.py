@@ -557,6 +557,31 @@ def redis_timelines(
     return RedisTimelineStore(client, cap=cap, ttl_s=ttl_s, cluster=cluster, fan_out_chunk=chunk)
 
 
+def redis_cache_ports(client: RedisLike, settings: Settings) -> dict[str, object]:
+    """Every cache port on the Redis adapters over a client of the caller's, by ``Stores`` field: the metrics
+    overhead bench puts them beside the embedded records without importing adapters itself."""
+    from chirp.adapters.redis_cache import connections, limits, trends, tweet_cache
+    from chirp.adapters.redis_cache.timelines import RedisTimelineStore
+
+    ttl = settings.active_days * 86400
+    return {
+        "timelines": RedisTimelineStore(client, cap=settings.timeline_cap, ttl_s=ttl),
+        "author_timelines": RedisTimelineStore(client, cap=settings.timeline_cap, ttl_s=ttl, prefix="at"),
+        "tweet_cache": tweet_cache.RedisTweetCache(client),
+        "rate_limits": limits.RedisRateLimiter(client),
+        "idempotency": limits.RedisIdempotencyStore(client),
+        "connections": connections.RedisConnectionRegistry(client),
+        "trends": trends.RedisTrendStore(client),
+    }
+
+
+def redis_connect(url: str, *, password: str, ca_file: str) -> RedisLike:
+    """A client of the Redis adapter's (TLS + AUTH), for tools that hold a stand-in's credentials."""
+    from chirp.adapters.redis_cache.client import connect
+
+    return connect(url, password=password, ca_file=ca_file)
+
+
 def provision_records(settings: Settings, *, admin_username: str, admin_password: str, app_role: str) -> None:
     """Creates the keyspace and tables as an administrator and grants the app's role its data permissions: what
     the CDK app and IAM do on AWS, for the Cassandra stand-in (the app's own credentials may not run DDL)."""
