@@ -15,16 +15,17 @@ PORT ?= 3000
 WS_PORT ?= 3001
 BACKEND ?= embedded
 
-.PHONY: help install browser-deps servers-deps synth bench soak fuzz audit run test lint typecheck seed invoke capacity format clean \
+.PHONY: help install browser-deps servers-deps synth bench soak fuzz audit run test lint typecheck seed metrics invoke capacity format clean \
 	deploy-local destroy-local cold-start $(SUITES)
 
 help:
-	@echo "make run      - run the local stack (PORT=$(PORT) WS_PORT=$(WS_PORT) BACKEND=$(BACKEND))"
+	@echo "make run      - run the local stack (PORT=$(PORT) WS_PORT=$(WS_PORT) BACKEND=$(BACKEND); BACKEND=servers STREAM=kafka: on Kafka)"
 	@echo "make test     - lint, typecheck and run every test"
 	@echo "make seed     - fill a running stack with demo data"
+	@echo "make metrics  - the running stack's metrics (also at http://127.0.0.1:$(PORT)/operator.html)"
 	@echo "make invoke FN=tweets EVENT=events/tweets/create_tweet.json - run one handler on a sample event"
 	@echo "make deploy-local / destroy-local - deploy the CDK app to a local emulator (ministack) and tear it down"
-	@echo "make unit|service|handlers|contract|servers|e2e|faults|browser|infrastructure|deploy - one suite"
+	@echo "make unit|service|handlers|contract|servers|cluster|e2e|faults|browser|infrastructure|deploy - one suite"
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -34,21 +35,25 @@ $(VENV)/.installed: pyproject.toml uv.lock
 install: $(VENV)/.installed
 	@$(PY) -c 'import sys; sys.version_info[:2] == (3, 12) or print("warning: Lambda runs Python 3.12; this venv runs %d.%d (no python3.12 on this machine)" % sys.version_info[:2])'
 
-# Debian packages the browser tests need (the stand-in servers install themselves: tests/servers/harness.py).
+# Debian packages the browser tests need (the stand-in servers install themselves: shared/chirp/local/servers/harness.py).
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 run: install
-	$(PY) -m chirp.cli run --port $(PORT) --ws-port $(WS_PORT) --backend $(BACKEND) $(if $(filter servers,$(BACKEND)),--start-servers)
+	$(PY) -m chirp.cli run --port $(PORT) --ws-port $(WS_PORT) --backend $(BACKEND) $(if $(filter servers,$(BACKEND)),--start-servers) $(if $(STREAM),--stream $(STREAM))
 
 seed: install
 	$(PY) -m chirp.cli seed --url http://127.0.0.1:$(PORT)
+
+metrics: install  ## the running stack's metrics in the terminal, refreshed (the operator page: /operator.html)
+	$(PY) -m chirp.cli metrics --url http://127.0.0.1:$(PORT) --watch 2
 
 invoke: install
 	$(PY) -m chirp.cli invoke $(FN) --event $(EVENT)
 
 bench: install servers-deps  ## benchmarks on both backends (QUICK=1: small data, < 3 min embedded)
 	$(PY) bench/run.py --backend both $(if $(QUICK),--quick)
+	$(PY) bench/stream_latency.py --posts $(if $(QUICK),20,60)  # post -> WebSocket through Kinesis and through Kafka
 
 soak: install servers-deps  ## 10 minutes of steady mixed load on the servers backend
 	$(PY) bench/soak.py --minutes $(or $(MINUTES),10)
@@ -76,16 +81,16 @@ format: install
 
 # The stand-in servers for the production adapters (apt, Maven Central, npm); cached under ~/.cache/chirp-servers.
 servers-deps: install
-	$(PY) tests/servers/harness.py install --all
+	$(PY) -m chirp.local.servers.harness install --all
 
 test: lint typecheck browser-deps servers-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 # One part of the suite at a time (make test runs them all): make unit, make contract, make deploy, ...
-SUITES := unit service handlers contract servers e2e faults browser infrastructure deploy
+SUITES := unit service handlers contract servers cluster e2e faults browser infrastructure deploy
 $(SUITES): install
 	$(if $(filter browser,$@),$(MAKE) browser-deps,)
-	$(if $(filter contract servers e2e faults deploy,$@),$(MAKE) servers-deps,)
+	$(if $(filter contract servers cluster e2e faults deploy,$@),$(MAKE) servers-deps,)
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/$@
 
 # The CDK app deployed to the ministack emulator, functions on the stand-ins (with their credentials); prints the
