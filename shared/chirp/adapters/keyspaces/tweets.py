@@ -89,9 +89,9 @@ class KeyspacesTweetStore:
             # caller hears about.
             with contextlib.suppress(StoreUnavailable):
                 with translate_errors():
-                    mine = inserted.result().was_applied
+                    mine = inserted.result().was_applied  # in flight since the start: known by now
                 if mine:
-                    applied(self._session, self._q["delete"], (t.tweet_id,))
+                    self._in_background(self._q["delete"], (t.tweet_id,))
                 self._uncount(t, counted)
             raise
         try:
@@ -120,7 +120,13 @@ class KeyspacesTweetStore:
         """Take back the author's count, once the counter is known to have moved."""
         with translate_errors():
             counted.result()
-        execute(self._session, self._q["count_down"], (tweet.user_id,))
+        self._in_background(self._q["count_down"], (tweet.user_id,))
+
+    def _in_background(self, statement: Any, params: Sequence[Any]) -> None:
+        """A best-effort undo sent without waiting: during an outage a failed post must fail fast (one timeout),
+        not wait out another timeout per undo; an undo lost to the outage leaves what readers already skip."""
+        future = self._session.execute_async(statement, params)
+        future.add_errback(lambda _exc: None)
 
     def bulk_load_tweets(self, tweets: Sequence[TweetRecord]) -> None:
         """Concurrent unguarded writes: the rows, the author and thread indexes, each author's months, then each
