@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Self, TypeVar
@@ -38,7 +39,7 @@ class NodeProcess:
 N = TypeVar("N", bound=NodeProcess)
 
 
-class NodeCluster(Generic[N]):
+class NodeCluster(ABC, Generic[N]):
     """Subclasses start the nodes (``start``) and say how one is spawned and when it listens."""
 
     heap = ""
@@ -60,11 +61,13 @@ class NodeCluster(Generic[N]):
     def directory(self) -> Path:
         return self._dir
 
+    @abstractmethod
     def _spawn(self, node: N) -> None:
-        raise NotImplementedError
+        """Start the node's process (in its own process group) on its data directory."""
 
+    @abstractmethod
     def _wait_listening(self, node: N) -> None:
-        raise NotImplementedError
+        """Block until the node serves clients; set ``node.ready_seconds``."""
 
     # ---- faults ------------------------------------------------------------------------------------------------
     def kill(self, index: int) -> None:
