@@ -103,6 +103,20 @@ class _PerThreadResolver(APIGatewayRestResolver):
         return super().resolve(event, context)
 
 
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def compact_json(body: Any) -> str:
+    """Chirp's JSON on the wire: no null fields (an absent key means no value; the OpenAPI document says the same
+    by making every nullable field optional instead), no blanks between tokens: fewer bytes on every page."""
+    return json.dumps(_without_nulls(body), separators=(",", ":"))
+
+
 def error_body(code: str, message: str) -> str:
     return json.dumps({"error": {"code": code, "message": message}})
 
@@ -122,7 +136,7 @@ class RestApp:
     def __init__(self, function_name: str) -> None:
         settings = get_settings()
         self.function = wiring.function(function_name)
-        self.resolver = _PerThreadResolver(cors=cors_config(settings.cors_origin_list))
+        self.resolver = _PerThreadResolver(cors=cors_config(settings.cors_origin_list), serializer=compact_json)
         self._operations: dict[str, Handler] = {}
         self._max_body = settings.max_body_bytes
         self.resolver.exception_handler(ChirpError)(error_response)
@@ -345,7 +359,7 @@ def path_id(raw: str, what: str = "tweet") -> int:
 
 def created(body: Mapping[str, object], headers: dict[str, str] | None = None) -> Response[str]:
     return Response(
-        status_code=201, content_type=content_types.APPLICATION_JSON, body=json.dumps(body), headers=headers or {}
+        status_code=201, content_type=content_types.APPLICATION_JSON, body=compact_json(body), headers=headers or {}
     )
 
 

@@ -179,6 +179,19 @@ def _path_params(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{")]
 
 
+def _absent_not_null(schema: dict[str, Any]) -> None:
+    """A response field that may have no value is left out rather than sent as null (chirp.http.compact_json): in
+    the document it is an optional property of the non-null type."""
+    required = schema.get("required", [])
+    for name, prop in schema.get("properties", {}).items():
+        branches = [b for b in prop.get("anyOf", []) if b != {"type": "null"}]
+        if len(branches) < len(prop.get("anyOf", [])):
+            del prop["anyOf"]
+            prop.update(branches[0] if len(branches) == 1 else {"anyOf": branches})
+            if name in required:
+                required.remove(name)
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
@@ -186,9 +199,14 @@ def openapi_document() -> dict[str, Any]:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, fn.name)
     schemas: dict[str, Any] = {}
     bodies: list[Any] = [m.Error] + [t for _, res, _, req in OPERATIONS.values() for t in (res, req) if t]
+    responses = {res for _, res, _, _ in OPERATIONS.values() if res}
     for body in dict.fromkeys(bodies):
         schema = TypeAdapter(body).json_schema(ref_template=_REF)
-        schemas.update(schema.pop("$defs", {}))  # nested objects become components of their own
+        nested = schema.pop("$defs", {})
+        if body in responses:
+            for component in (schema, *nested.values()):
+                _absent_not_null(component)
+        schemas.update(nested)  # nested objects become components of their own
         schemas[body.__name__] = schema
     return {
         "openapi": "3.1.0",

@@ -127,10 +127,12 @@ def _documented_response(operation: str, result: dict[str, Any]) -> Draft202012V
 def test_a_body_the_document_does_not_describe_is_caught() -> None:
     tweet = {"tweet_id": "1", "user_id": "2", "username": "a", "content": "b", "created_at": "2026-01-01T00:00:00Z"}
     tweet |= {"likes_count": 0, "retweets_count": 0, "replies_count": 0, "media_urls": [], "hashtags": []}
-    tweet |= {"mentions": [], "urls": [], "reply_to": None, "quote_tweet": None}
+    tweet |= {"mentions": [], "urls": []}
     tweet |= {"liked_by_user": False, "retweeted_by_user": False}
     validator = _documented_response("get_tweet", {"statusCode": 200})
     assert validator.is_valid(tweet)
+    assert validator.is_valid({**tweet, "reply_to": "7"})
+    assert not validator.is_valid({**tweet, "reply_to": None}), "no value is an absent key on the wire, never null"
     assert not validator.is_valid({**tweet, "undocumented": 1})
     assert not validator.is_valid({**tweet, "tweet_id": 1})
     assert not validator.is_valid({k: v for k, v in tweet.items() if k != "urls"})
