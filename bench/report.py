@@ -49,6 +49,8 @@ def derived(doc: dict[str, Any]) -> dict[str, Any]:
             "write": _get(w, "handlers.write_ms.p50"),
         },
         "edge_hit_ratio": _get(w, "edge.hit_ratio"),
+        "response_bytes_per_tweet": _get(w, "timeline.page_bytes.json_bytes_per_tweet_p50"),
+        "response_wire_over_raw": _get(w, "timeline.page_bytes.wire_over_raw"),
         "source": "timeline inserts: "
         + (
             "fan-out store on the servers backend's Redis, 100,000 followers"
@@ -56,7 +58,8 @@ def derived(doc: dict[str, Any]) -> dict[str, Any]:
             else "Chirp's per-chunk fan-out script on the bench's Redis, 10,000 followers"
         )
         + "; lambda ms: p50 in-process handler time (timeline GET / tweets POST)"
-        + "; edge hit ratio: signed-out reads through the local edge (Zipf mix of tweets, profiles, trends)",
+        + "; edge hit ratio: signed-out reads through the local edge (Zipf mix of tweets, profiles, trends)"
+        + "; response bytes: per tweet of the bench's home pages (JSON), and a page's gzip size over its raw size",
     }
     return {"ratios": out, "capacity_inputs": capacity}
 

@@ -37,6 +37,7 @@ def _page_bytes(bench: Bench, users: list[int]) -> dict[str, Any]:
     """Bytes of one 20-tweet home page as JSON and as gzip on the wire (what response compression saves)."""
     raw: list[int] = []
     wire: list[int] = []
+    per_tweet: list[float] = []
     for user in users:
         client = bench.client(user)
         plain = client.get("/timeline/home", params={"count": 20}, headers={"Accept-Encoding": "identity"})
@@ -44,15 +45,18 @@ def _page_bytes(bench: Bench, users: list[int]) -> dict[str, Any]:
         if plain.status_code == 200 and packed.status_code == 200 and plain.json().get("tweets"):
             raw.append(len(plain.content))
             wire.append(packed.num_bytes_downloaded)
+            per_tweet.append(len(plain.content) / len(plain.json()["tweets"]))
     if not raw:
         return {}
     raw.sort()
     wire.sort()
+    per_tweet.sort()
     median_raw, median_wire = raw[len(raw) // 2], wire[len(wire) // 2]
     return {
         "pages": len(raw),
         "json_bytes_p50": median_raw,
         "gzip_bytes_p50": median_wire,
+        "json_bytes_per_tweet_p50": round(per_tweet[len(per_tweet) // 2]),
         "wire_over_raw": round(median_wire / median_raw, 3),
     }
 

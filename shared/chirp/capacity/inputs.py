@@ -50,6 +50,8 @@ ASSUMED: dict[str, tuple[float, str]] = {
     "function_log_bytes_per_request": (350, "one structured INFO line per request from Powertools Logger"),
     "push_bytes": (1_500, "one tweet pushed over @connections (JSON + HTTPS overhead)"),
     "cache_bytes_per_timeline_insert": (100, "one ZADD of a timeline entry on the wire (command + reply)"),
+    "response_bytes_per_tweet": (1_500, "design doc: ~1.5 KB per tweet (its stored row) in a response page"),
+    "response_wire_over_raw": (0.3, "gzip of a JSON page of tweets"),
     "edge_hit_ratio": (0.8, "signed-out reads answered by the CDN without reaching the API (10-30 s TTLs)"),
 }
 

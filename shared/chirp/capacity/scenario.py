@@ -120,7 +120,9 @@ class Design(_Strict):
     lambda_arch: Literal["x86_64", "arm64"]
     lambda_memory_mb: int = Field(ge=128, le=10240)
     page_tweets: int = Field(gt=0, description="tweets per timeline/profile/search page")
-    response_compression: float = Field(gt=0, le=1, description="bytes on the wire / raw response bytes")
+    compress_responses: bool = Field(
+        description="gzip JSON responses (the ratio is the response_wire_over_raw input, measured by make bench)"
+    )
     tweet_cache_hit_rate: float = Field(ge=0, le=1, description="share of tweet hydrations served from the cache")
     timeline_cap: int = Field(gt=0, description="ids kept per cached home timeline")
     timeline_entry_bytes: int = Field(gt=0, description="cache memory per timeline entry (encoding dependent)")

@@ -119,21 +119,30 @@ def _units(size_bytes: float, unit_bytes: float) -> int:
     return max(1, math.ceil(size_bytes / unit_bytes))
 
 
+def wire_over_raw(c: Context) -> float:
+    return c.inputs["response_wire_over_raw"] if c.design.compress_responses else 1.0
+
+
+def page_bytes(c: Context) -> float:
+    """Raw bytes of one page of tweets as the API writes it (measured: the bench's home page JSON)."""
+    return c.design.page_tweets * c.inputs["response_bytes_per_tweet"]
+
+
 def response_bytes_per_day(c: Context) -> float:
     """Bytes the API sends to clients itself (reads served through the edge leave from CloudFront instead)."""
-    t, d, content = c.traffic, c.design, c.scenario.content
+    t, content = c.traffic, c.scenario.content
     direct_reads = t.reads_per_day - c.edge_reads_per_day
-    raw = direct_reads * d.page_tweets * content.tweet_bytes + t.writes_per_day * content.write_response_bytes
-    return raw * d.response_compression
+    raw = direct_reads * page_bytes(c) + t.writes_per_day * content.write_response_bytes
+    return raw * wire_over_raw(c)
 
 
 def api_edge(c: Context) -> list[Line]:
     """The CDN in front of the API for signed-out reads: a request charge for every one, egress at CDN rates."""
     if not c.edge_reads_per_day:
         return []
-    d, content = c.design, c.scenario.content
+    d = c.design
     requests = c.monthly(c.edge_reads_per_day)
-    gib = requests * d.page_tweets * content.tweet_bytes * d.response_compression / GIB
+    gib = requests * page_bytes(c) * wire_over_raw(c) / GIB
     detail = f"{d.signed_out_read_share:.0%} of profile views and searches signed out"
     return [
         c.line("CloudFront API edge", "HTTPS requests", "cloudfront.https_requests", requests, detail),
@@ -167,7 +176,10 @@ def api_front(c: Context) -> list[Line]:
 def data_transfer(c: Context) -> list[Line]:
     gib = c.monthly(response_bytes_per_day(c)) / GIB
     d = c.design
-    detail = f"{d.page_tweets} tweets per read page, wire/raw {d.response_compression:g}"
+    detail = (
+        f"{d.page_tweets} tweets x {c.inputs['response_bytes_per_tweet']:,.0f} B per read page, "
+        f"wire/raw {wire_over_raw(c):g}"
+    )
     return [c.line("Data transfer out", "API responses", "internet.egress", gib, detail)]
 
 

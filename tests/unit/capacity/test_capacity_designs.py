@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from chirp.capacity import DESIGN_DOC_CORE_MONTHLY_USD, Inputs, Plan, PriceTable, Scenario, ScenarioError, plan
+from chirp.capacity.inputs import Input
 from chirp.capacity.scenario import parse_scenario
 
 
@@ -47,6 +48,7 @@ def _changed_components(a: Plan, b: Plan) -> set[str]:
         ("availability_zones", 3, 2, {"Cross-AZ traffic", "VPC"}),
         ("stream_efo_consumers", 4, 2, {"Kinesis"}),
         ("commitment", "none", "3yr", {"Lambda", "ElastiCache", "Neptune", "OpenSearch"}),
+        ("compress_responses", False, True, {"Data transfer out"}),
     ],
 )
 def test_switch_changes_only_its_components(
@@ -201,3 +203,15 @@ def test_direct_writes_need_api_gateway_and_kinesis(seed_data: Any, api: str, st
     data["designs"] = {"impossible": {"write_path": "async", "api": api, "stream": stream}}
     with pytest.raises(ScenarioError, match="write_path async needs"):
         parse_scenario(data)
+
+
+def test_measured_response_bytes_move_the_egress_line(seed: Scenario, prices: PriceTable, assumed: Inputs) -> None:
+    # Given the assumed 1.5 KB per tweet in a page, and a measured page half as big per tweet
+    design = next(iter(seed.designs))
+    halved = dict(assumed.values)
+    halved["response_bytes_per_tweet"] = Input(assumed["response_bytes_per_tweet"] / 2, "measured: test")
+    # When both are planned
+    before = plan(seed, prices, design, assumed).by_component()["Data transfer out"]
+    after = plan(seed, prices, design, Inputs(halved)).by_component()["Data transfer out"]
+    # Then the API's egress falls, though not by half: write responses are not pages of tweets
+    assert before / 2 < after < before
