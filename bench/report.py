@@ -161,6 +161,7 @@ def markdown(doc: dict[str, Any]) -> str:
     for group in ("no_celebrity", "ten_celebrities", "typical"):
         lines.append(_pct_row(f"home timeline, {group}, warm", _get(w, f"timeline.{group}.warm_ms")))
         lines.append(_pct_row(f"home timeline, {group}, cold", _get(w, f"timeline.{group}.cold_ms")))
+    lines.append(_pct_row("home timeline, warm-up cold reads (no target)", _get(w, "timeline.warm_up.cold_ms")))
     lines.append(_pct_row("home timeline, 8 concurrent clients", _get(w, "timeline.throughput.latency_under_load_ms")))
     lines.append(_pct_row("post -> WebSocket (every follower)", _get(w, "realtime.latency_ms")))
     lines.append(_pct_row("post -> WebSocket (last follower)", _get(w, "realtime.until_last_follower_ms")))

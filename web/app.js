@@ -8,6 +8,7 @@ import { clearSession, loadSession, saveSession } from "./js/session.js";
 import { currentRoute, navigate, onRouteChange } from "./js/router.js";
 import { openComposerDialog } from "./js/composer.js";
 import { trendsList } from "./js/trends.js";
+import { whoToFollow } from "./js/suggestions.js";
 import { authView } from "./js/views/auth.js";
 import { homeView } from "./js/views/home.js";
 import { profileView, userListView } from "./js/views/profile.js";
@@ -60,6 +61,7 @@ function start(config) {
       tweetCache.set(id, tweet);
       return tweet;
     },
+    signOut: (message = "") => endSession(message),
     signedIn(result) {
       session = saveSession(result);
       notice = "";
@@ -155,8 +157,10 @@ function start(config) {
       if (quickSearch.value.trim()) navigate(`/search?q=${encodeURIComponent(quickSearch.value.trim())}`);
     });
     trends = trendsList(ctx, { headingLevel: "h2" });
-    aside.replaceChildren(searchForm, trends.el);
+    const suggestions = whoToFollow(ctx, { headingLevel: "h2" });
+    aside.replaceChildren(searchForm, trends.el, suggestions.el);
     trends.refresh();
+    suggestions.refresh();
   }
 
   function markCurrentNav(route) {
@@ -176,6 +180,8 @@ function start(config) {
         return homeView(ctx);
       case "profile":
         return profileView(ctx, route.params[0]);
+      case "likes":
+        return profileView(ctx, route.params[0], { tab: "likes" });
       case "userList":
         return userListView(ctx, route.params[0], route.params[1]);
       case "thread":

@@ -10,6 +10,7 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as apigw2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -20,6 +21,8 @@ from chirp_cdk.content_stack import ContentStack
 from chirp_cdk.data_stack import DataStack
 from chirp_cdk.functions import ChirpFunctions, FunctionResources, build_layers
 from chirp_cdk.kafka_topic import KafkaTopic
+from chirp_cdk.mastodon_api import MastodonRestApi
+from chirp_cdk.media_events import MediaEvents
 from chirp_cdk.network_stack import NetworkStack
 from chirp_cdk.rest_api import ChirpRestApi
 from chirp_cdk.search_access import SearchAccess
@@ -138,7 +141,18 @@ class ApiStack(Stack):
         )
         # Stage logging needs the account's CloudWatch role, which the REST API sets up.
         self.ws_stage.node.add_dependency(self.rest.api)
+        self.mastodon = MastodonRestApi(
+            self,
+            "Mastodon",
+            settings=settings,
+            function=self.functions[wiring.MASTODON_FUNCTION.name],
+            authorizer_function=self.functions[wiring.authorizer_function().name],
+        )
+        self.mastodon.stage.node.add_dependency(self.rest.api)
+        for fn in self.functions.values():  # what Mastodon entities link to, wherever they are rendered (pushes too)
+            fn.add_environment("CHIRP_MASTODON_URL", self.mastodon.base_url)
         self._websocket_routes()
+        self._mastodon_streaming_domain()
         self.kafka_topic: KafkaTopic | None = None
         if stream.msk_cluster is not None and network is not None:
             # The topic exists before any producer or mapping uses it.
@@ -149,6 +163,19 @@ class ApiStack(Stack):
             assert spec.stream is not None
             fn = self.functions[spec.name]
             fn.add_event_source(stream.event_source(fn, spec.stream))
+        self.media_events = [
+            MediaEvents(
+                self,
+                f"{spec.name}-objects",
+                function=self.functions[spec.name],
+                trigger=spec.objects,
+                media_bucket=content.media_bucket,
+                dead_letters=stream.dead_letters,
+                dead_letter_writers=stream.dead_letter_writers,
+            )
+            for spec in wiring.object_consumers()
+            if spec.objects is not None
+        ]
 
         self.rest_url = self.rest.api.url
         self.api_base_url = self.rest.api.url_for_path(wiring.API_PREFIX)
@@ -156,6 +183,12 @@ class ApiStack(Stack):
         CfnOutput(self, "RestApiUrl", value=self.rest_url, description="REST API base URL (routes under /api/v1)")
         CfnOutput(self, "WebSocketUrl", value=self.ws_url, description="WebSocket URL (wss://...?token=<JWT>)")
         CfnOutput(self, "MediaCdnUrl", value=content.cdn_url, description="CloudFront URL of media")
+        CfnOutput(
+            self,
+            "MastodonApiUrl",
+            value=self.mastodon.base_url,
+            description="Base URL of the Mastodon-compatible API (point Mastodon apps and libraries at it)",
+        )
         self.edge = ApiEdge(self, "Edge", api=self.rest.api, log_bucket=content.log_bucket)
         CfnOutput(
             self,
@@ -166,10 +199,13 @@ class ApiStack(Stack):
 
     def _websocket_routes(self) -> None:
         spec = wiring.websocket_function()
+        # The token comes as Chirp's ?token=, Mastodon's ?access_token= or an Authorization header (Mastodon.py),
+        # and API Gateway refuses a connect lacking any identity source it is given: so the one it checks is the
+        # handshake's Sec-WebSocket-Key, present in every upgrade, and the authorizer looks for the token itself.
         authorizer = authorizers.WebSocketLambdaAuthorizer(
             "ConnectAuthorizer",
             self.functions[wiring.authorizer_function().name],
-            identity_source=["route.request.querystring.token"],
+            identity_source=["route.request.header.Sec-WebSocket-Key"],
         )
         self.ws_routes_without_authorizer: list[apigw2.WebSocketRoute] = []
         for route in spec.ws_routes:
@@ -182,6 +218,34 @@ class ApiStack(Stack):
             )
             if not route.authorizer:
                 self.ws_routes_without_authorizer.append(ws_route)
+
+    def _mastodon_streaming_domain(self) -> None:
+        """wss://<domain>/api/v1/streaming -> the WebSocket stage (a multi-level API mapping), for Mastodon apps.
+        The deployer points the domain's DNS (CNAME or alias) at the MastodonStreamingTarget output."""
+        name = self.settings.mastodon_streaming_domain
+        certificate_arn = self.settings.mastodon_streaming_certificate_arn
+        if not name or not certificate_arn:
+            return
+        domain = apigw2.DomainName(
+            self,
+            "MastodonStreamingDomain",
+            domain_name=name,
+            certificate=acm.Certificate.from_certificate_arn(self, "MastodonStreamingCertificate", certificate_arn),
+        )
+        apigw2.ApiMapping(
+            self,
+            "MastodonStreamingMapping",
+            api=self.ws_api,
+            domain_name=domain,
+            stage=self.ws_stage,
+            api_mapping_key=wiring.MASTODON_STREAMING_PATH.strip("/"),
+        )
+        CfnOutput(
+            self,
+            "MastodonStreamingTarget",
+            value=domain.regional_domain_name,
+            description=f"DNS target of {name} (Mastodon apps stream at wss://{name}{wiring.MASTODON_STREAMING_PATH})",
+        )
 
 
 def _json_format(fields: dict[str, str]) -> str:

@@ -14,7 +14,8 @@ from constructs import Construct
 
 from chirp_cdk.settings import DeploymentSettings
 
-MEDIA_PATH_PATTERN = "media/*"  # chirp.services.media stores objects under media/<user>/<id>.<ext>
+MEDIA_PATH_PATTERN = "media/*"  # chirp.services.media serves renditions under media/<user>/<id>/...
+UPLOADS_PATH_PATTERN = "uploads/*"  # and takes uploads under uploads/<user>/<id>.<ext> (never served)
 CONFIG_PATH = "config.json"
 
 
@@ -45,6 +46,8 @@ class ContentStack(Stack):
                 s3.LifecycleRule(
                     id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(1)
                 ),
+                # Processing deletes each upload; one it never saw (a notification lost for good) goes after 2 days.
+                s3.LifecycleRule(id="expire-unprocessed-uploads", prefix="uploads/", expiration=Duration.days(2)),
                 s3.LifecycleRule(
                     id="tier-old-media",
                     transitions=[
@@ -113,15 +116,19 @@ class ContentStack(Stack):
             log_file_prefix="cloudfront/",
         )
         self.cdn_url = f"https://{self.distribution.distribution_domain_name}"
-        # Presigned uploads are signed with the function's role; GetObject/HeadObject checks that an upload landed.
+        # Presigned uploads are signed with the function's role; the media processor reads and deletes each upload
+        # and writes (or, for a refused file, never writes) its renditions; GetObject/HeadObject check objects.
         self.media_policy = iam.ManagedPolicy(
             self,
             "MediaAccess",
-            description="Chirp functions that use media: objects under media/",
+            description="Chirp functions that use media: objects under media/ and uploads/",
             statements=[
                 iam.PolicyStatement(
-                    actions=["s3:PutObject", "s3:GetObject"],
-                    resources=[self.media_bucket.arn_for_objects(MEDIA_PATH_PATTERN)],
+                    actions=["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                    resources=[
+                        self.media_bucket.arn_for_objects(pattern)
+                        for pattern in (MEDIA_PATH_PATTERN, UPLOADS_PATH_PATTERN)
+                    ],
                 )
             ],
         )

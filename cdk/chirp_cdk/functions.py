@@ -91,6 +91,8 @@ class ChirpFunctions(Construct):
             "POWERTOOLS_TRACE_DISABLED": "false",
             "CHIRP_FUNCTION": spec.name,
         }
+        if r.settings.mastodon_streaming_domain:  # what the Mastodon instance document names as its streaming base
+            env["CHIRP_MASTODON_STREAMING_URL"] = f"wss://{r.settings.mastodon_streaming_domain}"
         for use in spec.uses:
             env.update(self._use_environment(use))
         env.update(spec.environment)

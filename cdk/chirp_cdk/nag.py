@@ -139,7 +139,12 @@ def _content(stacks: ChirpStacks) -> None:
     ack(
         content.media_policy,
         f"AwsSolutions-IAM5[Resource::{ref(content.media_bucket, 'Arn')}/media/*]",
-        "Objects under media/ only (presigned uploads, upload checks).",
+        "Objects under media/ only (renditions the processor writes, upload checks).",
+    )
+    ack(
+        content.media_policy,
+        f"AwsSolutions-IAM5[Resource::{ref(content.media_bucket, 'Arn')}/uploads/*]",
+        "Objects under uploads/ only (presigned uploads; the processor reads and deletes them).",
     )
     ack(content.distribution, "AwsSolutions-CFR1", "A global social app: no geo restriction.")
     ack(content.distribution, "AwsSolutions-CFR2", "WAF for CloudFront must live in us-east-1; the REST API has WAF.")
@@ -241,6 +246,17 @@ def _api(stacks: ChirpStacks) -> None:
     ack(api.edge.distribution, "AwsSolutions-CFR1", "A global social app: no geo restriction.")
     ack(api.edge.distribution, "AwsSolutions-CFR2", "WAF for CloudFront must live in us-east-1; the REST API has WAF.")
     ack(api.edge.distribution, "AwsSolutions-CFR4", "Default *.cloudfront.net certificate; set a domain + ACM cert.")
+    for handler in _children_named(api, "BucketNotificationsHandler"):
+        reason = "CDK's handler that sets the media bucket's object-created notification (chirp_cdk.media_events)"
+        ack(handler, LAMBDA_BASIC, f"{reason} writes its own logs.")
+        ack(handler, "AwsSolutions-IAM5[Resource::*]", f"{reason}: s3:PutBucketNotification as CDK grants it.")
+        ack(handler, "AwsSolutions-L1", "CDK-managed custom resource handler; its runtime is chosen by aws-cdk-lib.")
+    mastodon = api.mastodon
+    ack(mastodon.api, "AwsSolutions-COG4", "Mastodon apps carry Chirp's own OAuth tokens (JWTs), not Cognito's.")
+    if not stacks.settings.waf:
+        ack(mastodon.stage, "AwsSolutions-APIG3", "Local emulator deployment (context waf=false); AWS keeps the ACL.")
+    for operation, method in mastodon.public_methods.items():
+        ack(method, "AwsSolutions-APIG4", f"{operation} is public in Mastodon's API (instance, OAuth, trends).")
     for route in api.ws_routes_without_authorizer:
         ack(route, "AwsSolutions-APIG4", "Only $connect is authorized; later frames ride the authorized connection.")
         ack(route, "AwsSolutions-COG4", "Only $connect is authorized (Lambda REQUEST authorizer on the token).")

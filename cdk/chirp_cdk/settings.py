@@ -67,6 +67,11 @@ class DeploymentSettings:
     # X-Ray's default rule traces 1 request/s plus 5% of the rest: at the design's 21.9 billion requests a day that is
     # ~$170K/month (bench/capacity). Chirp's rule keeps 1/s per service and this share of the rest.
     xray_sampling_rate: float = 0.01
+    # Mastodon apps open wss://<streaming base>/api/v1/streaming, at a host's root, which the execute-api URL (its
+    # stage in the path) cannot serve: a Regional custom domain of the WebSocket API with that API mapping does.
+    # Both or neither (no domain: Mastodon streaming is off); the certificate is ACM's, in the stack's region.
+    mastodon_streaming_domain: str | None = None
+    mastodon_streaming_certificate_arn: str | None = None
 
     @property
     def is_aws(self) -> bool:
@@ -125,6 +130,10 @@ def settings_from_context(node: Node) -> DeploymentSettings:
         raise ValueError(f"context cache_shards must be 1..500, not {cache_shards}")
     if not 1 <= cache_replicas <= 5:  # failover needs one; ElastiCache allows five
         raise ValueError(f"context cache_replicas_per_shard must be 1..5, not {cache_replicas}")
+    streaming_domain = get("mastodon_streaming_domain", None)
+    streaming_certificate = get("mastodon_streaming_certificate_arn", None)
+    if bool(streaming_domain) != bool(streaming_certificate):
+        raise ValueError("context mastodon_streaming_domain and mastodon_streaming_certificate_arn go together")
     sampling = float(get("xray_sampling_rate", 0.01))
     if not 0 <= sampling <= 1:
         raise ValueError(f"context xray_sampling_rate must be 0..1, not {sampling}")
@@ -148,4 +157,6 @@ def settings_from_context(node: Node) -> DeploymentSettings:
         cache_shards=cache_shards,
         cache_replicas_per_shard=cache_replicas,
         xray_sampling_rate=sampling,
+        mastodon_streaming_domain=str(streaming_domain) if streaming_domain else None,
+        mastodon_streaming_certificate_arn=str(streaming_certificate) if streaming_certificate else None,
     )

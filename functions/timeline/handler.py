@@ -13,7 +13,7 @@ def home() -> api.TweetPage:
     c = get_container()
     page = c.feed.home(viewer.user_id, before=app.query_id("cursor"), after=None, count=app.count())
     return {
-        "tweets": c.tweets.hydrator.by_ids(viewer.user_id, page.tweet_ids),
+        "tweets": c.feed.visible(viewer.user_id, c.tweets.hydrator.by_ids(viewer.user_id, page.tweet_ids)),
         "next_cursor": str(page.next_cursor) if page.next_cursor else None,
         "has_more": page.next_cursor is not None,
     }
@@ -28,7 +28,10 @@ def poll() -> api.Poll:
     timeout = app.query_int("timeout", default=int(max_wait), low=0, high=int(max_wait))
     ids = c.feed.wait_for_newer(viewer.user_id, since_id=since_id, timeout_s=timeout, count=app.count())
     tweets = c.tweets.hydrator.by_ids(viewer.user_id, ids)
-    return {"tweets": tweets, "newest_id": tweets[0]["tweet_id"] if tweets else (str(since_id) if since_id else None)}
+    tweets = c.feed.visible(viewer.user_id, tweets)  # no retweet of a tweet shown, nothing blocked or muted
+    # The newest entry read, shown or not: the next poll waits for what is newer (no loop on a hidden entry).
+    newest = str(ids[0]) if ids else (str(since_id) if since_id else None)
+    return {"tweets": tweets, "newest_id": newest}
 
 
 app.bind()

@@ -21,7 +21,7 @@ from chirp.text import EMAIL_PATTERN, VISIBLE_CHAR_PATTERN
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_]{1,15}$"
 MEDIA_ID_PATTERN = r"^[0-9a-f]{32}$"
-MAX_MEDIA = 15 * 1024 * 1024
+MAX_MEDIA = 512 * 1024 * 1024  # a video, uploaded in parts; images (and single-part uploads) stop at 15 MB
 ContentType = Literal["image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4"]
 
 
@@ -38,6 +38,30 @@ class SignupRequest(_Body):
 
 class LoginRequest(_Body):
     username: StrictStr = Field(max_length=64)
+    password: StrictStr = Field(max_length=256)
+
+
+class UpdateProfileRequest(_Body):
+    """Only the fields sent change. ``bio`` "" clears it, ``place`` "" is worldwide, ``avatar_media_id`` "" removes
+    the avatar; a display name or a bio with no visible character is a 400."""
+
+    # The visible-character rule is in the document; the service applies it with a clear error (display_name_invisible)
+    display_name: StrictStr | None = Field(
+        default=None, max_length=200, json_schema_extra={"maxLength": 50, "pattern": VISIBLE_CHAR_PATTERN}
+    )
+    bio: StrictStr | None = Field(
+        default=None, max_length=2000, json_schema_extra={"maxLength": 400, "pattern": "^$|" + VISIBLE_CHAR_PATTERN}
+    )
+    place: StrictStr | None = Field(default=None, pattern=r"^([A-Za-z]{2})?$")
+    avatar_media_id: StrictStr | None = Field(default=None, pattern=r"^([0-9a-f]{32})?$")
+
+
+class ChangePasswordRequest(_Body):
+    current_password: StrictStr = Field(max_length=256)
+    new_password: StrictStr = Field(min_length=8, max_length=128)
+
+
+class DeleteAccountRequest(_Body):
     password: StrictStr = Field(max_length=256)
 
 
@@ -90,12 +114,15 @@ class Tweet(TypedDict):
     tweet_id: Id
     user_id: Id
     username: str
+    display_name: str  # the author's, as their profile says now (hydrated, not stored with the tweet)
+    avatar_url: str | None  # the author's avatar (96 px square), None without one
     content: str
     created_at: Timestamp
     likes_count: Count
     retweets_count: Count
     replies_count: Count
     media_urls: list[str]
+    media: list[MediaItem]
     hashtags: list[str]
     mentions: list[str]
     urls: list[str]
@@ -103,6 +130,8 @@ class Tweet(TypedDict):
     quote_tweet: Id | None
     liked_by_user: bool
     retweeted_by_user: bool
+    # A retweet entry (its own id, the retweeter as author, no content): the original, hydrated. None otherwise.
+    retweet_of: Tweet | None
 
 
 class TweetPage(TypedDict):
@@ -134,18 +163,60 @@ class Profile(TypedDict):
     username: str
     display_name: str
     bio: str
+    avatar_url: str | None  # 96 px square; None without an avatar
     created_at: Timestamp
     follower_count: int
     following_count: int
     tweet_count: int
     followed_by_me: bool
     follows_me: bool
+    blocking: bool
+    muting: bool
+
+
+class Me(TypedDict):
+    """The signed-in user's own profile, with what only they see (email, place)."""
+
+    user_id: Id
+    username: str
+    email: str
+    display_name: str
+    bio: str
+    avatar_media_id: str | None
+    avatar_url: str | None  # 96 px square
+    avatar_urls: dict[str, str]  # size in px ("48", "96", "400") -> URL; empty without an avatar
+    place: str | None  # ISO 3166-1 alpha-2 (localized trends); None: worldwide
+    created_at: Timestamp
+    follower_count: int
+    following_count: int
+    tweet_count: int
+
+
+class AccountDeletion(TypedDict):
+    username: str
+    deleted: bool  # the account is gone now; what is left of it (tweets, likes, ...) goes within seconds
 
 
 class Relationship(TypedDict):
     username: str
     following: bool
     follower_count: int
+
+
+class SafetyState(TypedDict):
+    """The viewer's block and mute of one account, after a change."""
+
+    username: str
+    blocking: bool
+    muting: bool
+
+
+class SuggestedUser(UserSummary):
+    followed_by_followees: int  # how many of the accounts the viewer follows follow this one
+
+
+class Suggestions(TypedDict):
+    users: list[SuggestedUser]
 
 
 class Signup(TypedDict):
@@ -198,6 +269,7 @@ class Trends(TypedDict):
     trends: list[Trend]
     as_of: Timestamp
     window_s: int
+    place: str | None  # the place asked for (ISO 3166-1 alpha-2); absent: worldwide
 
 
 class SearchMetadata(TypedDict):
@@ -220,11 +292,61 @@ class UploadForm(TypedDict):
     fields: dict[str, str]
 
 
+class UploadPart(TypedDict):
+    part_number: int
+    url: str  # PUT the part's bytes here; keep the response's ETag header for the completion
+
+
+class MultipartForm(TypedDict):
+    """A video above the single-upload limit: PUT part N (bytes [(N-1)*part_size, N*part_size) of the file) to its
+    URL, then POST /media/{id}/complete with the upload id and the parts' ETags in order."""
+
+    upload_id: str
+    part_size: int
+    parts: list[UploadPart]
+
+
 class MediaUpload(TypedDict):
     media_id: str
-    media_url: str
-    upload: UploadForm
+    media_url: str  # where the processed rendition will be served once status is "ready" (GET /media/{id})
+    upload: UploadForm | None  # one request (up to 15 MB); None when the file goes in parts
+    multipart: MultipartForm | None
     expires_in: int
+
+
+class MediaItem(TypedDict):
+    """A processed medium as a tweet carries it."""
+
+    media_id: str
+    type: Literal["image", "video"]
+    url: str  # the size-limited rendition (images: at most 2048 px a side) or the video
+    thumbnail_url: str
+    width: int | None
+    height: int | None
+    duration_ms: int | None  # videos, when their movie header says it
+    dominant_color: str  # "#rrggbb" placeholder while loading; empty for videos
+    alt_text: str
+
+
+class Media(TypedDict):
+    """An upload's processing state, for its uploader: pending, then ready (with the item) or failed (a reason)."""
+
+    media_id: str
+    status: Literal["pending", "ready", "failed"]
+    reason: str
+    content_type: str
+    alt_text: str
+    posted: bool
+    item: MediaItem | None
+
+
+class CompleteUploadRequest(_Body):
+    upload_id: StrictStr = Field(max_length=1024)
+    etags: list[Annotated[StrictStr, Field(max_length=256)]] = Field(min_length=1, max_length=10_000)
+
+
+class MediaAltTextRequest(_Body):
+    alt_text: StrictStr = Field(max_length=1000)  # X allows 1000 characters of alt text
 
 
 class Poll(TypedDict):

@@ -32,15 +32,22 @@ def authorize(event: dict[str, Any]) -> dict[str, Any]:
             token = bearer_token(APIGatewayAuthorizerTokenEvent(event).authorization_token)
         else:
             request = APIGatewayAuthorizerRequestEvent(event)
-            token = (request.query_string_parameters.get("token") or "").strip()
+            query = request.get("queryStringParameters") or {}  # absent on AWS when the URL has no query
+            # Chirp's clients send ?token=; Mastodon's ?access_token= or (Mastodon.py) the Authorization header.
+            token = (query.get("token") or query.get("access_token") or "").strip()
             if not token:
                 token = bearer_token(request.headers.get("Authorization"))
-        principal = get_container().tokens.verify(token)
+        container = get_container()
+        principal, scope = container.tokens.verify_scoped(token)
+        if principal.user_id or scope is None:  # (an OAuth app's own token, chirp.mastodon.oauth, has no user)
+            container.auth.current(principal)  # the account still exists and the token was not revoked
     except Unauthorized as exc:
         logger.debug("token refused", extra={"reason": exc.code})
         raise Exception("Unauthorized") from None
     arn = parse_api_gateway_arn(str(event.get("methodArn") or LOCAL_METHOD_ARN), is_websocket_authorizer=not rest)
-    context = {"user_id": str(principal.user_id), "username": principal.username}
+    context = {"user_id": str(principal.user_id), "username": principal.username, "ver": str(principal.version)}
+    if scope is not None:  # an OAuth token of the Mastodon surface: its routes check the scope (chirp.mastodon)
+        context["scope"] = scope
     fields = {"region": arn.region, "aws_account_id": arn.aws_account_id, "api_id": arn.api_id, "stage": arn.stage}
     if rest:
         # Every method and path of the stage, so API Gateway can cache the decision per token.

@@ -28,6 +28,7 @@ def _run(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             ws_port=args.ws_port,
+            mastodon_port=args.mastodon_port,
             data_dir=data_dir,
             web_root=web_root if web_root and web_root.is_dir() else None,
             consumers_in_process=args.consumers_in_process,
@@ -166,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", 3000)))
     run.add_argument("--ws-port", type=int, default=int(os.environ.get("WS_PORT", 3001)))
+    run.add_argument(
+        "--mastodon-port", type=int, default=None, help="the Mastodon-compatible API's port (default: port + 2)"
+    )
     run.add_argument("--backend", default=os.environ.get("CHIRP_BACKEND", "embedded"))
     run.add_argument("--data-dir", default=os.environ.get("CHIRP_DATA_DIR", ".chirp"))
     run.add_argument("--web-root", default=os.environ.get("CHIRP_WEB_ROOT", "web"))

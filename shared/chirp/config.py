@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:3000"
     media_base_url: str = ""
     ws_management_url: str = ""
+    # The Mastodon-compatible surface (chirp.mastodon): its own base URL (apps expect the API at a host's root) and
+    # the streaming base its instance document names (configuration.urls.streaming: the WebSocket API).
+    mastodon_url: str = "http://127.0.0.1:3002"
+    mastodon_streaming_url: str = "ws://127.0.0.1:3001"
 
     # Stream (embedded)
     stream_shards: int = Field(default=2, gt=0)

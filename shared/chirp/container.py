@@ -41,14 +41,20 @@ if TYPE_CHECKING:  # services are imported on first use: a function loads only t
     from chirp.adapters.keyspaces import KeyspacesBackend
     from chirp.adapters.redis_cache.client import RedisLike
     from chirp.adapters.s3_objects import S3ObjectStore
+    from chirp.mastodon.oauth import OAuthService
+    from chirp.mastodon.service import MastodonService
     from chirp.services.actions import ActionsService
     from chirp.services.auth import AuthService
+    from chirp.services.blocks import BlockService
     from chirp.services.delivery import DeliveryService
+    from chirp.services.erasure import AccountEraser
     from chirp.services.feed import FeedManager
     from chirp.services.indexing import IndexingService
     from chirp.services.media import MediaService
     from chirp.services.notifications import NotificationService
+    from chirp.services.profiles import ProfileService
     from chirp.services.realtime import RealtimeService
+    from chirp.services.safety import Safety
     from chirp.services.search import SearchService
     from chirp.services.social import SocialService
     from chirp.services.trends import TrendsService
@@ -86,7 +92,11 @@ class Container:
     def realtime(self) -> RealtimeService:
         from chirp.services.realtime import RealtimeService
 
-        return RealtimeService(self.stores, celebrity_threshold=self.settings.celebrity_threshold)
+        return RealtimeService(
+            self.stores,
+            celebrity_threshold=self.settings.celebrity_threshold,
+            mastodon_url=self.settings.mastodon_url,
+        )
 
     @cached_property
     def auth(self) -> AuthService:
@@ -105,6 +115,18 @@ class Container:
         from chirp.services.social import SocialService
 
         return SocialService(self.stores, self.feed, self.realtime)
+
+    @cached_property
+    def safety(self) -> Safety:
+        from chirp.services.safety import Safety
+
+        return Safety(self.stores)
+
+    @cached_property
+    def blocks(self) -> BlockService:
+        from chirp.services.blocks import BlockService
+
+        return BlockService(self.stores, self.social)
 
     @cached_property
     def search(self) -> SearchService:
@@ -137,6 +159,18 @@ class Container:
         return ActionsService(self.stores, self.tweets, self.social)
 
     @cached_property
+    def eraser(self) -> AccountEraser:
+        from chirp.services.erasure import AccountEraser
+
+        return AccountEraser(self.stores, self.tweets, self.feed, self.realtime)
+
+    @cached_property
+    def profiles(self) -> ProfileService:
+        from chirp.services.profiles import ProfileService
+
+        return ProfileService(self.stores, self.auth, self.media, self.social, self.tweets)
+
+    @cached_property
     def indexing(self) -> IndexingService:
         from chirp.services.indexing import IndexingService
 
@@ -151,6 +185,31 @@ class Container:
         from chirp.services.media import MediaService
 
         return MediaService(self.stores, self.settings)
+
+    @cached_property
+    def mastodon(self) -> MastodonService:
+        """The Mastodon-compatible surface: Chirp's services rendered in Mastodon's shapes."""
+        from chirp.mastodon.service import MastodonService
+
+        return MastodonService(
+            self.stores,
+            self.settings,
+            tweets=self.tweets,
+            social=self.social,
+            feed=self.feed,
+            notifications=self.notifications,
+            search=self.search,
+            trends=self.trends,
+            media=self.media,
+            profiles=self.profiles,
+            blocks=self.blocks,
+        )
+
+    @cached_property
+    def oauth(self) -> OAuthService:
+        from chirp.mastodon.oauth import OAuthService
+
+        return OAuthService(self.tokens, self.auth, self.stores.idempotency)
 
 
 class _UnconfiguredPusher:

@@ -24,6 +24,7 @@ from chirp import wiring
 from chirp.config import get_settings
 from chirp.errors import (
     ChirpError,
+    Forbidden,
     InternalError,
     NotFound,
     PayloadTooLarge,
@@ -132,6 +133,10 @@ def error_response(error: ChirpError) -> Response[str]:
 
 class RestApp:
     """One function's REST surface. Operations are bound to routes by name from the wiring table."""
+
+    # OAuth tokens (a scope claim) are the Mastodon surface's, which checks their scopes per route; Chirp's own
+    # routes have no scopes to check, so they take only Chirp's own tokens (chirp.mastodon.edge says True).
+    accepts_oauth_tokens = False
 
     def __init__(self, function_name: str) -> None:
         settings = get_settings()
@@ -244,7 +249,12 @@ class RestApp:
         user_id, username = authorizer.get("user_id") or authorizer.get("principalId"), authorizer.get("username")
         if not user_id or not username or not str(user_id).isdigit():
             raise Unauthorized("missing or invalid credentials", code="unauthorized")
-        return Principal(user_id=int(user_id), username=str(username))
+        if authorizer.get("scope") is not None and not self.accepts_oauth_tokens:
+            raise Forbidden("an OAuth token is for the Mastodon-compatible API only", code="oauth_token")
+        version = str(authorizer.get("ver") or "0")  # the token's version (the account routes re-check it)
+        return Principal(
+            user_id=int(user_id), username=str(username), version=int(version) if version.isdigit() else -1
+        )
 
     def viewer(self, verify: Callable[[str], Principal]) -> Principal | None:
         """Who reads a public route (``wiring.Route.public_cache_s``): no authorizer runs for those, so the function

@@ -26,10 +26,28 @@ class UserRecord:
     password_hash: str
     created_at_ms: int
     bio: str = ""
+    avatar_media_id: str = ""  # the user's uploaded image shown as their avatar ("" for none)
+    place: str | None = None  # an ISO 3166-1 alpha-2 code (chirp.places) for localized trends; None: worldwide
+    # Bumped by a password change: tokens carry the version they were issued under, and an older one is refused.
+    token_version: int = 0
 
     @property
     def username_key(self) -> str:
         return self.username.lower()
+
+
+@dataclass(slots=True, frozen=True)
+class AuthorCard:
+    """What a tweet shows of its author beyond the username: hydrated from the user (cached), never copied into
+    tweet rows, so a profile edit shows on every tweet at once."""
+
+    user_id: int
+    display_name: str
+    avatar_media_id: str = ""
+
+    @classmethod
+    def of(cls, user: UserRecord) -> AuthorCard:
+        return cls(user_id=user.user_id, display_name=user.display_name, avatar_media_id=user.avatar_media_id)
 
 
 @dataclass(slots=True)
@@ -43,10 +61,20 @@ class TweetRecord:
     mentions: list[str] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     media_urls: list[str] = field(default_factory=list)
+    # The processed media as the tweet shows them (api_models.MediaItem objects, chirp.services.media), frozen at
+    # posting: url, thumbnail_url, type, width, height, duration_ms, dominant_color, alt_text.
+    media: list[dict[str, Any]] = field(default_factory=list)
     reply_to: int | None = None
     reply_to_user_id: int | None = None
     quote_tweet: int | None = None
     quote_user_id: int | None = None
+
+    @property
+    def retweet_of(self) -> int | None:
+        """The original, when this record is a retweet entry (Mastodon's reblog: its own id, in the retweeter's
+        name and time). Stored as a quote with no text (a text a person posts is never empty): no column of its own
+        in either store family."""
+        return self.quote_tweet if not self.content and self.quote_tweet is not None else None
 
 
 @dataclass(slots=True, frozen=True)
@@ -84,8 +112,34 @@ class MediaRecord:
     owner_id: int
     content_type: str
     size: int
-    key: str
+    key: str  # the upload's object key; processing deletes it (images) or moves it (videos) to rendition_key
     created_at_ms: int
+    # Processing (chirp.services.media): "pending" until the upload was checked and its renditions made; records
+    # from before processing existed have no status and are served as uploaded ("ready").
+    status: str = "ready"
+    reason: str = ""  # why processing failed, for the client (GET /media/{id})
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+    dominant_color: str = ""  # "#rrggbb": the placeholder shown while the image loads
+    alt_text: str = ""
+    rendition_key: str = ""  # what the tweet shows (size-limited image; the video itself)
+    thumbnail_key: str = ""
+    tweet_id: int | None = None  # set once posted: the alt text is frozen from then on
+
+
+@dataclass(slots=True, frozen=True)
+class MediaProcessing:
+    """The outcome of processing one upload, written to its media record."""
+
+    status: str  # "ready" | "failed"
+    reason: str = ""
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+    dominant_color: str = ""
+    rendition_key: str = ""
+    thumbnail_key: str = ""
 
 
 @dataclass(slots=True, frozen=True)
@@ -94,6 +148,17 @@ class UploadTicket:
     method: str
     headers: dict[str, str]
     fields: dict[str, str]
+    expires_in: int
+
+
+@dataclass(slots=True, frozen=True)
+class MultipartTicket:
+    """A multipart upload begun for the client: one presigned PUT URL per part (part N is bytes
+    [(N-1)*part_size, N*part_size) of the file); the client completes it with each part's ETag."""
+
+    upload_id: str
+    part_size: int
+    part_urls: list[str]
     expires_in: int
 
 
@@ -119,6 +184,30 @@ class TrendScore:
     tweet_count: int
 
 
+Relation = Literal["blocks", "mutes"]  # one user's safety edge to another (the graph's, beside "follows")
+
+
+@dataclass(slots=True, frozen=True)
+class SafetySets:
+    """One user's blocks and mutes, both ways: whom they block, who blocks them, whom they mute, who mutes them (read
+    when they post: live pushes skip those who muted them)."""
+
+    blocking: frozenset[int] = frozenset()
+    blocked_by: frozenset[int] = frozenset()
+    muting: frozenset[int] = frozenset()
+    muted_by: frozenset[int] = frozenset()
+
+    @property
+    def hidden(self) -> frozenset[int]:
+        """Accounts hidden from this user everywhere (a block, either way)."""
+        return self.blocking | self.blocked_by
+
+    @property
+    def hidden_home(self) -> frozenset[int]:
+        """Accounts hidden from this user's home timeline and notifications: blocks either way, and mutes."""
+        return self.blocking | self.blocked_by | self.muting
+
+
 T = TypeVar("T")
 
 
@@ -134,6 +223,10 @@ class Page(Generic[T]):
 
 class EventType(StrEnum):
     USER_CREATED = "user_created"
+    # {"user_id", "username", "stage"?}: the account is gone from the API; consumers erase what is left of it, in
+    # batches (a big account re-publishes the event with the stage it reached, like FOLLOWER_CHUNK).
+    ACCOUNT_DELETED = "account_deleted"
+    PROFILE_UPDATED = "profile_updated"  # UserCreated's data, after a display-name change (user search re-indexes)
     TWEET_CREATED = "tweet_created"
     TWEET_DELETED = "tweet_deleted"
     TWEET_LIKED = "tweet_liked"
@@ -190,6 +283,7 @@ class TweetData(BaseModel):
     mentions: list[str] = []
     urls: list[str] = []
     media_urls: list[str] = []
+    media: list[dict[str, Any]] = []
     reply_to: int | None = None
     reply_to_user_id: int | None = None
     quote_tweet: int | None = None
@@ -204,11 +298,22 @@ class TweetData(BaseModel):
 
 
 class UserCreated(Payload):
-    TYPES = frozenset({EventType.USER_CREATED})
+    TYPES = frozenset({EventType.USER_CREATED, EventType.PROFILE_UPDATED})
     user_id: int
     username: str
     display_name: str
     created_at_ms: int
+
+
+class AccountDeleted(Payload):
+    """An account was deleted (its user row and username are gone): erase its tweets, likes, follows, bookmarks,
+    media and notifications. ``stage`` names the step a continuation resumes at (None: the first delivery)."""
+
+    TYPES = frozenset({EventType.ACCOUNT_DELETED})
+    user_id: int
+    username: str
+    avatar_media_id: str = ""  # the avatar whose square crops go too (the user row is gone by then)
+    stage: str | None = Field(default=None, exclude_if=lambda stage: stage is None)
 
 
 class TweetChanged(Payload):

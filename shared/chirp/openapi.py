@@ -34,12 +34,24 @@ OPERATIONS: dict[str, tuple[int, type | None, list[str], type[BaseModel] | None]
     "openapi": (200, None, [], None),
     "signup": (201, m.Signup, [], m.SignupRequest),
     "login": (200, m.Login, [], m.LoginRequest),
+    "get_me": (200, m.Me, [], None),
+    "update_me": (200, m.Me, [], m.UpdateProfileRequest),
+    "delete_me": (200, m.AccountDeletion, [], m.DeleteAccountRequest),
+    "change_password": (200, m.Login, [], m.ChangePasswordRequest),
     "get_profile": (200, m.Profile, [], None),
+    "user_likes": (200, m.TweetPage, _GRAPH_PAGING, None),
     "follow": (200, m.Relationship, [], None),
     "unfollow": (200, m.Relationship, [], None),
     "followers": (200, m.UserPage, _GRAPH_PAGING, None),
     "following": (200, m.UserPage, _GRAPH_PAGING, None),
     "user_tweets": (200, m.TweetPage, _PAGING, None),
+    "user_suggestions": (200, m.Suggestions, ["suggestions_count"], None),
+    "block_user": (200, m.SafetyState, [], None),
+    "unblock_user": (200, m.SafetyState, [], None),
+    "mute_user": (200, m.SafetyState, [], None),
+    "unmute_user": (200, m.SafetyState, [], None),
+    "list_blocks": (200, m.UserList, [], None),
+    "list_mutes": (200, m.UserList, [], None),
     "create_tweet": (201, m.Tweet, [], m.CreateTweetRequest),
     "get_tweet": (200, m.Tweet, [], None),
     "delete_tweet": (200, m.Deleted, [], None),
@@ -55,10 +67,13 @@ OPERATIONS: dict[str, tuple[int, type | None, list[str], type[BaseModel] | None]
     "poll": (200, m.Poll, ["since_id", "timeout", "count"], None),
     "search_tweets": (200, m.SearchResult, ["q", "type", "cursor", "count"], None),
     "search_users": (200, m.UserList, ["user_q", "count"], None),
-    "trends": (200, m.Trends, ["trends_count"], None),
+    "trends": (200, m.Trends, ["trends_count", "place"], None),
     "list_notifications": (200, m.NotificationPage, _PAGING, None),
     "mark_read": (200, m.MarkRead, [], m.MarkReadRequest),
     "create_upload": (201, m.MediaUpload, [], m.MediaUploadRequest),
+    "complete_upload": (200, m.Media, [], m.CompleteUploadRequest),
+    "get_media": (200, m.Media, [], None),
+    "set_alt_text": (200, m.Media, [], m.MediaAltTextRequest),
 }
 
 _PARAMETERS: dict[str, dict[str, Any]] = {
@@ -70,6 +85,11 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
     },
     "count": {"schema": {"type": "integer", "minimum": 1, "maximum": 100}},
     "trends_count": {"name": "count", "schema": {"type": "integer", "minimum": 1, "maximum": 30}},
+    "suggestions_count": {"name": "count", "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
+    "place": {
+        "schema": {"type": _S, "pattern": "^([A-Za-z]{2})?$"},
+        "description": "ISO 3166-1 alpha-2 country code: that place's trends (absent or empty: worldwide)",
+    },
     "user_q": {
         "name": "q",
         "schema": {"type": _S, "minLength": 1, "maxLength": 50, "pattern": "[^@\\s]"},
@@ -94,9 +114,12 @@ _ERRORS = {
 # Where an operation gives a status a more specific meaning than _ERRORS does.
 _OPERATION_ERRORS: dict[str, dict[str, str]] = {
     "create_tweet": {
-        "409": "idempotency_request_in_progress: a request with this Idempotency-Key is still in flight; retry shortly",
         "422": "idempotency_key_reused: this Idempotency-Key was already used for a different request",
+        "409": "idempotency_request_in_progress: a request with this Idempotency-Key is still in flight; retry shortly;"
+        " or media_not_ready: an attached medium is still being processed (GET /media/{id}); retry once ready",
     },
+    "set_alt_text": {"409": "media_posted: the alt text cannot change once the media is posted"},
+    "complete_upload": {"409": "not_multipart: the media has no upload in parts (or it was completed already)"},
 }
 
 
@@ -106,7 +129,7 @@ def _error_responses(route: wiring.Route, has_body: bool) -> dict[str, Any]:
         codes += ["401", "403"]
     if has_body:
         codes += ["413"]
-    if route.operation in ("signup", "create_tweet"):
+    if route.operation in ("signup", "create_tweet", "set_alt_text", "complete_upload"):
         codes += ["409"]
     if route.operation == "create_tweet":
         codes += ["422"]

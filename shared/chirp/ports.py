@@ -10,11 +10,16 @@ from typing import Literal, Protocol
 
 from chirp.errors import ValidationFailed
 from chirp.model import (
+    AuthorCard,
     Event,
+    MediaProcessing,
     MediaRecord,
+    MultipartTicket,
     NotificationRecord,
     Page,
     RateDecision,
+    Relation,
+    SafetySets,
     SearchHit,
     TrendScore,
     TweetCounts,
@@ -53,6 +58,20 @@ def present_keys(keys: Sequence[str]) -> list[str]:
     return [key for key in keys if key]
 
 
+def parse_likes_cursor(cursor: str | None) -> tuple[int, int] | None:
+    """A likes-page cursor, ``<liked_at_ms>:<tweet_id>`` (the last like of the previous page); a malformed one is a
+    ValidationFailed (400)."""
+    if not cursor:
+        return None
+    at, sep, last = cursor.partition(":")
+    try:
+        if sep:
+            return int(at), int(last)
+    except ValueError:
+        pass
+    raise ValidationFailed("cursor is not a likes cursor", code="invalid_cursor")
+
+
 class UserStore(Protocol):
     def create(self, user: UserRecord) -> None:
         """Insert a user; raises DuplicateKey('username'|'email') when either is taken (case-insensitive)."""
@@ -65,6 +84,12 @@ class UserStore(Protocol):
     def get(self, user_id: int) -> UserRecord | None: ...
     def get_many(self, user_ids: Sequence[int]) -> dict[int, UserRecord]: ...
     def get_by_username(self, username: str) -> UserRecord | None: ...
+    def update(self, user: UserRecord) -> None:
+        """Overwrite the mutable fields of an existing user (display name, bio, avatar, place, password hash, token
+        version); the id, username, email and creation time stay. A user that does not exist stays absent."""
+
+    def delete(self, user: UserRecord) -> None:
+        """Remove the user row and free its username and email claims (idempotent: a second delete is a no-op)."""
 
 
 class TweetStore(Protocol):
@@ -89,7 +114,8 @@ class TweetStore(Protocol):
     def reply_ids(self, parent_id: int, *, after: int | None, limit: int) -> list[int]:
         """Replies to a tweet, oldest first, ids strictly above ``after``."""
 
-    def count_by_author(self, author_id: int) -> int: ...
+    def count_by_author(self, author_id: int) -> int:
+        """The tweets the author wrote (their retweet entries are not counted)."""
 
 
 class EngagementStore(Protocol):
@@ -100,6 +126,9 @@ class EngagementStore(Protocol):
     def add_retweet(self, tweet_id: int, user_id: int, at_ms: int) -> bool: ...
     def remove_retweet(self, tweet_id: int, user_id: int) -> bool: ...
     def liked_by(self, user_id: int, tweet_ids: Sequence[int]) -> set[int]: ...
+    def likes_page(self, user_id: int, *, cursor: str | None, limit: int) -> Page[int]:
+        """The tweets ``user_id`` liked, newest like first (a user's likes tab); the cursor is opaque."""
+
     def retweeted_by(self, user_id: int, tweet_ids: Sequence[int]) -> set[int]: ...
     def adjust_replies(self, tweet_id: int, delta: int) -> None: ...
     def counts(self, tweet_ids: Sequence[int]) -> dict[int, TweetCounts]: ...
@@ -114,6 +143,14 @@ class EngagementStore(Protocol):
         """The user's bookmarked tweet ids, newest tweet first, strictly older than ``before``."""
 
     def bookmarked_by(self, user_id: int, tweet_ids: Sequence[int]) -> set[int]: ...
+    def forget_bookmarks(self, user_id: int) -> None:
+        """Drop every bookmark of the user (account deletion)."""
+
+    def forget_likes(self, user_id: int, *, limit: int) -> tuple[list[int], bool]:
+        """Take back up to ``limit`` of the user's likes, newest first, each counted down once (account deletion):
+        (the tweets whose like count went down, whether likes remain). Idempotent; a like of a tweet deleted since
+        leaves the tab without touching any count."""
+
     def bulk_load_likes(self, likes: Sequence[tuple[int, int, int]]) -> None:
         """Bulk path for loaders: (tweet_id, user_id, at_ms) likes that are new and distinct (nothing is checked),
         each adding one to its tweet's like count."""
@@ -151,6 +188,23 @@ class GraphStore(Protocol):
         """Bulk path for loaders: (follower_id, followee_id, at_ms) edges that are new and distinct (nothing is
         checked), each adding one to both users' counts. Pages list them newest ``at_ms`` first, like follows, when
         their ``at_ms`` are newer than the follows already stored (the embedded store pages in insertion order)."""
+
+    def add_relation(self, user_id: int, other_id: int, relation: Relation, at_ms: int) -> bool:
+        """``user_id`` blocks (mutes) ``other_id``: a durable edge beside the follows; True when it is new. Follows are
+        not touched here (the service unfollows both ways first, so timelines unmerge)."""
+
+    def remove_relation(self, user_id: int, other_id: int, relation: Relation) -> bool: ...
+    def relation_ids(self, user_id: int, relation: Relation, *, limit: int) -> list[int]:
+        """Whom ``user_id`` blocks (mutes), newest first."""
+
+    def safety_sets(self, user_id: int, *, limit: int) -> SafetySets:
+        """In one read: whom the user blocks, who blocks them, whom they mute, who mutes them (at most ``limit`` of
+        each)."""
+
+    def suggestions(self, user_id: int, *, sample: int, limit: int) -> list[tuple[int, int]]:
+        """Who to follow: (account, overlap) for accounts followed by the user's followees (the ``sample`` most recent
+        of them) that the user does not follow, is not, and has no block with either way; most followees in common
+        first (ties: the higher id), at most ``limit``."""
 
 
 class TimelineStore(Protocol):
@@ -200,6 +254,15 @@ class TimelineStore(Protocol):
 
     def forget_celebrities(self, user_ids: Sequence[int]) -> None:
         """Drop the cached lists: these users followed or unfollowed someone, or a followee crossed the threshold."""
+
+    def safety(self, user_id: int) -> SafetySets | None:
+        """The user's cached blocks and mutes (``GraphStore.safety_sets``), None if not cached."""
+
+    def set_safety(self, user_id: int, sets: SafetySets) -> None:
+        """Cache them for a while (every change drops them: ``forget_safety``)."""
+
+    def forget_safety(self, user_ids: Sequence[int]) -> None:
+        """Drop the cached sets: these users blocked, muted or were blocked (or the reverse)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,18 +373,66 @@ class TweetCache(Protocol):
     def set_flag(self, user_id: int, tweet_id: int, *, kind: FlagKind, on: bool) -> None:
         """The user's like or retweet of the tweet is now ``on`` (whatever the cache held)."""
 
+    def authors(self, user_ids: Sequence[int]) -> dict[int, AuthorCard]:
+        """The cached author cards (display name, avatar) of these users; an absent one is a miss."""
+
+    def fill_authors(self, cards: Sequence[AuthorCard]) -> None:
+        """Store cards read from the user store. They expire after a while: a fill that read the store just before
+        a profile edit and lands just after its ``author_changed`` is stale for that long at most."""
+
+    def author_changed(self, user_ids: Sequence[int]) -> None:
+        """These users' profiles changed (or they are gone): drop their cards."""
+
     def stats(self) -> CacheStats: ...
 
 
+# Mastodon's streams a connection can subscribe to (https://docs.joinmastodon.org/methods/streaming/): the user's
+# home and notifications, notifications only, a hashtag (Chirp is one server: its hashtag and hashtag:local agree).
+UserStream = Literal["user", "user:notification"]
+TagStream = Literal["hashtag", "hashtag:local"]
+MastodonStream = UserStream | TagStream
+USER_STREAMS: tuple[UserStream, ...] = ("user", "user:notification")
+TAG_STREAMS: tuple[TagStream, ...] = ("hashtag", "hashtag:local")
+
+
+@dataclass(slots=True)
+class Listeners:
+    """Connections listening to some users (or a celebrity, or a hashtag), by protocol: Chirp's own, and Mastodon's
+    by the stream they subscribed to (a push names that stream)."""
+
+    chirp: list[str] = field(default_factory=list)
+    mastodon: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.chirp and not any(self.mastodon.values())
+
+
 class ConnectionRegistry(Protocol):
-    def register(self, connection_id: str, user_id: int) -> None: ...
+    """WebSocket connections: Chirp's protocol (home events from the start) or Mastodon's streaming protocol (only
+    the streams it subscribed to). ``connections_of`` and celebrity subscriptions cover the connections that
+    receive a user's home updates: Chirp's, and Mastodon's subscribed to ``user``."""
+
+    def register(self, connection_id: str, user_id: int, *, mastodon: bool = False) -> None: ...
     def unregister(self, connection_id: str) -> int | None:
-        """Remove a connection and its celebrity subscriptions; returns the owner."""
+        """Remove a connection, its celebrity subscriptions and its streams; returns the owner."""
 
     def connections_of(self, user_ids: Sequence[int]) -> dict[int, list[str]]: ...
+    def listeners_of(self, user_ids: Sequence[int]) -> Listeners:
+        """The users' connections by protocol and stream (one round trip): who a push to these users reaches."""
+
     def subscribe(self, connection_id: str, celebrity_ids: Sequence[int]) -> None: ...
     def unsubscribe(self, connection_id: str, celebrity_ids: Sequence[int]) -> None: ...
     def subscribers(self, celebrity_id: int) -> list[str]: ...
+    def celebrity_listeners(self, celebrity_id: int) -> Listeners: ...
+    def subscribe_stream(self, connection_id: str, stream: MastodonStream, tag: str | None = None) -> bool:
+        """A Mastodon connection joins a stream (``tag``: a hashtag stream's normalized tag); False when the
+        connection is unknown or speaks Chirp's protocol. Repeating it changes nothing."""
+
+    def unsubscribe_stream(self, connection_id: str, stream: MastodonStream, tag: str | None = None) -> None: ...
+    def tag_listeners(self, tags: Sequence[str]) -> dict[str, Listeners]:
+        """The Mastodon connections subscribed to each of these (normalized) hashtags; tags nobody follows are left
+        out."""
 
 
 class Pusher(Protocol):
@@ -420,7 +531,12 @@ class SearchIndex(Protocol):
         """``order`` is 'recent' (id desc, ids below ``before``; scores optional) or 'relevance' (text score
         desc)."""
 
-    def index_users(self, users: Sequence[UserRecord]) -> None: ...
+    def index_users(self, users: Sequence[UserRecord]) -> None:
+        """Idempotent: indexing a user again replaces their document (a display-name change)."""
+
+    def delete_users(self, user_ids: Sequence[int]) -> None:
+        """Remove these users' documents (deleted accounts); ids with none are ignored."""
+
     def search_users(self, prefix: str, *, limit: int) -> list[int]: ...
     def tweet_count(self) -> int: ...
     def refresh(self) -> None:
@@ -432,9 +548,16 @@ class TrendStore(Protocol):
     def claim(self, key: str, ttl_s: int) -> bool:
         """Set-if-absent with expiry; True for the first claimant (spam and duplicate suppression)."""
 
-    def add(self, hashtag: str, tweet_id: int, weight: float, at_ms: int) -> None: ...
-    def remove_tweet(self, tweet_id: int) -> None: ...
-    def top(self, *, now_ms: int, limit: int, window_s: int, half_life_s: float) -> list[TrendScore]: ...
+    def add(self, hashtag: str, tweet_id: int, weight: float, at_ms: int, place: str | None = None) -> None:
+        """Count the hashtag worldwide and, with a ``place`` (a chirp.places code), in that place too."""
+
+    def remove_tweet(self, tweet_id: int) -> None:
+        """Take back everything the tweet counted, worldwide and in its place."""
+
+    def top(
+        self, *, now_ms: int, limit: int, window_s: int, half_life_s: float, place: str | None = None
+    ) -> list[TrendScore]:
+        """The top hashtags worldwide, or (``place``) among tweets counted in that place."""
 
 
 class RateLimiter(Protocol):
@@ -472,17 +595,43 @@ class NotificationStore(Protocol):
     def page(self, user_id: int, *, before: int | None, limit: int) -> list[NotificationRecord]: ...
     def mark_read(self, user_id: int, *, up_to: int | None) -> int: ...
     def unread_count(self, user_id: int) -> int: ...
+    def forget_user(self, user_id: int) -> None:
+        """Drop every notification of the user (account deletion); idempotent."""
 
 
 class MediaCatalog(Protocol):
     def create(self, media: MediaRecord) -> None: ...
     def get_many(self, media_ids: Sequence[str]) -> dict[str, MediaRecord]: ...
+    def set_processing(self, media_id: str, outcome: MediaProcessing) -> None:
+        """Writes only the processing columns: an alt text set meanwhile is kept."""
+
+    def set_alt_text(self, media_id: str, alt_text: str) -> None: ...
+    def mark_posted(self, media_ids: Sequence[str], tweet_id: int) -> None: ...
 
 
 class ObjectStore(Protocol):
     def presign_upload(self, key: str, *, content_type: str, size: int, expires_s: int) -> UploadTicket: ...
     def head(self, key: str) -> tuple[int, str] | None:
         """(size, content_type) of a stored object, or None."""
+
+    def read(self, key: str) -> tuple[bytes, str] | None:
+        """The object's bytes and content type, or None."""
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of the object (fewer at its end): a video is checked without reading it whole."""
+
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    def copy(self, source: str, target: str) -> None:
+        """Copies an object within the store (server-side on S3: a 512 MB video never passes through Lambda)."""
+
+    def presign_multipart(
+        self, key: str, *, content_type: str, size: int, part_size: int, expires_s: int
+    ) -> MultipartTicket: ...
+    def complete_multipart(self, key: str, upload_id: str, etags: Sequence[str]) -> None:
+        """Assembles the parts (``etags[i]`` is part i+1's); ValueError when the parts do not match the upload."""
+
+    def delete(self, key: str) -> None:
+        """Removes the object; no error when there is none (a redelivered event may find it gone)."""
 
     def public_url(self, key: str) -> str: ...
 

@@ -104,9 +104,13 @@ TABLES: tuple[Table, ...] = (
             ("password_hash", "text"),
             ("bio", "text"),
             ("created_at_ms", "bigint"),
+            ("avatar_media_id", "text"),
+            ("place", "text"),
+            ("token_version", "int"),
         ),
         partition_key=("user_id",),
-        description="A user by id (written with INSERT ... IF NOT EXISTS after both unique claims succeed).",
+        description="A user by id (written with INSERT ... IF NOT EXISTS after both unique claims succeed; profile "
+        "edits and password changes UPDATE ... IF EXISTS; account deletion deletes the row and both claims).",
     ),
     Table(
         name="users_by_username",
@@ -134,6 +138,7 @@ TABLES: tuple[Table, ...] = (
             ("mentions", "list<text>"),
             ("urls", "list<text>"),
             ("media_urls", "list<text>"),
+            ("media", "list<text>"),  # one JSON object per medium (no UDTs on Keyspaces)
             ("reply_to", "bigint"),
             ("reply_to_user_id", "bigint"),
             ("quote_tweet", "bigint"),
@@ -184,6 +189,14 @@ TABLES: tuple[Table, ...] = (
         clustering=(("user_id", "ASC"),),
         description="Who liked a tweet (INSERT ... IF NOT EXISTS / DELETE ... IF EXISTS); 'liked by me' is a point "
         "read per tweet; deleting a tweet drops its partition.",
+    ),
+    Table(
+        name="likes_by_user",
+        columns=(("user_id", "bigint"), ("liked_at_ms", "bigint"), ("tweet_id", "bigint")),
+        partition_key=("user_id",),
+        clustering=(("liked_at_ms", "DESC"), ("tweet_id", "DESC")),
+        description="A user's likes, newest like first (the likes tab; account deletion walks it to take them back). "
+        "Written after the like's LWT applied, deleted after the unlike's.",
     ),
     Table(
         name="retweets",
@@ -247,9 +260,20 @@ TABLES: tuple[Table, ...] = (
             ("size", "bigint"),
             ("object_key", "text"),
             ("created_at_ms", "bigint"),
+            ("status", "text"),
+            ("reason", "text"),
+            ("width", "int"),
+            ("height", "int"),
+            ("duration_ms", "bigint"),
+            ("dominant_color", "text"),
+            ("alt_text", "text"),
+            ("rendition_key", "text"),
+            ("thumbnail_key", "text"),
+            ("tweet_id", "bigint"),
         ),
         partition_key=("media_id",),
-        description="Metadata of an uploaded media object (the bytes live in S3).",
+        description="Metadata of an uploaded media object (the bytes live in S3) and its processing: status,"
+        " dimensions, placeholder colour, alt text and the rendition keys (UPDATEs of single columns).",
     ),
 )
 

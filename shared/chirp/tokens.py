@@ -18,6 +18,9 @@ _ALGORITHM = "HS256"
 class Principal:
     user_id: int
     username: str
+    # The user's token version when the token was issued (claim "ver"; absent in older tokens: 0). A password change
+    # bumps the user's version, and the authorizer refuses tokens of an older one (AuthService.current).
+    version: int = 0
 
 
 class TokenCodec:
@@ -49,15 +52,27 @@ class TokenCodec:
 
         return hashlib.sha256(b"chirp-uploads:" + self._keys[self._signing_kid].encode()).hexdigest()
 
-    def issue(self, principal: Principal, *, now: float | None = None) -> str:
+    def derived_secret(self, purpose: str) -> str:
+        """A key derived from the signing key for one purpose (OAuth client credentials, authorization codes): never
+        the signing key itself, and one purpose's signatures are worthless for another."""
+        import hashlib
+
+        return hashlib.sha256(f"chirp-{purpose}:".encode() + self._keys[self._signing_kid].encode()).hexdigest()
+
+    def issue(self, principal: Principal, *, now: float | None = None, scope: str | None = None) -> str:
+        """A token for ``principal``. ``scope``: an OAuth token of the Mastodon surface (space-separated scopes such
+        as "read write"), checked per route there; without it, a token of Chirp's own with every right."""
         issued = int(now if now is not None else time.time())
-        claims = {
+        claims: dict[str, object] = {
             "sub": str(principal.user_id),
             "username": principal.username,
+            "ver": principal.version,
             "iss": ISSUER,
             "iat": issued,
             "exp": issued + self.ttl_s,
         }
+        if scope is not None:
+            claims["scope"] = scope
         import jwt  # on first use: PyJWT loads cryptography (~0.1 s), which most functions' cold starts never need
 
         return jwt.encode(
@@ -65,6 +80,10 @@ class TokenCodec:
         )
 
     def verify(self, token: str) -> Principal:
+        return self.verify_scoped(token)[0]
+
+    def verify_scoped(self, token: str) -> tuple[Principal, str | None]:
+        """The token's principal and its OAuth scope (None: a Chirp token, every right)."""
         import jwt
 
         try:
@@ -75,7 +94,11 @@ class TokenCodec:
             claims = jwt.decode(
                 token, secret, algorithms=[_ALGORITHM], issuer=ISSUER, options={"require": ["exp", "iat", "sub"]}
             )
-            return Principal(user_id=int(claims["sub"]), username=str(claims["username"]))
+            scope = claims.get("scope")
+            principal = Principal(
+                user_id=int(claims["sub"]), username=str(claims["username"]), version=int(claims.get("ver", 0))
+            )
+            return principal, str(scope) if scope is not None else None
         except jwt.ExpiredSignatureError:
             raise Unauthorized("token expired", code="token_expired") from None
         except (jwt.PyJWTError, KeyError, ValueError):

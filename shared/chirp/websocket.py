@@ -1,4 +1,5 @@
-"""The WebSocket edge: route the API Gateway WebSocket event to the realtime service."""
+"""The WebSocket edge: route the API Gateway WebSocket event to the realtime service. A connection speaks Chirp's
+protocol or Mastodon's streaming protocol (chirp.services.streaming decides which from the $connect query)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from aws_lambda_powertools import Logger
 
 from chirp.container import get_container
 from chirp.observability import metrics
+from chirp.services.streaming import StreamingError, speaks_mastodon
 
 logger = Logger(service="chirp")
 
@@ -24,14 +26,22 @@ def _dispatch(event: dict[str, Any]) -> dict[str, Any]:
     context = event.get("requestContext") or {}
     route, connection_id = context.get("routeKey"), str(context.get("connectionId", ""))
     realtime = get_container().realtime
+    authorizer = context.get("authorizer") or {}  # the $connect authorizer's context, on every route
+    user_id = str(authorizer.get("user_id") or authorizer.get("principalId") or "")
     if route == "$connect":
-        authorizer = context.get("authorizer") or {}
-        user_id = str(authorizer.get("user_id") or authorizer.get("principalId") or "")
         if not user_id.isdigit():
             metrics.count("WebSocketConnects", outcome="refused")
             return {"statusCode": 401, "body": "Unauthorized"}
+        query = event.get("queryStringParameters") or {}
+        mastodon = speaks_mastodon(query)
+        if mastodon and not _may_read(authorizer.get("scope")):
+            metrics.count("WebSocketConnects", outcome="refused")
+            return {"statusCode": 403, "body": "Forbidden: streaming needs the read scope"}
         try:
-            realtime.connect(connection_id, int(user_id))
+            realtime.connect(connection_id, int(user_id), mastodon=query if mastodon else None)
+        except StreamingError as exc:  # ?stream= names a stream Chirp does not have
+            metrics.count("WebSocketConnects", outcome="refused")
+            return {"statusCode": 400, "body": str(exc)}
         except Exception:
             metrics.count("WebSocketConnects", outcome="refused")
             raise
@@ -40,16 +50,28 @@ def _dispatch(event: dict[str, Any]) -> dict[str, Any]:
     if route == "$disconnect":
         realtime.disconnect(connection_id)
         return {"statusCode": 200}
-    realtime.send(connection_id, _reply(event.get("body")))
+    message = _message(event.get("body"))
+    if message is not None and user_id.isdigit() and realtime.mastodon_message(connection_id, int(user_id), message):
+        return {"statusCode": 200}
+    realtime.send(connection_id, _reply(message))
     return {"statusCode": 200}
 
 
-def _reply(body: Any) -> dict[str, Any]:
+def _may_read(scope: Any) -> bool:
+    """Chirp's own tokens carry no scope (everything); a Mastodon OAuth token needs read (or read:statuses)."""
+    return scope is None or bool({"read", "read:statuses", "read:notifications"} & set(str(scope).split()))
+
+
+def _message(body: Any) -> dict[str, Any] | None:
     try:
         message = json.loads(body) if isinstance(body, str) else None
     except json.JSONDecodeError:
-        message = None
-    if not isinstance(message, dict):
+        return None
+    return message if isinstance(message, dict) else None
+
+
+def _reply(message: dict[str, Any] | None) -> dict[str, Any]:
+    if message is None:
         return {"type": "error", "error": {"code": "malformed_message", "message": "messages are JSON objects"}}
     if message.get("action") == "ping":
         return {"type": "pong"}

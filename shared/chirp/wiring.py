@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 API_PREFIX = "/api/v1"
+# Where Mastodon apps open their streaming WebSocket (<streaming base>/api/v1/streaming): the WebSocket API answers
+# it (locally the gateway's route, on AWS the streaming domain's API mapping) with the same routes as its root.
+MASTODON_STREAMING_PATH = API_PREFIX + "/streaming"
 # Responses at least this large are gzip-compressed when the client accepts it: API Gateway's minimumCompressionSize
 # on AWS, the local gateway the same way. A 20-tweet page (~10 KB of JSON) shrinks to about a fifth; smaller bodies
 # are not worth the CPU.
@@ -23,11 +26,14 @@ Resource = Literal["keyspaces", "cache", "graph", "search", "media", "stream", "
 # reader sees its own like/follow in counts, timelines and notifications only once the consumer ran (eventual).
 # Read by the CDK app (context write_path) and the local runtime (CHIRP_WRITE_PATH); chirp.direct_writes says how.
 WritePath = Literal["sync", "async"]
+# Which REST API a route belongs to: Chirp's own, or the Mastodon-compatible one (chirp.mastodon), which has its own
+# base URL (apps expect Mastodon's paths at a host's root, and some of them clash with Chirp's).
+Surface = Literal["chirp", "mastodon"]
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    method: Literal["GET", "POST", "PUT", "DELETE"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str
     operation: str
     auth: bool = True
@@ -36,6 +42,10 @@ class Route:
     # (CloudFront on AWS, the local gateway's /_edge stand-in) for this many seconds. A signed-in request to it still
     # gets the viewer's flags and is never cacheable (Cache-Control: private, no-store, like every other answer).
     public_cache_s: int = 0
+    surface: Surface = "chirp"
+    # The OAuth scope a Mastodon route needs ("read:statuses", "write:follows" ...; granted by it or by its top-level
+    # scope, "follow" granting the follows scopes as Mastodon's legacy scope does); "" needs none beyond a token.
+    scope: str = ""
 
     @property
     def optional_auth(self) -> bool:
@@ -76,12 +86,25 @@ class StreamTrigger:
 
 
 @dataclass(frozen=True, slots=True)
+class ObjectTrigger:
+    """Invoked for each object created in the media bucket under ``prefix``: an S3 event notification on AWS
+    (asynchronous invocation: Lambda retries twice, then the on-failure destination), the media store's own
+    notification locally (the embedded store's listeners; moto's S3 on the servers backend)."""
+
+    prefix: str
+    # Attempts at one object within an invocation before it is dead-lettered (a store outage; refused files are
+    # not failures: their record says why).
+    quarantine_after: int = 3
+
+
+@dataclass(frozen=True, slots=True)
 class Function:
     name: str
     description: str
     routes: tuple[Route, ...] = ()
     ws_routes: tuple[WebSocketRoute, ...] = ()
     stream: StreamTrigger | None = None
+    objects: ObjectTrigger | None = None
     authorizer: bool = False
     uses: tuple[Resource, ...] = ()
     memory_mb: int = 512
@@ -94,7 +117,7 @@ class Function:
 
 
 def _r(
-    method: Literal["GET", "POST", "PUT", "DELETE"],
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"],
     path: str,
     operation: str,
     *,
@@ -103,6 +126,11 @@ def _r(
     public_cache_s: int = 0,
 ) -> Route:
     return Route(method, API_PREFIX + path, operation, auth, stream_write, public_cache_s)
+
+
+def _m(method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"], path: str, operation: str, scope: str = "") -> Route:
+    """A route of the Mastodon surface, at the root of its own host; no scope: a public route (no token)."""
+    return Route(method, path, operation, auth=bool(scope), surface="mastodon", scope=scope)
 
 
 FUNCTIONS: tuple[Function, ...] = (
@@ -119,7 +147,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "authorizer",
         "Verifies bearer tokens for the REST API (TOKEN) and for WebSocket $connect (REQUEST)",
         authorizer=True,
-        uses=("jwt",),
+        uses=("jwt", "keyspaces"),  # keyspaces: the account exists and the token is not revoked (token version)
         memory_mb=256,
     ),
     Function(
@@ -135,14 +163,27 @@ FUNCTIONS: tuple[Function, ...] = (
         "users",
         "Profiles, follow graph and user timelines",
         routes=(
+            _r("GET", "/users/suggestions", "user_suggestions"),  # before /users/{username}: first match wins
+            _r("GET", "/users/me", "get_me"),  # "me" is reserved: no account has that name
+            _r("PATCH", "/users/me", "update_me"),
+            _r("DELETE", "/users/me", "delete_me"),
+            _r("POST", "/users/me/password", "change_password"),
             _r("GET", "/users/{username}", "get_profile", public_cache_s=30),
+            _r("GET", "/users/{username}/likes", "user_likes"),
             _r("POST", "/users/{username}/follow", "follow", stream_write=True),
             _r("DELETE", "/users/{username}/follow", "unfollow", stream_write=True),
             _r("GET", "/users/{username}/followers", "followers"),
             _r("GET", "/users/{username}/following", "following"),
             _r("GET", "/users/{username}/tweets", "user_tweets", public_cache_s=10),
+            _r("POST", "/users/{username}/block", "block_user"),
+            _r("DELETE", "/users/{username}/block", "unblock_user"),
+            _r("POST", "/users/{username}/mute", "mute_user"),
+            _r("DELETE", "/users/{username}/mute", "unmute_user"),
+            _r("GET", "/blocks", "list_blocks"),
+            _r("GET", "/mutes", "list_mutes"),
         ),
-        uses=("keyspaces", "cache", "graph", "stream", "ws_management", "jwt"),
+        # media: an avatar's square crops are made (and its objects read and written) when the profile names it
+        uses=("keyspaces", "cache", "graph", "stream", "ws_management", "jwt", "media"),
     ),
     Function(
         "tweets",
@@ -200,10 +241,24 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "media",
-        "Presigned media uploads",
-        routes=(_r("POST", "/media", "create_upload"),),
+        "Presigned media uploads (videos in parts), their processing state and alt text",
+        routes=(
+            _r("POST", "/media", "create_upload"),
+            _r("POST", "/media/{media_id}/complete", "complete_upload"),
+            _r("GET", "/media/{media_id}", "get_media"),
+            _r("PUT", "/media/{media_id}", "set_alt_text"),
+        ),
         uses=("keyspaces", "cache", "media"),
         memory_mb=256,
+    ),
+    Function(
+        "media_processor",
+        "Object-created consumer: checks each upload and makes its renditions (Pillow), or refuses it",
+        # Pillow decodes a 12 MP photo into ~36 MB of pixels, and more memory is more CPU on Lambda (~0.3 s an image).
+        objects=ObjectTrigger(prefix="uploads/"),
+        uses=("keyspaces", "media"),
+        memory_mb=1024,
+        timeout_s=60,
     ),
     Function(
         "realtime",
@@ -247,7 +302,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "notifier",
         "Stream consumer: notifications and their real-time push",
         stream=StreamTrigger(batch_size=100, enhanced_fan_out=True),  # pushed notifications are waited for
-        uses=("keyspaces", "cache", "ws_management"),
+        uses=("keyspaces", "cache", "graph", "ws_management"),  # graph: recipients' blocks and mutes
         timeout_s=60,
     ),
     Function(
@@ -263,7 +318,85 @@ FUNCTIONS: tuple[Function, ...] = (
         uses=("keyspaces", "cache", "graph", "stream", "ws_management"),
         timeout_s=60,
     ),
+    Function(
+        "eraser",
+        "Stream consumer: erases what is left of a deleted account, stage by stage (chirp.services.erasure)",
+        # Invoked only for account deletions (rare); a big account's stages come back as continuation events, a
+        # batch of work each, so one invocation stays well inside the timeout. Idempotent per stage.
+        stream=StreamTrigger(batch_size=10, event_types=("account_deleted",)),
+        uses=("keyspaces", "cache", "graph", "stream", "ws_management", "media"),  # media: the avatar crops go
+        timeout_s=60,
+    ),
 )
+
+
+MASTODON_FUNCTION = Function(
+    "mastodon",
+    "The Mastodon-compatible client API (OAuth, accounts, statuses, timelines, notifications, search, media)",
+    routes=(
+        _m("GET", "/openapi.json", "openapi"),
+        _m("GET", "/api/v1/instance", "instance_v1"),
+        _m("GET", "/api/v2/instance", "instance_v2"),
+        _m("GET", "/.well-known/oauth-authorization-server", "oauth_server_info"),
+        _m("POST", "/api/v1/apps", "create_app"),
+        _m("GET", "/oauth/authorize", "authorize_page"),
+        _m("POST", "/oauth/authorize", "authorize_submit"),
+        _m("POST", "/oauth/token", "oauth_token"),
+        _m("POST", "/oauth/revoke", "oauth_revoke"),
+        _m("GET", "/api/v1/custom_emojis", "custom_emojis"),
+        _m("GET", "/api/v1/trends/tags", "trends_tags"),
+        _m("GET", "/api/v1/apps/verify_credentials", "verify_app", "read"),
+        _m("GET", "/api/v1/accounts/verify_credentials", "verify_credentials", "read:accounts"),
+        _m("PATCH", "/api/v1/accounts/update_credentials", "update_credentials", "write:accounts"),
+        _m("GET", "/api/v1/accounts/lookup", "account_lookup", "read:accounts"),
+        _m("GET", "/api/v1/accounts/relationships", "relationships", "read:follows"),
+        _m("GET", "/api/v1/accounts/{account_id}", "account", "read:accounts"),
+        _m("GET", "/api/v1/accounts/{account_id}/statuses", "account_statuses", "read:statuses"),
+        _m("GET", "/api/v1/accounts/{account_id}/followers", "account_followers", "read:accounts"),
+        _m("GET", "/api/v1/accounts/{account_id}/following", "account_following", "read:accounts"),
+        _m("POST", "/api/v1/accounts/{account_id}/follow", "account_follow", "write:follows"),
+        _m("POST", "/api/v1/accounts/{account_id}/unfollow", "account_unfollow", "write:follows"),
+        _m("POST", "/api/v1/statuses", "create_status", "write:statuses"),
+        _m("GET", "/api/v1/statuses/{status_id}", "get_status", "read:statuses"),
+        _m("DELETE", "/api/v1/statuses/{status_id}", "delete_status", "write:statuses"),
+        _m("GET", "/api/v1/statuses/{status_id}/context", "status_context", "read:statuses"),
+        _m("POST", "/api/v1/statuses/{status_id}/favourite", "favourite", "write:favourites"),
+        _m("POST", "/api/v1/statuses/{status_id}/unfavourite", "unfavourite", "write:favourites"),
+        _m("POST", "/api/v1/statuses/{status_id}/reblog", "reblog", "write:statuses"),
+        _m("POST", "/api/v1/statuses/{status_id}/unreblog", "unreblog", "write:statuses"),
+        _m("POST", "/api/v1/statuses/{status_id}/bookmark", "bookmark", "write:bookmarks"),
+        _m("POST", "/api/v1/statuses/{status_id}/unbookmark", "unbookmark", "write:bookmarks"),
+        _m("GET", "/api/v1/bookmarks", "bookmarks", "read:bookmarks"),
+        _m("GET", "/api/v1/favourites", "favourites", "read:favourites"),
+        _m("POST", "/api/v1/accounts/{account_id}/block", "account_block", "write:blocks"),
+        _m("POST", "/api/v1/accounts/{account_id}/unblock", "account_unblock", "write:blocks"),
+        _m("POST", "/api/v1/accounts/{account_id}/mute", "account_mute", "write:mutes"),
+        _m("POST", "/api/v1/accounts/{account_id}/unmute", "account_unmute", "write:mutes"),
+        _m("GET", "/api/v1/blocks", "blocks", "read:blocks"),
+        _m("GET", "/api/v1/mutes", "mutes", "read:mutes"),
+        _m("GET", "/api/v1/preferences", "preferences", "read:accounts"),
+        _m("GET", "/api/v1/announcements", "announcements", "read"),
+        _m("GET", "/api/v1/follow_requests", "follow_requests", "read:follows"),
+        _m("GET", "/api/v1/conversations", "conversations", "read:statuses"),
+        _m("GET", "/api/v1/scheduled_statuses", "scheduled_statuses", "read:statuses"),
+        _m("GET", "/api/v1/followed_tags", "followed_tags", "read:follows"),
+        _m("GET", "/api/v1/timelines/home", "home_timeline", "read:statuses"),
+        _m("GET", "/api/v1/timelines/tag/{hashtag}", "tag_timeline", "read:statuses"),
+        _m("GET", "/api/v1/notifications", "notifications", "read:notifications"),
+        _m("GET", "/api/v2/search", "search", "read:search"),
+        _m("GET", "/api/v1/markers", "get_markers", "read:statuses"),
+        _m("POST", "/api/v1/markers", "set_markers", "write:statuses"),
+        _m("POST", "/api/v2/media", "upload_media", "write:media"),
+        _m("GET", "/api/v1/media/{media_id}", "get_media", "write:media"),
+        _m("PUT", "/api/v1/media/{media_id}", "update_media", "write:media"),
+        _m("GET", "/api/v1/filters", "filters_v1", "read:filters"),
+        _m("GET", "/api/v2/filters", "filters_v2", "read:filters"),
+        _m("GET", "/api/v1/lists", "lists", "read:lists"),
+    ),
+    uses=("keyspaces", "cache", "graph", "search", "media", "stream", "jwt"),
+    timeout_s=29,
+)
+FUNCTIONS = (*FUNCTIONS, MASTODON_FUNCTION)
 
 
 def integration(route: Route, write_path: WritePath) -> Literal["lambda", "stream"]:
@@ -278,8 +411,9 @@ def function(name: str) -> Function:
     raise KeyError(name)
 
 
-def all_routes() -> list[tuple[Function, Route]]:
-    return [(fn, route) for fn in FUNCTIONS for route in fn.routes]
+def all_routes(surface: Surface = "chirp") -> list[tuple[Function, Route]]:
+    """The routes of one REST API: Chirp's own (the default) or the Mastodon surface's."""
+    return [(fn, route) for fn in FUNCTIONS for route in fn.routes if route.surface == surface]
 
 
 def authorizer_function() -> Function:
@@ -288,6 +422,10 @@ def authorizer_function() -> Function:
 
 def stream_consumers() -> list[Function]:
     return [fn for fn in FUNCTIONS if fn.stream is not None]
+
+
+def object_consumers() -> list[Function]:
+    return [fn for fn in FUNCTIONS if fn.objects is not None]
 
 
 def websocket_function() -> Function:

@@ -322,10 +322,11 @@ def test_attach_an_image_and_quote_a_tweet(chirp: Chirp, browsers: Browsers, tmp
     expect(page.get_by_role("img", name="Selected image blue.png")).to_be_visible()
     page.get_by_role("button", name="Tweet", exact=True).click()
 
-    # Then the tweet shows the uploaded image, served from the media store
+    # Then the tweet shows the processed image's thumbnail, served from the media store, in its own dimensions
     card = articles(page, "Look at this blue")
     picture = card.get_by_role("img", name="Attached image")
-    expect(picture).to_have_attribute("src", re.compile(r"/media/.+\.png$"))
+    expect(picture).to_have_attribute("src", re.compile(r"/media/.+/thumb$"))
+    expect(picture).to_have_attribute("width", "64")
     page.wait_for_function("img => img.complete && img.naturalWidth === 64", arg=picture.element_handle())
 
     # When she quotes it with a comment
@@ -339,6 +340,66 @@ def test_attach_an_image_and_quote_a_tweet(chirp: Chirp, browsers: Browsers, tmp
     quoting = articles(page, "Still the best pixel")
     expect(quoting.locator(".tweet-quote")).to_contain_text("Look at this blue #pixels")
     expect(quoting.get_by_role("link", name=f"Quoted tweet by @{alice.username}")).to_be_visible()
+
+
+def test_post_four_images_and_see_their_thumbnails(chirp: Chirp, browsers: Browsers, tmp_path: Any) -> None:
+    # Given Alice with four images of different sizes (one larger than a thumbnail)
+    alice = chirp.signup("alice")
+    sizes = [(64, 48), (80, 60), (900, 600), (120, 90)]
+    paths = []
+    for i, (width, height) in enumerate(sizes):
+        path = tmp_path / f"pic{i}.png"
+        path.write_bytes(tiny_png(width, height))
+        paths.append(str(path))
+    page = browsers.logged_in(alice)
+
+    # When she attaches all four and tweets
+    page.get_by_label("Tweet text").fill("Four #pixels at once")
+    page.locator(".composer input[type=file]").first.set_input_files(paths)
+    for i in range(4):
+        expect(page.get_by_role("img", name=f"Selected image pic{i}.png")).to_be_visible()
+    page.get_by_role("button", name="Tweet", exact=True).click()
+
+    # Then the tweet shows four thumbnails (the large one scaled to 400 px), each linking to its rendition
+    card = articles(page, "Four #pixels at once")
+    pictures = card.get_by_role("img", name="Attached image")
+    expect(pictures).to_have_count(4)
+    for i in range(4):
+        expect(pictures.nth(i)).to_have_attribute("src", re.compile(r"/media/.+/thumb$"))
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=pictures.nth(i).element_handle())
+    widths = [pictures.nth(i).evaluate("img => img.naturalWidth") for i in range(4)]
+    assert widths == [64, 80, 400, 120]
+    expect(card.locator(".tweet-media a").first).to_have_attribute("href", re.compile(r"/media/.+/large$"))
+
+
+def tiny_mp4(duration_ms: int) -> bytes:
+    """The boxes the media processor checks (ftyp, mdat, then moov with its mvhd); not playable, which is fine."""
+    ftyp = struct.pack(">I4s4sI4s", 20, b"ftyp", b"isom", 512, b"isom")
+    mvhd = struct.pack(">I4sB3xIIII", 108, b"mvhd", 0, 0, 0, 1000, duration_ms) + bytes(80)
+    moov = struct.pack(">I4s", 8 + len(mvhd), b"moov") + mvhd
+    return ftyp + struct.pack(">I4s", 16, b"mdat") + bytes(8) + moov
+
+
+def test_post_a_video(chirp: Chirp, browsers: Browsers, tmp_path: Any) -> None:
+    # Given Alice with a short MP4
+    alice = chirp.signup("alice")
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(tiny_mp4(4200))
+    page = browsers.logged_in(alice)
+
+    # When she attaches it, tries to add an image too, and tweets
+    page.get_by_label("Tweet text").fill("A #clip")
+    page.locator(".composer input[type=file]").first.set_input_files(str(clip))
+    expect(page.get_by_label("Selected video clip.mp4")).to_be_visible()
+    image = tmp_path / "extra.png"
+    image.write_bytes(tiny_png())
+    page.locator(".composer input[type=file]").first.set_input_files(str(image))
+    expect(page.locator(".composer .form-error")).to_have_text("A tweet takes up to 4 images or one video.")
+    page.get_by_role("button", name="Tweet", exact=True).click()
+
+    # Then the tweet carries the processed video, served from the media store
+    card = articles(page, "A #clip")
+    expect(card.locator(".tweet-media video")).to_have_attribute("src", re.compile(r"/media/.+/video$"))
 
 
 def test_expired_or_rejected_token_returns_to_login(chirp: Chirp, browsers: Browsers) -> None:

@@ -24,7 +24,7 @@ from chirp.adapters.redis_cache.limits import RedisIdempotencyStore, RedisRateLi
 from chirp.adapters.redis_cache.timelines import RedisTimelineStore
 from chirp.adapters.redis_cache.trends import RedisTrendStore
 from chirp.ids import CHIRP_EPOCH_MS, TIME_SHIFT
-from chirp.model import now_ms
+from chirp.model import SafetySets, now_ms
 from chirp.ports import (
     ConnectionRegistry,
     IdempotencyRecord,
@@ -233,6 +233,27 @@ def test_cached_celebrity_followees_are_kept_forgotten_and_expire(timelines: Tim
     assert timelines.celebrities(other) is None
 
 
+def test_cached_safety_sets_are_kept_forgotten_and_expire(timelines: TimelineStore) -> None:
+    reader, other, nobody = user(), user(), user()
+    sets = SafetySets(
+        blocking=frozenset({big_id(1), 7}),
+        blocked_by=frozenset({big_id(2)}),
+        muting=frozenset({9}),
+        muted_by=frozenset({big_id(3)}),
+    )
+    assert timelines.safety(reader) is None
+    timelines.set_safety(reader, sets)
+    timelines.set_safety(other, SafetySets())
+    assert timelines.safety(reader) == sets
+    assert timelines.safety(other) == SafetySets()  # "blocks no one" is an answer too, not a miss
+    timelines.forget_safety([reader, nobody])
+    assert timelines.safety(reader) is None
+    assert timelines.safety(other) == SafetySets()
+    timelines.forget_safety([])
+    time.sleep(CELEBRITIES_TTL + 1.1)
+    assert timelines.safety(other) is None
+
+
 def test_ids_that_share_a_millisecond_keep_exact_order_and_cursors(timelines: TimelineStore) -> None:
     u = user()
     same_ms = [big_id(0, low) for low in (7, 1, 3, 2)]  # differ only in the low bits
@@ -324,6 +345,27 @@ def test_a_removed_tweet_takes_its_contribution_back(trends: TrendStore) -> None
     trends.remove_tweet(2)
     top = trends.top(now_ms=now, limit=10, window_s=3600, half_life_s=900)
     assert [(t.hashtag, t.tweet_count) for t in top] == [("topic", 1)]
+
+
+def test_trends_count_in_their_place_and_worldwide(trends: TrendStore) -> None:
+    now = now_ms()
+    trends.add("local", 10, 1.0, now, "FR")
+    trends.add("local", 11, 1.0, now, "FR")
+    trends.add("local", 11, 1.0, now, "FR")  # re-delivery counts once
+    trends.add("elsewhere", 12, 3.0, now, "DE")
+    trends.add("nowhere", 13, 2.0, now)  # no place: worldwide only
+
+    def tags(place: str | None) -> list[tuple[str, int]]:
+        top = trends.top(now_ms=now, limit=10, window_s=3600, half_life_s=900, place=place)
+        return [(t.hashtag, t.tweet_count) for t in top]
+
+    assert tags(None) == [("elsewhere", 1), ("local", 2), ("nowhere", 1)]
+    assert tags("FR") == [("local", 2)]
+    assert tags("DE") == [("elsewhere", 1)]
+    assert tags("JP") == []
+    trends.remove_tweet(11)  # a deleted tweet leaves its place's trends and the world's
+    assert tags("FR") == [("local", 1)]
+    assert ("local", 1) in tags(None)
 
 
 def test_claims_are_first_come_only(trends: TrendStore) -> None:

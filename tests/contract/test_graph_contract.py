@@ -15,6 +15,7 @@ import pytest
 from chirp.adapters.embedded.graph import SqliteGraphStore
 from chirp.adapters.neptune import NeptuneGraphStore
 from chirp.local.servers.harness import DUMMY_CREDENTIALS
+from chirp.model import SafetySets
 from chirp.ports import GraphStore, StoreUnavailable
 
 NewIds = Callable[[int], list[int]]
@@ -338,3 +339,74 @@ def test_bulk_loaded_follows_page_and_count_like_follows(graph: GraphStore, new_
     assert graph.unfollow(fans[1], star) is True
     assert graph.counts(star) == (len(fans) + 1, 0) and graph.counts(fans[1]) == (0, 0)
     graph.bulk_load_follows([])
+
+
+# -- blocks, mutes and who to follow ---------------------------------------------------------------------------
+def test_a_block_is_an_edge_seen_from_both_sides(graph: GraphStore, new_ids: NewIds) -> None:
+    a, b, c = new_ids(3)
+    assert graph.safety_sets(a, limit=100) == SafetySets()  # a user the graph has never seen
+    assert graph.add_relation(a, b, "blocks", 1000) is True
+    assert graph.add_relation(a, b, "blocks", 2000) is False  # idempotent
+    assert graph.add_relation(a, c, "mutes", 3000) is True
+    assert graph.safety_sets(a, limit=100) == SafetySets(blocking=frozenset({b}), muting=frozenset({c}))
+    assert graph.safety_sets(b, limit=100) == SafetySets(blocked_by=frozenset({a}))
+    assert graph.safety_sets(c, limit=100) == SafetySets(muted_by=frozenset({a}))
+
+
+def test_relations_are_separate_from_follows_and_from_each_other(graph: GraphStore, new_ids: NewIds) -> None:
+    a, b = new_ids(2)
+    graph.follow(a, b, 1000)
+    graph.add_relation(a, b, "mutes", 2000)
+    assert graph.counts(b) == (1, 0)  # a mute moves no follow count
+    assert graph.following_ids(a, limit=10) == [b]  # nor is it a follow
+    assert graph.remove_relation(a, b, "blocks") is False  # a mute is not a block
+    assert graph.remove_relation(a, b, "mutes") is True
+    assert graph.remove_relation(a, b, "mutes") is False
+    assert graph.safety_sets(a, limit=100) == SafetySets()
+    assert graph.following_ids(a, limit=10) == [b]
+
+
+def test_relation_ids_list_newest_first(graph: GraphStore, new_ids: NewIds) -> None:
+    a, b, c, d = new_ids(4)
+    graph.add_relation(a, b, "blocks", 1000)
+    graph.add_relation(a, c, "blocks", 3000)
+    graph.add_relation(a, d, "blocks", 2000)
+    graph.add_relation(a, b, "mutes", 4000)
+    assert graph.relation_ids(a, "blocks", limit=10) == [c, d, b]
+    assert graph.relation_ids(a, "blocks", limit=2) == [c, d]
+    assert graph.relation_ids(a, "mutes", limit=10) == [b]
+    assert graph.relation_ids(b, "blocks", limit=10) == []
+
+
+def test_suggestions_rank_by_followees_in_common(graph: GraphStore, new_ids: NewIds) -> None:
+    me, f1, f2, f3, popular, niche, known = new_ids(7)
+    for at, followee in enumerate((f1, f2, f3, known), start=1):
+        graph.follow(me, followee, at)
+    for f in (f1, f2, f3):
+        graph.follow(f, popular, 100)
+    graph.follow(f1, niche, 100)
+    graph.follow(f2, known, 100)  # already followed: never suggested
+    graph.follow(f3, me, 100)  # oneself: never suggested
+    assert graph.suggestions(me, sample=10, limit=10) == [(popular, 3), (niche, 1)]
+    assert graph.suggestions(me, sample=10, limit=1) == [(popular, 3)]
+
+
+def test_suggestions_leave_out_blocks_either_way(graph: GraphStore, new_ids: NewIds) -> None:
+    me, f1, blocked, blocker, fine = new_ids(5)
+    graph.follow(me, f1, 1)
+    for other in (blocked, blocker, fine):
+        graph.follow(f1, other, 2)
+    graph.add_relation(me, blocked, "blocks", 3)
+    graph.add_relation(blocker, me, "blocks", 3)
+    graph.add_relation(me, fine, "mutes", 3)  # a mute does not hide a suggestion
+    assert graph.suggestions(me, sample=10, limit=10) == [(fine, 1)]
+
+
+def test_suggestions_sample_only_the_newest_followees(graph: GraphStore, new_ids: NewIds) -> None:
+    me, old, new, via_old, via_new = new_ids(5)
+    graph.follow(me, old, 1000)
+    graph.follow(me, new, 2000)
+    graph.follow(old, via_old, 10)
+    graph.follow(new, via_new, 10)
+    assert graph.suggestions(me, sample=1, limit=10) == [(via_new, 1)]
+    assert graph.suggestions(new_ids(1)[0], sample=10, limit=10) == []  # no followees, no suggestions

@@ -31,6 +31,7 @@ from chirp.adapters.embedded.records import (
 )
 from chirp.ids import TIME_SHIFT, min_id_for_time_ms, new_id
 from chirp.model import (
+    MediaProcessing,
     MediaRecord,
     NotificationRecord,
     NotificationType,
@@ -219,6 +220,19 @@ def test_tweet_round_trip_with_unicode_and_references(records: Records) -> None:
         mentions=["bob", "ålice"],
         urls=["https://example.com/ü?q=1"],
         media_urls=["https://media.example.com/m/1.png"],
+        media=[
+            {
+                "media_id": "0" * 32,
+                "type": "image",
+                "url": "https://media.example.com/m/1.png",
+                "thumbnail_url": "https://media.example.com/m/1/thumb",
+                "width": 2016,
+                "height": 1512,
+                "duration_ms": None,
+                "dominant_color": "#102030",
+                "alt_text": "Ünïcødé alt text",
+            }
+        ],
         reply_to=parent.tweet_id,
         reply_to_user_id=author,
         quote_tweet=parent.tweet_id,
@@ -246,6 +260,23 @@ def test_a_duplicate_tweet_id_is_refused_and_the_original_kept(records: Records)
     # nothing of the refused tweet is left: not in its author's list or count
     assert records.tweets.count_by_author(other) == 0
     assert records.tweets.author_tweet_ids(other, before=None, limit=10) == []
+
+
+def test_an_authors_count_is_of_the_tweets_they_wrote_not_their_retweet_entries(records: Records) -> None:
+    author = new_id()
+    original = tweet(author=new_id(), content="worth sharing")
+    written = tweet(author=author, content="my own words")
+    entry = tweet(author=author, content="", quote_tweet=original.tweet_id)
+    assert entry.retweet_of == original.tweet_id
+    records.tweets.create(original)
+    records.tweets.create(written)
+    records.tweets.create(entry)
+    assert records.tweets.count_by_author(author) == 1
+    assert set(records.tweets.author_tweet_ids(author, before=None, limit=10)) == {written.tweet_id, entry.tweet_id}
+    assert records.tweets.delete(entry)
+    assert records.tweets.count_by_author(author) == 1
+    assert records.tweets.delete(written)
+    assert records.tweets.count_by_author(author) == 0
 
 
 def test_a_refused_duplicate_reply_leaves_the_threads_as_they_were(records: Records) -> None:
@@ -585,6 +616,36 @@ def test_media_round_trip(records: Records) -> None:
     assert found == {item.media_id: item for item in items}
     assert records.media.get_many([]) == {}
     assert records.media.get_many([missing]) == {}
+
+
+def test_media_processing_alt_text_and_posting_write_only_their_own_columns(records: Records) -> None:
+    owner = new_id()
+    media_id = uuid.uuid4().hex
+    pending = MediaRecord(media_id, owner, "image/jpeg", 10, f"uploads/{owner}/{media_id}.jpg", now_ms(), "pending")
+    records.media.create(pending)
+    assert records.media.get_many([media_id])[media_id] == pending
+    records.media.set_alt_text(media_id, "a cat")  # set while processing runs: processing must not undo it
+    outcome = MediaProcessing(
+        status="ready",
+        width=2016,
+        height=1512,
+        dominant_color="#102030",
+        rendition_key=f"media/{owner}/{media_id}/large",
+        thumbnail_key=f"media/{owner}/{media_id}/thumb",
+    )
+    records.media.set_processing(media_id, outcome)
+    records.media.mark_posted([media_id], 42)
+    found = records.media.get_many([media_id])[media_id]
+    assert (found.status, found.width, found.height, found.duration_ms) == ("ready", 2016, 1512, None)
+    assert (found.dominant_color, found.rendition_key, found.thumbnail_key) == (
+        "#102030",
+        outcome.rendition_key,
+        outcome.thumbnail_key,
+    )
+    assert (found.alt_text, found.tweet_id, found.key) == ("a cat", 42, pending.key)
+    records.media.set_processing(media_id, MediaProcessing(status="failed", reason="truncated"))
+    failed = records.media.get_many([media_id])[media_id]
+    assert (failed.status, failed.reason, failed.rendition_key, failed.width) == ("failed", "truncated", "", None)
 
 
 def test_a_delivery_that_died_after_its_dedupe_claim_is_finished_by_redelivery(

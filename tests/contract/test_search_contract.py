@@ -509,3 +509,16 @@ def test_opensearch_before_any_setup_reads_as_empty(servers: Any) -> None:
         ]
     finally:
         search.close()
+
+
+def test_a_reindexed_user_is_found_by_the_new_name_and_a_deleted_one_not_at_all(index: SearchIndex) -> None:
+    users_settled(index, user(11, "ada", "Ada Lovelace"), user(12, "adam", "Adam Smith"))
+    users_settled(index, user(11, "ada", "Countess"))  # a display-name change replaces the document
+    assert index.search_users("lovel", limit=10) == []
+    assert index.search_users("count", limit=10) == [11]
+    index.delete_users([11, 99])
+    index.delete_users([11])  # idempotent; unknown ids are ignored
+    index.delete_users([])
+    settle(index)
+    assert index.search_users("ada", limit=10) == [12]
+    assert index.search_users("count", limit=10) == []

@@ -30,6 +30,16 @@ class Reader:
 
     def __init__(self, source: Any) -> None:
         self._source = source
+        self._after: dict[int, int] = {}  # per shard: the last sequence number ``poll`` read
+
+    def poll(self, limit: int) -> list[StreamRecord]:
+        """Every record after the last one this reader polled, ``limit`` at a time (the mapping's loop)."""
+        records: list[StreamRecord] = []
+        for shard in range(self._source.shards):
+            while batch := self._source.read(shard, after=self._after.get(shard, 0), limit=limit):
+                records.extend(batch)
+                self._after[shard] = batch[-1].seq
+        return records
 
     def all(self) -> list[StreamRecord]:
         records: list[StreamRecord] = []
@@ -108,6 +118,26 @@ def test_one_keys_events_stay_in_order_on_one_shard(stream_and_reader: tuple[Eve
         ids = [Event.model_validate(json.loads(r.data)).data["tweet_id"] for r in mine]
         assert ids == [0, 1, 2, 3, 4] * 2
         assert [r.seq for r in mine] == sorted(r.seq for r in mine)
+
+
+def test_reading_on_in_small_batches_reads_each_record_once(
+    stream_and_reader: tuple[EventStream, Reader, Settings],
+) -> None:
+    # Given events read on from the last one read, two at a time, up to the end of the stream
+    stream, reader, _ = stream_and_reader
+    stream.publish(_events("5", 5))
+    first = reader.poll(limit=2)
+    # When more arrive after that (empty) last read, and are read on the same way
+    stream.publish(_events("5", 3))
+    second = reader.poll(limit=2)
+
+    # Then each batch of events is read once, in order, nothing before it again
+    def tweet_ids(records: list[StreamRecord]) -> list[int]:
+        return [Event.model_validate(json.loads(r.data)).data["tweet_id"] for r in records]
+
+    assert tweet_ids(first) == [0, 1, 2, 3, 4]
+    assert tweet_ids(second) == [0, 1, 2]
+    assert reader.poll(limit=2) == []
 
 
 def test_raw_replay_puts_back_the_exact_bytes(stream_and_reader: tuple[EventStream, Reader, Settings]) -> None:

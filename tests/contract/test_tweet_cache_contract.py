@@ -17,7 +17,7 @@ from chirp.adapters.redis_cache.client import connect
 from chirp.adapters.redis_cache.tweet_cache import RedisTweetCache, tweet_key
 from chirp.ids import TIME_SHIFT, min_id_for_time_ms
 from chirp.local.servers.redis_cluster import RedisClusterNode, redis_cluster
-from chirp.model import TweetCounts, TweetRecord, now_ms
+from chirp.model import AuthorCard, TweetCounts, TweetRecord, now_ms
 from chirp.ports import CacheStats, StoreUnavailable, TweetCache
 
 UNICODE_TEXT = "héllo 👩🏽‍💻🐦 مرحبا שלום e\u0301 漢字 \u200f!"
@@ -81,6 +81,7 @@ def a_tweet(**overrides: Any) -> TweetRecord:
         "mentions": ["bob"],
         "urls": ["https://example.com/a?b=c"],
         "media_urls": ["https://media.example.com/m/1.png"],
+        "media": [{"media_id": "0" * 32, "type": "video", "url": "https://media.example.com/m/1", "duration_ms": 7000}],
         "reply_to": big_id(),
         "reply_to_user_id": big_id(),
         "quote_tweet": None,
@@ -327,3 +328,25 @@ def test_an_unreachable_redis_is_unavailable_not_a_crash() -> None:
         RedisTweetCache(dead).lookup([big_id()], viewer_id=big_id())
     with pytest.raises(StoreUnavailable):
         RedisTweetCache(dead).counts_changed([big_id()])
+
+
+# -- author cards (display name and avatar a tweet shows) --------------------------------------------------------
+
+
+def test_author_cards_miss_until_filled_then_hit(cache: TweetCache) -> None:
+    ada, bob, nobody = big_id(), big_id(), big_id()
+    assert cache.authors([ada, bob]) == {}
+    cards = [AuthorCard(ada, "Ada 👩🏽‍💻 مرحبا", "0123456789abcdef0123456789abcdef"), AuthorCard(bob, "Bob")]
+    cache.fill_authors(cards)
+    assert cache.authors([ada, nobody, bob, ada]) == {ada: cards[0], bob: cards[1]}
+    assert cache.authors([]) == {}
+
+
+def test_a_changed_author_misses_again_and_others_stay(cache: TweetCache) -> None:
+    ada, bob = big_id(), big_id()
+    cache.fill_authors([AuthorCard(ada, "Ada"), AuthorCard(bob, "Bob")])
+    cache.author_changed([ada])
+    cache.author_changed([ada])  # idempotent
+    assert cache.authors([ada, bob]) == {bob: AuthorCard(bob, "Bob")}
+    cache.fill_authors([AuthorCard(ada, "Ada Lovelace", "m1")])
+    assert cache.authors([ada]) == {ada: AuthorCard(ada, "Ada Lovelace", "m1")}

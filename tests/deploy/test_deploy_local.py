@@ -4,7 +4,7 @@
 Keyspaces, Neptune, ElastiCache and OpenSearch are left out and the functions are pointed at the real stand-in
 servers (Cassandra, Gremlin Server, Redis, OpenSearch); S3, Kinesis, Secrets Manager, Lambda and both API
 Gateway data planes are ministack's own. Then a smoke scenario goes through the deployed REST and WebSocket APIs:
-sign up, follow, timeline, post, WebSocket push, fan-out into the home timeline, search.
+sign up, follow, timeline, post, WebSocket push, fan-out into the home timeline, search, retweet fan-out.
 
 What the emulator cannot check (see tests/deploy/README.md) is recorded in the terminal summary, never faked.
 """
@@ -154,6 +154,21 @@ def _smoke(deployment: Deployment) -> None:
         timings["smoke: like + follow notifications"] = time.monotonic() - began
         assert sorted(n["type"] for n in notified["notifications"]) == ["follow", "like"]
         assert notified["unread_count"] == 2
+
+        # Retweet fan-out: carol follows bob (not alice); bob's retweet reaches her home as its own entry.
+        carol = _signup(http, api, "carol")
+        carol_headers = {"Authorization": f"Bearer {carol['token']}"}
+        followed = http.post(f"{api}/users/{bob['username']}/follow", headers=carol_headers)
+        assert followed.status_code in (200, 201), followed.text
+        assert http.get(f"{api}/timeline/home", headers=carol_headers).json()["tweets"] == []
+        retweeted = http.post(f"{api}/tweets/{tweet['tweet_id']}/retweet", headers=bob_headers)
+        assert retweeted.status_code == 200 and retweeted.json()["retweeted_by_user"], retweeted.text
+        began = time.monotonic()
+        carols = _eventually(
+            lambda: http.get(f"{api}/timeline/home", headers=carol_headers).json()["tweets"], lambda ts: bool(ts)
+        )
+        timings["smoke: retweet fan-out into home timeline"] = time.monotonic() - began
+        assert [(t["username"], t["retweet_of"]["tweet_id"]) for t in carols] == [(bob["username"], tweet["tweet_id"])]
 
         trending = _eventually(
             lambda: http.get(f"{api}/trends", headers=bob_headers).json()["trends"],

@@ -1,12 +1,15 @@
 """The whole public API over real HTTP against the local runtime: every endpoint and its error cases."""
 
 import base64
+import io
 import json
+import struct
 import uuid
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from chirp import wiring
 from support.runtime import Client, LocalStack, eventually
@@ -259,11 +262,29 @@ def _upload(upload: dict[str, Any], data: bytes, content_type: str, *, tamper: b
     return httpx.put(url, content=data, headers={**upload["headers"], "Content-Type": content_type})
 
 
-def test_media_upload_and_download(runtime: LocalStack) -> None:
+def _image(width: int, height: int, fmt: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (30, 120, 200)).save(out, fmt)
+    return out.getvalue()
+
+
+def _processed(user: Client, media_id: str) -> dict[str, Any]:
+    """The media record once the processor (run by the store's object-created notification) is done with it."""
+
+    def done() -> dict[str, Any] | None:
+        media: dict[str, Any] = user.get(f"/media/{media_id}").json()
+        return media if media["status"] != "pending" else None
+
+    result: dict[str, Any] = eventually(done, timeout=30)
+    return result
+
+
+def test_media_upload_processing_and_tweet(runtime: LocalStack) -> None:
     user = runtime.user(uname())
-    png = b"\x89PNG\r\n\x1a\n" + b"0" * 56
+    png = _image(1600, 900, "PNG")
     ticket = user.post("/media", {"content_type": "image/png", "size": len(png)})
     assert ticket.status_code == 201
+    media_id = ticket.json()["media_id"]
     upload = ticket.json()["upload"]
     if upload["method"] == "PUT":  # the local object store enforces the signed type, size and signature itself
         assert _upload(upload, png, "image/jpeg").status_code == 400
@@ -273,12 +294,71 @@ def test_media_upload_and_download(runtime: LocalStack) -> None:
         policy = json.loads(base64.b64decode(upload["fields"]["policy"]))
         assert ["content-length-range", len(png), len(png)] in policy["conditions"]
         assert {"Content-Type": "image/png"} in policy["conditions"]
+    early = user.post("/tweets", {"content": "too early", "media_ids": [media_id]})
+    assert (early.status_code, early.json()["error"]["code"]) == (409, "media_not_ready")
     assert _upload(upload, png, "image/png").status_code in (200, 204)
-    tweet = user.tweet("with a picture", media_ids=[ticket.json()["media_id"]])
-    fetched = httpx.get(tweet["media_urls"][0])
-    assert fetched.content == png and fetched.headers["Content-Type"] == "image/png"
+    media = _processed(user, media_id)
+    assert media["status"] == "ready", media
+    put = user.http.put(f"/media/{media_id}", json={"alt_text": "a blue rectangle"})
+    assert put.status_code == 200 and put.json()["alt_text"] == "a blue rectangle"
+    tweet = user.tweet("with a picture", media_ids=[media_id])
+    (item,) = tweet["media"]
+    assert (item["type"], item["width"], item["height"], item["alt_text"]) == ("image", 1600, 900, "a blue rectangle")
+    assert item["dominant_color"].startswith("#") and tweet["media_urls"] == [item["url"]]
+    large, thumb = httpx.get(item["url"]), httpx.get(item["thumbnail_url"])
+    assert large.headers["Content-Type"] == thumb.headers["Content-Type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(thumb.content)).size == (400, 225)
+    assert user.http.put(f"/media/{media_id}", json={"alt_text": "late"}).status_code == 409
     assert user.post("/media", {"content_type": "text/html", "size": 10}).status_code == 400
     assert user.post("/media", {"content_type": "image/png", "size": 10**9}).status_code == 400
+
+
+def test_a_file_that_is_not_what_it_claims_is_refused_and_not_kept(runtime: LocalStack) -> None:
+    user = runtime.user(uname())
+    png = _image(64, 64, "PNG")
+    ticket = user.post("/media", {"content_type": "image/jpeg", "size": len(png)}).json()
+    assert _upload(ticket["upload"], png, "image/jpeg").status_code in (200, 204)
+    media = _processed(user, ticket["media_id"])
+    assert media["status"] == "failed" and "first bytes" in media["reason"] and media.get("item") is None
+    refused = user.post("/tweets", {"content": "pic", "media_ids": [ticket["media_id"]]})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "media_failed")
+    assert httpx.get(ticket["media_url"]).status_code in (403, 404)  # no rendition was made
+
+
+def _mp4(size: int, duration_ms: int) -> bytes:
+    """An MP4 of exactly ``size`` bytes: ftyp, the media data, then the movie header (as phones write it)."""
+    ftyp = struct.pack(">I4s4sI4s", 20, b"ftyp", b"isom", 512, b"isom")
+    mvhd = struct.pack(">I4sB3xIIII", 108, b"mvhd", 0, 0, 0, 1000, duration_ms) + bytes(80)
+    moov = struct.pack(">I4s", 8 + len(mvhd), b"moov") + mvhd
+    filler = size - len(ftyp) - len(moov) - 8
+    return ftyp + struct.pack(">I4s", 8 + filler, b"mdat") + bytes(filler) + moov
+
+
+def test_a_video_above_the_single_upload_limit_goes_in_parts(runtime: LocalStack) -> None:
+    user = runtime.user(uname())
+    video = _mp4(16 * 1024 * 1024 + 5, duration_ms=61_500)
+    ticket = user.post("/media", {"content_type": "video/mp4", "size": len(video)}).json()
+    form = ticket["multipart"]
+    assert "upload" not in ticket and len(form["parts"]) == 3
+    etags = []
+    for part in form["parts"]:
+        start = (part["part_number"] - 1) * form["part_size"]
+        chunk = video[start : start + form["part_size"]]
+        if part["part_number"] == 1 and "signature=" in part["url"]:  # the local store pins each part's size
+            assert httpx.put(part["url"], content=chunk + b"x").status_code == 400
+        answer = httpx.put(part["url"], content=chunk, timeout=60)
+        assert answer.status_code == 200, answer.text
+        etags.append(answer.headers["ETag"])
+    complete = {"upload_id": form["upload_id"], "etags": etags}
+    assert user.post(f"/media/{ticket['media_id']}/complete", complete).status_code == 200
+    media = _processed(user, ticket["media_id"])
+    assert media["status"] == "ready", media
+    item = media["item"]
+    assert (item["type"], item["duration_ms"], item["url"]) == ("video", 61_500, ticket["media_url"])
+    tweet = user.tweet("a clip", media_ids=[ticket["media_id"]])
+    assert tweet["media"][0]["type"] == "video"
+    served = httpx.get(item["url"], timeout=60)
+    assert served.headers["Content-Type"] == "video/mp4" and served.content == video
 
 
 @pytest.mark.parametrize(

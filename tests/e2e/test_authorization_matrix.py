@@ -40,7 +40,11 @@ SIGNED_OUT_READS = {
 ROUTES = [route for _, route in wiring.all_routes()]
 PROTECTED = [route for route in ROUTES if (route.method, route.path) not in PUBLIC]
 # What another user's valid token may do to a resource owned by the victim; anything else is 2xx acting as self.
-REFUSED_FOR_OTHERS = {"delete_tweet": 403}
+# The victim's media is not found by anyone else (not even its processing state).
+REFUSED_FOR_OTHERS = {"delete_tweet": 403, "get_media": 404, "set_alt_text": 404, "complete_upload": 404}
+# Routes on the token's own account that end or revoke it: another user's token acts on a throwaway account of its
+# own (the parties must live on), and the victim stays as it was.
+SELF_DESTRUCTIVE = {"delete_me", "change_password"}
 BAD_TOKENS = ["none", "expired", "foreign_key", "alg_none", "malformed"]
 
 
@@ -67,12 +71,15 @@ def parties(runtime: LocalStack) -> dict[str, Any]:
     victim = runtime.user(f"v{uuid.uuid4().hex[:10]}")
     other = runtime.user(f"o{uuid.uuid4().hex[:10]}")
     tweet_id = victim.tweet("owned by the victim")["tweet_id"]
-    return {"victim": victim, "other": other, "tweet_id": tweet_id}
+    upload = victim.post("/media", {"content_type": "image/png", "size": 1024})
+    assert upload.status_code == 201, upload.text
+    return {"victim": victim, "other": other, "tweet_id": tweet_id, "media_id": upload.json()["media_id"]}
 
 
 def _request(stack: LocalStack, route: wiring.Route, token: str | None, parties: dict[str, Any]) -> httpx.Response:
     victim, tweet_id = parties["victim"], parties["tweet_id"]
     path = route.path.replace("{username}", victim.username).replace("{tweet_id}", tweet_id)
+    path = path.replace("{media_id}", parties["media_id"])
     body = json.loads(json.dumps(_BODIES.get(route.operation))) if route.operation in _BODIES else None
     if body and "content" in body:
         body["content"] = "authz matrix"
@@ -81,6 +88,8 @@ def _request(stack: LocalStack, route: wiring.Route, token: str | None, parties:
         body = {"username": name, "email": f"{name}@authz.test", "password": "password-123"}
     if route.operation == "login":
         body = {"username": victim.username, "password": "password-123"}
+    if route.operation in SELF_DESTRUCTIVE and token == parties["other"].token:
+        token = stack.user(f"t{uuid.uuid4().hex[:10]}").token
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     params = {"q": "matrix"} if route.operation in ("search_tweets", "search_users") else {}
     if route.operation == "poll":
@@ -168,3 +177,18 @@ def test_the_matrix_covers_every_route_the_server_serves(runtime: LocalStack) ->
     served = {(method.upper(), path) for path, operations in document["paths"].items() for method in operations}
     assert served == {(r.method, r.path) for r in ROUTES}
     assert len(PROTECTED) == len(ROUTES) - len(PUBLIC) >= 20
+
+
+def test_a_blocked_viewers_token_reads_nothing_of_the_blocker(runtime: LocalStack) -> None:
+    """A block is an authorization rule too: the blocked account's token is refused (403 ``blocked``) the blocker's
+    profile, tweets and follow, while the blocker, and signed-out readers (the public, edge-cached answer), are not."""
+    blocker, blocked = runtime.user(f"k{uuid.uuid4().hex[:10]}"), runtime.user(f"d{uuid.uuid4().hex[:10]}")
+    assert blocker.post(f"/users/{blocked.username}/block").status_code == 200
+    for response in (
+        blocked.get(f"/users/{blocker.username}"),
+        blocked.get(f"/users/{blocker.username}/tweets"),
+        blocked.post(f"/users/{blocker.username}/follow"),
+    ):
+        assert (response.status_code, response.json()["error"]["code"]) == (403, "blocked"), response.text
+    assert blocker.get(f"/users/{blocked.username}").json()["blocking"] is True
+    assert httpx.get(f"{runtime.api}/users/{blocker.username}", timeout=30).status_code == 200

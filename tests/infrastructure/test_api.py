@@ -207,7 +207,8 @@ def test_gateway_responses_use_chirps_error_shape(aws: Synthesized) -> None:
 def test_websocket_routes_and_connect_authorizer(aws: Synthesized) -> None:
     """Given the realtime function's WebSocket routes
     When synthesized
-    Then $connect, $disconnect and $default exist and only $connect has a REQUEST authorizer on ?token."""
+    Then $connect, $disconnect and $default exist and only $connect has a REQUEST authorizer (invoked for every
+    handshake: the token may be ?token=, ?access_token= or the Authorization header)."""
     template = aws.raw("Api")
     routes = {
         r["Properties"]["RouteKey"]: r["Properties"]
@@ -219,7 +220,7 @@ def test_websocket_routes_and_connect_authorizer(aws: Synthesized) -> None:
     assert routes["$default"]["AuthorizationType"] == "NONE"
     aws.template("Api").has_resource_properties(
         "AWS::ApiGatewayV2::Authorizer",
-        {"AuthorizerType": "REQUEST", "IdentitySource": ["route.request.querystring.token"]},
+        {"AuthorizerType": "REQUEST", "IdentitySource": ["route.request.header.Sec-WebSocket-Key"]},
     )
     aws.template("Api").has_resource_properties(
         "AWS::ApiGatewayV2::Stage",

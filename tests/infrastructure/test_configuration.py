@@ -13,7 +13,14 @@ from chirp.config import RESOURCE_SETTINGS, Settings, unknown_variables
 from .support import Synthesized
 
 # Given to every function whatever it uses (chirp_cdk.functions.ChirpFunctions.environment).
-COMMON = {"CHIRP_BACKEND", "CHIRP_FUNCTION", "CHIRP_PUBLIC_URL", "CHIRP_MEDIA_BASE_URL", "CHIRP_CORS_ORIGINS"}
+COMMON = {
+    "CHIRP_BACKEND",
+    "CHIRP_FUNCTION",
+    "CHIRP_PUBLIC_URL",
+    "CHIRP_MEDIA_BASE_URL",
+    "CHIRP_CORS_ORIGINS",
+    "CHIRP_MASTODON_URL",  # the Mastodon surface's base URL (chirp_cdk.mastodon_api): its entities link there
+}
 STORE_WIDE = {"CHIRP_TLS_CA_BUNDLE"}  # any store's functions may get the CA bundle
 
 

@@ -82,3 +82,33 @@ def test_media_cdn_url_is_an_output(aws: Synthesized) -> None:
     When the content stack's outputs are read
     Then the media CDN URL is one."""
     aws.template("Content").has_output("MediaCdnUrl", Match.any_value())
+
+
+def test_uploads_trigger_the_media_processor_with_retries_and_dead_letters(aws: Synthesized) -> None:
+    """Given the wiring table's object-created trigger (issue 17)
+    When synthesized
+    Then S3 notifies the media processor of objects created under uploads/ only, a failed invocation is retried
+    twice and then recorded in the dead-letter bucket, and uploads nobody processed expire."""
+    (trigger,) = [fn.objects for fn in wiring.object_consumers() if fn.objects is not None]
+    api = aws.raw("Api")
+    (notification,) = resources_of(api, "Custom::S3BucketNotifications").values()
+    (config,) = notification["Properties"]["NotificationConfiguration"]["LambdaFunctionConfigurations"]
+    assert config["Events"] == ["s3:ObjectCreated:*"]
+    assert config["Filter"]["Key"]["FilterRules"] == [{"Name": "prefix", "Value": trigger.prefix}]
+    processor = config["LambdaFunctionArn"]["Fn::GetAtt"][0]
+    environment = resources_of(api, "AWS::Lambda::Function")[processor]["Properties"]["Environment"]["Variables"]
+    assert environment["CHIRP_FUNCTION"] == "media_processor" and "CHIRP_DEAD_LETTER_BUCKET" in environment
+    (invoke,) = resources_of(api, "AWS::Lambda::EventInvokeConfig").values()
+    assert invoke["Properties"]["MaximumRetryAttempts"] == 2
+    assert invoke["Properties"]["FunctionName"] == {"Ref": processor}
+    assert "OnFailure" in invoke["Properties"]["DestinationConfig"]
+    aws.template("Content").has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with(
+                    [Match.object_like({"Prefix": trigger.prefix, "ExpirationInDays": 2, "Status": "Enabled"})]
+                )
+            }
+        },
+    )

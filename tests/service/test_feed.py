@@ -122,6 +122,26 @@ def test_a_missing_timeline_is_rebuilt_from_followees(stack: Container) -> None:
     assert stack.stores.timelines.exists(bob.user_id)
 
 
+def test_the_read_that_rebuilds_a_timeline_answers_from_what_it_built(tmp_path: Path) -> None:
+    # Given bob, inactive (no timeline), follows alice, who posted more than the cap holds
+    c = make_container(tmp_path / "rebuild", timeline_cap=5)
+    alice, bob = signup(c, "alice"), signup(c, "bob")
+    c.social.follow(bob, "alice")
+    posted = sorted((post(c, alice, f"t{i}") for i in range(8)), reverse=True)
+    drain(c)
+
+    def first_read(before: int | None, after: int | None, count: int) -> list[int]:
+        c.stores.timelines.drop([bob.user_id])  # missing again: this read rebuilds it
+        return c.feed.home(bob.user_id, before=before, after=after, count=count).tweet_ids
+
+    # Then the read that rebuilds it answers the page asked, within and past what the timeline holds
+    assert first_read(None, None, 3) == posted[:3]
+    assert first_read(posted[1], None, 3) == posted[2:5]
+    assert first_read(None, posted[3], 10) == posted[:3]
+    assert first_read(posted[3], None, 10) == posted[4:]  # past the cap: the durable index
+    assert c.stores.timelines.page(bob.user_id, before=None, after=None, limit=10) == posted[:5]
+
+
 def test_a_deleted_tweet_leaves_every_timeline(stack: Container) -> None:
     alice, bob = signup(stack, "alice"), signup(stack, "bob")
     stack.social.follow(bob, "alice")

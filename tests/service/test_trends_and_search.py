@@ -11,7 +11,7 @@ from support.stack import drain, signup
 
 
 def trend_tags(c: Container) -> dict[str, int]:
-    c.trends._cache = None  # read fresh, not the refresh-interval cache
+    c.trends._cache.clear()  # read fresh, not the refresh-interval cache
     return {t["hashtag"]: t["tweet_count"] for t in c.trends.top()["trends"]}
 
 

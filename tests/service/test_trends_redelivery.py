@@ -15,7 +15,7 @@ from support.stack import signup
 
 
 def trend_tags(c: Container) -> dict[str, int]:
-    c.trends._cache = None  # read fresh, not the refresh-interval cache
+    c.trends._cache.clear()  # read fresh, not the refresh-interval cache
     return {t["hashtag"]: t["tweet_count"] for t in c.trends.top()["trends"]}
 
 

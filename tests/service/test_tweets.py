@@ -1,11 +1,13 @@
 """Posting, idempotency, rate limits, exact engagement counts, threads and deletes."""
 
+import io
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from chirp import wiring
 from chirp.container import Container
@@ -185,14 +187,17 @@ def test_replying_to_or_quoting_a_missing_tweet_is_404(stack: Container) -> None
         stack.tweets.create(alice, NewTweet(content="x", quote_tweet=12345))
 
 
-def test_media_must_belong_to_the_author_and_be_uploaded(stack: Container) -> None:
+def test_media_must_belong_to_the_author_and_be_processed(stack: Container) -> None:
     alice, bob = signup(stack, "alice"), signup(stack, "bob")
-    upload = stack.media.create_upload(alice, content_type="image/png", size=3)
+    image = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(image, "PNG")
+    upload = stack.media.create_upload(alice, content_type="image/png", size=len(image.getvalue()))
     with pytest.raises(Conflict) as err:
         stack.tweets.create(alice, NewTweet(content="pic", media_ids=[upload["media_id"]]))
-    assert err.value.code == "media_not_uploaded"
-    key = upload["media_url"].split("/", 3)[3]
-    stack.stores.objects.store(key, b"png", "image/png")  # type: ignore[attr-defined]
+    assert err.value.code == "media_not_ready"
+    key = stack.stores.media.get_many([upload["media_id"]])[upload["media_id"]].key
+    stack.stores.objects.put(key, image.getvalue(), "image/png")
+    stack.media.process_upload(key)  # what the object-created notification runs (tests/service/test_media.py)
     with pytest.raises(NotFound):
         stack.tweets.create(bob, NewTweet(content="not mine", media_ids=[upload["media_id"]]))
     tweet = stack.tweets.create(alice, NewTweet(content="pic", media_ids=[upload["media_id"]]))

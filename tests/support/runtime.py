@@ -33,6 +33,7 @@ class LocalStack:
         self.env = env or {}
         self.port = free_port()
         self.ws_port = free_port()
+        self.mastodon_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log = data_dir.parent / f"runtime-{self.port}.log"
 
@@ -43,6 +44,11 @@ class LocalStack:
     @property
     def api(self) -> str:
         return f"{self.url}/api/v1"
+
+    @property
+    def mastodon_url(self) -> str:
+        """The Mastodon-compatible API's base URL (its own port, as apps expect it at a host's root)."""
+        return f"http://127.0.0.1:{self.mastodon_port}"
 
     @property
     def ws_url(self) -> str:
@@ -64,6 +70,8 @@ class LocalStack:
                 str(self.port),
                 "--ws-port",
                 str(self.ws_port),
+                "--mastodon-port",
+                str(self.mastodon_port),
                 "--data-dir",
                 str(self.data_dir),
                 "--web-root",

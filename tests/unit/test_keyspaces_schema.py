@@ -90,6 +90,7 @@ EXPECTED_CLUSTERING: dict[str, tuple[tuple[str, str], ...]] = {
     "author_buckets": (("bucket", "DESC"),),
     "tweet_replies": (("tweet_id", "ASC"),),
     "likes": (("user_id", "ASC"),),
+    "likes_by_user": (("liked_at_ms", "DESC"), ("tweet_id", "DESC")),
     "retweets": (("user_id", "ASC"),),
     "bookmarks": (("tweet_id", "DESC"),),
     "notifications": (("notification_id", "DESC"),),
@@ -472,3 +473,30 @@ def test_hosts_may_carry_their_port() -> None:
     assert contact_points(settings) == ["cassandra.eu-west-1.amazonaws.com"]
     assert port_for(settings) == 9142
     assert port_for(Settings(cassandra_hosts="10.0.0.1,10.0.0.2", cassandra_port=9043)) == 9043
+
+
+def test_a_keyspace_from_before_a_column_was_added_gets_it() -> None:
+    """CREATE TABLE IF NOT EXISTS leaves an existing table alone: the columns chirp.schema added since (the media
+    table's processing columns, issue 17) are added by ALTER TABLE, and only those."""
+
+    class Row:
+        def __init__(self, table_name: str, column_name: str) -> None:
+            self.table_name, self.column_name = table_name, column_name
+
+    old_media = ("media_id", "owner_id", "content_type", "size", "object_key", "created_at_ms")
+    executed: list[str] = []
+
+    class Session:
+        def execute(self, statement: str, params: Any = None, timeout: float = 0) -> list[Row]:
+            if statement.startswith("SELECT"):
+                rows = [Row("media", c) for c in old_media]
+                return rows + [Row(t.name, c) for t in schema.TABLES if t.name != "media" for c, _ in t.columns]
+            executed.append(statement)
+            return []
+
+    keyspaces_pkg.add_missing_columns(Session(), "chirp")
+    media_table = schema.table("media")
+    assert executed == [
+        f"ALTER TABLE chirp.media ADD {name} {kind}" for name, kind in media_table.columns if name not in old_media
+    ]
+    assert "ALTER TABLE chirp.media ADD status text" in executed

@@ -104,6 +104,33 @@ export class Api {
   userList(username, which, cursor) {
     return this.request("GET", `/users/${encodeURIComponent(username)}/${which}`, { query: { cursor, count: 50 } });
   }
+  userLikes(username, cursor) {
+    return this.request("GET", `/users/${encodeURIComponent(username)}/likes`, { query: { cursor, count: 20 } });
+  }
+  me() {
+    return this.request("GET", "/users/me");
+  }
+  /** Only the fields given change: display_name, bio ("" clears), place ("" is worldwide), avatar_media_id. */
+  updateMe(fields) {
+    return this.request("PATCH", "/users/me", { body: fields });
+  }
+  changePassword(currentPassword, newPassword) {
+    return this.request("POST", "/users/me/password", {
+      body: { current_password: currentPassword, new_password: newPassword },
+    });
+  }
+  deleteAccount(password) {
+    return this.request("DELETE", "/users/me", { body: { password } });
+  }
+  suggestions() {
+    return this.request("GET", "/users/suggestions", { query: { count: 5 } });
+  }
+  setBlock(username, on) {
+    return this.request(on ? "POST" : "DELETE", `/users/${encodeURIComponent(username)}/block`);
+  }
+  setMute(username, on) {
+    return this.request(on ? "POST" : "DELETE", `/users/${encodeURIComponent(username)}/mute`);
+  }
 
   // -- search, trends, notifications --
   search(q, type, cursor) {
@@ -112,8 +139,8 @@ export class Api {
   searchUsers(q) {
     return this.request("GET", "/search/users", { query: { q, count: 5 } });
   }
-  trends() {
-    return this.request("GET", "/trends", { query: { count: 10 } });
+  trends(place = "") {
+    return this.request("GET", "/trends", { query: { count: 10, place } });
   }
   notifications(cursor) {
     return this.request("GET", "/notifications", { query: { cursor, count: 30 } });
@@ -125,6 +152,10 @@ export class Api {
   // -- media: ask for a presigned slot, then send the bytes straight to object storage --
   async uploadMedia(file) {
     const ticket = await this.request("POST", "/media", { body: { content_type: file.type, size: file.size } });
+    if (ticket.multipart) {
+      await this.uploadParts(ticket, file);
+      return this.processedMedia(ticket.media_id, { timeoutMs: 120000 });
+    }
     const { url, method, headers, fields } = ticket.upload;
     let init;
     if (fields && Object.keys(fields).length) {
@@ -142,7 +173,41 @@ export class Api {
       throw new ApiError(0, "network_error", "The image upload failed. Check your connection and try again.");
     }
     if (!response.ok) throw new ApiError(response.status, "upload_failed", "The image upload was refused.");
-    return ticket.media_id;
+    return this.processedMedia(ticket.media_id);
+  }
+
+  /** A video above the single-upload limit: each part PUT to its presigned URL, then the upload completed with the
+   * parts' ETags (S3 multipart upload). */
+  async uploadParts(ticket, file) {
+    const { upload_id: uploadId, part_size: partSize, parts } = ticket.multipart;
+    const etags = [];
+    for (const part of parts) {
+      const start = (part.part_number - 1) * partSize;
+      let response;
+      try {
+        response = await fetch(part.url, { method: "PUT", body: file.slice(start, start + partSize) });
+      } catch {
+        throw new ApiError(0, "network_error", "The video upload failed. Check your connection and try again.");
+      }
+      if (!response.ok) throw new ApiError(response.status, "upload_failed", "The video upload was refused.");
+      etags.push(response.headers.get("ETag"));
+    }
+    await this.request("POST", `/media/${encodeURIComponent(ticket.media_id)}/complete`, {
+      body: { upload_id: uploadId, etags },
+    });
+  }
+
+  /** Waits for the media processor (it checks the file and makes its renditions, well under a second for an image):
+   * a tweet takes only processed media. Resolves with the id; rejects with the reason a refused file was given. */
+  async processedMedia(mediaId, { timeoutMs = 30000 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = 150; ; delay = Math.min(delay * 2, 1000)) {
+      const media = await this.request("GET", `/media/${encodeURIComponent(mediaId)}`);
+      if (media.status === "ready") return mediaId;
+      if (media.status === "failed") throw new ApiError(400, "media_failed", `The file was refused: ${media.reason}`);
+      if (Date.now() + delay > deadline) throw new ApiError(0, "media_timeout", "The image is taking too long to process.");
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }
 

@@ -1,5 +1,5 @@
-// Writing a tweet, a reply or a quote: live 280-character counter (code points, as the API counts), one image
-// attachment (presigned upload), Ctrl/Cmd+Enter to send, and an Idempotency-Key per composition so a retry after a
+// Writing a tweet, a reply or a quote: live 280-character counter (code points, as the API counts), up to four
+// images (presigned uploads, posted once processed), Ctrl/Cmd+Enter to send, and an Idempotency-Key per composition so a retry after a
 // lost response never posts twice.
 
 import { append, h, icon, toast, uniqueId } from "./dom.js";
@@ -7,6 +7,8 @@ import { quotedBody } from "./tweet-card.js";
 import { MAX_TWEET_LENGTH, tweetLength } from "./text.js";
 
 const IMAGE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"];
+const VIDEO_TYPES = ["video/mp4"];
+const MAX_IMAGES = 4;
 
 function newKey() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -31,8 +33,8 @@ export function composer(ctx, { replyTo = null, quote = null, onPosted, autofocu
   });
   const counter = h("span", { class: "counter", id: counterId, "aria-live": "off" });
   const nearLimit = h("span", { class: "sr-only", "aria-live": "polite" });
-  const fileInput = h("input", { type: "file", id: fileId, class: "sr-only", accept: IMAGE_TYPES.join(",") });
-  const attach = h("label", { class: "attach", for: fileId, title: "Attach an image" }, icon("image"), h("span", { class: "sr-only" }, "Attach an image"));
+  const fileInput = h("input", { type: "file", id: fileId, class: "sr-only", accept: [...IMAGE_TYPES, ...VIDEO_TYPES].join(","), multiple: true });
+  const attach = h("label", { class: "attach", for: fileId, title: "Attach up to 4 images or a video" }, icon("image"), h("span", { class: "sr-only" }, "Attach images or a video"));
   const preview = h("div", { class: "attachment", hidden: true });
   const submit = h("button", { type: "submit", class: "btn btn-primary", disabled: true }, replyTo ? "Reply" : "Tweet");
   const error = h("p", { class: "form-error", role: "alert" });
@@ -49,8 +51,8 @@ export function composer(ctx, { replyTo = null, quote = null, onPosted, autofocu
   );
 
   let key = newKey();
-  let file = null;
-  let previewUrl = null;
+  let files = [];
+  let previewUrls = [];
   let sending = false;
 
   function update() {
@@ -65,29 +67,47 @@ export function composer(ctx, { replyTo = null, quote = null, onPosted, autofocu
     submit.disabled = sending || length === 0 || left < 0;
   }
 
-  function setFile(next) {
-    if (previewUrl) URL.revokeObjectURL(previewUrl);
-    file = next;
-    previewUrl = null;
+  function setFiles(next) {
+    previewUrls.forEach((url) => URL.revokeObjectURL(url));
+    files = next;
+    previewUrls = files.map((f) => URL.createObjectURL(f));
     preview.replaceChildren();
-    preview.hidden = !file;
-    if (!file) return;
-    previewUrl = URL.createObjectURL(file);
-    preview.append(
-      h("img", { src: previewUrl, alt: `Selected image ${file.name}` }),
-      h("button", { type: "button", class: "remove-attachment", onclick: () => { setFile(null); fileInput.value = ""; textarea.focus(); } }, icon("close"), h("span", { class: "sr-only" }, "Remove image")),
+    preview.hidden = files.length === 0;
+    preview.className = `attachment count-${files.length}`;
+    files.forEach((f, i) =>
+      preview.append(
+        h(
+          "div",
+          { class: "attachment-item" },
+          VIDEO_TYPES.includes(f.type)
+            ? h("video", { src: previewUrls[i], muted: true, "aria-label": `Selected video ${f.name}` })
+            : h("img", { src: previewUrls[i], alt: `Selected image ${f.name}` }),
+          h(
+            "button",
+            { type: "button", class: "remove-attachment", onclick: () => { setFiles(files.filter((_, j) => j !== i)); textarea.focus(); } },
+            icon("close"),
+            h("span", { class: "sr-only" }, `Remove ${f.name}`),
+          ),
+        ),
+      ),
     );
   }
 
   fileInput.addEventListener("change", () => {
-    const chosen = fileInput.files?.[0] ?? null;
-    if (chosen && !IMAGE_TYPES.includes(chosen.type)) {
-      error.textContent = "Only JPEG, PNG, GIF and WebP images can be attached.";
-      fileInput.value = "";
+    const chosen = [...(fileInput.files ?? [])];
+    fileInput.value = "";
+    if (chosen.some((f) => !IMAGE_TYPES.includes(f.type) && !VIDEO_TYPES.includes(f.type))) {
+      error.textContent = "Only JPEG, PNG, GIF and WebP images and MP4 videos can be attached.";
+      return;
+    }
+    const all = [...files, ...chosen];
+    const videos = all.filter((f) => VIDEO_TYPES.includes(f.type)).length;
+    if (all.length > MAX_IMAGES || (videos > 0 && all.length > 1)) {
+      error.textContent = `A tweet takes up to ${MAX_IMAGES} images or one video.`;
       return;
     }
     error.textContent = "";
-    setFile(chosen);
+    setFiles([...files, ...chosen]);
   });
 
   textarea.addEventListener("input", update);
@@ -106,15 +126,14 @@ export function composer(ctx, { replyTo = null, quote = null, onPosted, autofocu
     error.textContent = "";
     submit.textContent = "Sending…";
     try {
-      const mediaIds = file ? [await ctx.api.uploadMedia(file)] : [];
+      const mediaIds = await Promise.all(files.map((f) => ctx.api.uploadMedia(f)));
       const tweet = await ctx.api.createTweet(
         { content: textarea.value, mediaIds, replyTo: replyTo?.tweet_id, quoteTweet: quote?.tweet_id },
         key,
       );
       key = newKey();
       textarea.value = "";
-      setFile(null);
-      fileInput.value = "";
+      setFiles([]);
       ctx.tweetCreated(tweet);
       onPosted?.(tweet);
       toast(replyTo ? "Your reply was sent." : "Your tweet was sent.");

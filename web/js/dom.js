@@ -73,8 +73,9 @@ export function toast(message, { kind = "info" } = {}) {
   setTimeout(() => item.remove(), 5000);
 }
 
-/** An avatar made from the username: an initial on a colour derived from the name (no images to load). */
-export function avatar(username, size = "") {
+/** An avatar: the user's picture when they chose one (`url`), else an initial on a colour derived from the name. */
+export function avatar(username, size = "", url = null) {
+  if (url) return h("img", { class: `avatar avatar-image ${size}`.trim(), src: url, alt: "", loading: "lazy", decoding: "async" });
   let hash = 0;
   for (const ch of username) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
   const el = h("span", { class: `avatar ${size}`.trim(), "aria-hidden": "true" }, [...username][0]?.toUpperCase() ?? "?");

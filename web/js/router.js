@@ -8,6 +8,7 @@ const ROUTES = [
   ["signup", /^\/signup$/],
   ["profile", /^\/u\/([^/]+)$/],
   ["userList", /^\/u\/([^/]+)\/(followers|following)$/],
+  ["likes", /^\/u\/([^/]+)\/likes$/],
   ["thread", /^\/t\/(\d{1,19})$/],
   ["search", /^\/search$/],
   ["notifications", /^\/notifications$/],

@@ -7,6 +7,7 @@ import { fullTime, plural, relativeTime, richText } from "./text.js";
 const VIDEO = /\.mp4($|\?)/i;
 
 export function tweetCard(ctx, tweet, { focused = false } = {}) {
+  if (tweet.retweet_of) return retweetCard(ctx, tweet, { focused });
   const headingId = uniqueId("tweet");
   const article = h("article", {
     class: `tweet${focused ? " tweet-focused" : ""}`,
@@ -20,7 +21,12 @@ export function tweetCard(ctx, tweet, { focused = false } = {}) {
   const header = h(
     "header",
     { class: "tweet-header" },
-    h("a", { class: "tweet-author", href: `#/u/${encodeURIComponent(tweet.username)}`, id: headingId }, `@${tweet.username}`),
+    h(
+      "a",
+      { class: "tweet-author", href: `#/u/${encodeURIComponent(tweet.username)}`, id: headingId },
+      tweet.display_name && tweet.display_name !== tweet.username ? h("strong", { class: "tweet-name" }, tweet.display_name, " ") : null,
+      `@${tweet.username}`,
+    ),
     h("span", { class: "dot", "aria-hidden": "true" }, "·"),
     h(
       "a",
@@ -34,12 +40,13 @@ export function tweetCard(ctx, tweet, { focused = false } = {}) {
     body.append(h("a", { class: "tweet-context", href: `#/t/${tweet.reply_to}` }, "Replying to a tweet"));
   }
   body.append(h("p", { class: "tweet-content" }, richText(tweet.content)));
-  if (tweet.media_urls?.length) body.append(mediaGrid(tweet.media_urls));
+  if (tweet.media?.length) body.append(mediaGrid(tweet.media));
+  else if (tweet.media_urls?.length) body.append(mediaGrid(tweet.media_urls.map((url) => ({ url, thumbnail_url: url, type: VIDEO.test(url) ? "video" : "image" }))));
   if (tweet.quote_tweet) body.append(quotedTweet(ctx, tweet.quote_tweet));
 
   const actions = h("div", { class: "tweet-actions", role: "group", "aria-label": "Tweet actions" });
   body.append(actions);
-  article.append(avatar(tweet.username), body);
+  article.append(avatar(tweet.username, "", tweet.avatar_url), body);
 
   function renderActions() {
     const mine = state.user_id === ctx.session()?.userId;
@@ -108,6 +115,24 @@ export function tweetCard(ctx, tweet, { focused = false } = {}) {
   return article;
 }
 
+// A retweet entry: "X retweeted" above the original, whose actions act on the original.
+function retweetCard(ctx, entry, options) {
+  const card = tweetCard(ctx, entry.retweet_of, options);
+  card.classList.add("tweet-retweeted");
+  card.dataset.entryId = entry.tweet_id;
+  const who = entry.user_id === ctx.session()?.userId ? "You" : `@${entry.username}`;
+  card.querySelector(".tweet-body").prepend(
+    h(
+      "p",
+      { class: "tweet-social-context" },
+      icon("retweet"),
+      h("a", { href: `#/u/${encodeURIComponent(entry.username)}` }, who),
+      " retweeted",
+    ),
+  );
+  return card;
+}
+
 function actionButton(kind, label, count, { pressed, onclick }) {
   const button = h(
     "button",
@@ -127,15 +152,22 @@ function actionButton(kind, label, count, { pressed, onclick }) {
   return button;
 }
 
-function mediaGrid(urls) {
+/** The processed media (url, thumbnail_url, width, height, dominant_color, alt_text): thumbnails in the grid, each
+ * linking to its size-limited rendition; the placeholder colour shows until the thumbnail loads. */
+function mediaGrid(items) {
   return h(
     "div",
-    { class: `tweet-media count-${Math.min(urls.length, 4)}` },
-    urls.map((url) =>
-      VIDEO.test(url)
-        ? h("video", { src: url, controls: true, preload: "metadata" })
-        : h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, h("img", { src: url, alt: "Attached image", loading: "lazy" })),
-    ),
+    { class: `tweet-media count-${Math.min(items.length, 4)}` },
+    items.map((item) => {
+      const size = item.width && item.height ? { width: String(item.width), height: String(item.height) } : {};
+      if (item.type === "video") {
+        return h("video", { src: item.url, controls: true, preload: "metadata", "aria-label": item.alt_text || "Attached video", ...size });
+      }
+      const img = h("img", { src: item.thumbnail_url || item.url, alt: item.alt_text || "Attached image", loading: "lazy", ...size });
+      // Through CSSOM, not a style attribute: the CSP allows no inline styles.
+      if (/^#[0-9a-f]{6}$/i.test(item.dominant_color ?? "")) img.style.backgroundColor = item.dominant_color;
+      return h("a", { href: item.url, target: "_blank", rel: "noopener noreferrer" }, img);
+    }),
   );
 }
 

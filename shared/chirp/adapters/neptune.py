@@ -20,6 +20,10 @@ of the same id as "already exists" (retried too: the retry then sees the edge an
 Vertices are upserted with ``mergeV`` (TinkerPop 3.6+, Neptune 1.2.1+). The edge is not: ``mergeE`` cannot tell
 whether it created the edge, and the counters must move only when it did, hence ``coalesce``.
 
+Blocks and mutes: edges ``b:<user>:<other>`` (label ``blocks``) and ``m:<user>:<other>`` (label ``mutes``) with
+``created_at_ms`` and ``other_id``, beside the follows: one user's safety sets are one traversal, and "who to follow"
+leaves blocked accounts out inside its own traversal.
+
 Paging (followers for fan-out, following): newest follow first, ordered by ``created_at_ms`` desc then the other
 user's id desc; the cursor ``<created_at_ms>:<other_user_id>`` is the last item returned and the next page is a
 ``has(..., lt())`` range below it, so pages stay stable while edges are added (new follows sort above the cursor)
@@ -65,16 +69,18 @@ from gremlin_python.process.anonymous_traversal import traversal  # type: ignore
 from gremlin_python.process.graph_traversal import __  # type: ignore[import-untyped]
 from gremlin_python.process.traversal import (  # type: ignore[import-untyped]
     Cardinality,
+    Column,
     Direction,
     Merge,
     Order,
     P,
+    Scope,
     T,
     Traverser,
 )
 from gremlin_python.statics import long  # type: ignore[import-untyped]
 
-from chirp.model import Page
+from chirp.model import Page, Relation, SafetySets
 from chirp.ports import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -84,6 +90,9 @@ R = TypeVar("R")
 
 USER = "user"
 FOLLOWS = "follows"
+BLOCKS = "blocks"
+MUTES = "mutes"
+_RELATION_PREFIX = {"blocks": "b", "mutes": "m"}
 _CHUNK = 200  # ids per g.V(...)/g.E(...) lookup
 _BULK_BATCH = 1000  # vertices or edges per bulk-load traversal
 _CURSOR_RE = re.compile(r"^(\d{1,19}):(\d{1,19})$")
@@ -107,6 +116,10 @@ def vertex_id(user_id: int) -> str:
 
 def edge_id(follower_id: int, followee_id: int) -> str:
     return f"f:{follower_id}:{followee_id}"
+
+
+def relation_edge_id(user_id: int, other_id: int, relation: Relation) -> str:
+    return f"{_RELATION_PREFIX[relation]}:{user_id}:{other_id}"
 
 
 def _new_user(user_id: int) -> dict[Any, Any]:
@@ -562,6 +575,104 @@ class NeptuneGraphStore:
             read=True,
         )
         return [int(r) for r in rows]
+
+    # ---------------------------------------------------------------------------------------------- blocks and mutes
+    # On the writer: a block must hold for the very next read (a follow attempt, a profile read).
+
+    def add_relation(self, user_id: int, other_id: int, relation: Relation, at_ms: int) -> bool:
+        eid = relation_edge_id(user_id, other_id, relation)
+
+        def build(g: Any) -> bool:
+            created = (
+                g.merge_v({T.id: vertex_id(user_id)})
+                .option(Merge.on_create, _new_user(user_id))
+                .as_("a")
+                .merge_v({T.id: vertex_id(other_id)})
+                .option(Merge.on_create, _new_user(other_id))
+                .as_("b")
+                .coalesce(
+                    __.select("a").out_e(relation).has_id(eid).constant(False),
+                    __.add_e(relation)
+                    .from_("a")
+                    .to("b")
+                    .property(T.id, eid)
+                    .property("created_at_ms", long(at_ms))
+                    .property("other_id", long(other_id))
+                    .constant(True),
+                )
+                .next()
+            )
+            return bool(created)
+
+        return self._run(build)
+
+    def remove_relation(self, user_id: int, other_id: int, relation: Relation) -> bool:
+        eid = relation_edge_id(user_id, other_id, relation)
+        removed = self._run(lambda g: g.E(eid).side_effect(__.drop()).count().next())
+        return int(removed) > 0
+
+    def relation_ids(self, user_id: int, relation: Relation, *, limit: int) -> list[int]:
+        rows = self._run(
+            lambda g: (
+                g.V(vertex_id(user_id))
+                .out_e(relation)
+                .order()
+                .by("created_at_ms", Order.desc)
+                .by("other_id", Order.desc)
+                .limit(limit)
+                .values("other_id")
+                .to_list()
+            )
+        )
+        return [int(r) for r in rows]
+
+    def safety_sets(self, user_id: int, *, limit: int) -> SafetySets:
+        rows = self._run(
+            lambda g: (
+                g.V(vertex_id(user_id))
+                .project("blocking", "blocked_by", "muting", "muted_by")
+                .by(__.out(BLOCKS).limit(limit).values("user_id").fold())
+                .by(__.in_(BLOCKS).limit(limit).values("user_id").fold())
+                .by(__.out(MUTES).limit(limit).values("user_id").fold())
+                .by(__.in_(MUTES).limit(limit).values("user_id").fold())
+                .to_list()
+            )
+        )
+        if not rows:
+            return SafetySets()
+        row = {key: frozenset(int(u) for u in ids) for key, ids in rows[0].items()}
+        return SafetySets(
+            blocking=row["blocking"], blocked_by=row["blocked_by"], muting=row["muting"], muted_by=row["muted_by"]
+        )
+
+    def suggestions(self, user_id: int, *, sample: int, limit: int) -> list[tuple[int, int]]:
+        """One traversal: the user, whom they follow and whom they block either way go into ``x``; the newest
+        ``sample`` followees' followees not in ``x`` are counted and the top ``limit`` kept, on the server."""
+        rows = self._run(
+            lambda g: (
+                g.V(vertex_id(user_id))
+                .aggregate("x")
+                .side_effect(__.out(FOLLOWS).aggregate("x"))
+                .side_effect(__.both(BLOCKS).aggregate("x"))
+                .out_e(FOLLOWS)
+                .order()
+                .by("created_at_ms", Order.desc)
+                .limit(sample)
+                .in_v()
+                .out(FOLLOWS)
+                .where(P.without("x"))
+                .group_count()
+                .by("user_id")
+                .order(Scope.local)
+                .by(Column.values, Order.desc)
+                .by(Column.keys, Order.desc)
+                .limit(Scope.local, limit)
+                .to_list()
+            ),
+            read=True,
+        )
+        counted: dict[Any, Any] = rows[0] if rows else {}
+        return [(int(u), int(n)) for u, n in counted.items()]
 
 
 def _close(box: list[Any]) -> None:

@@ -354,6 +354,14 @@ class OpenSearchIndex:
             ]
         )
 
+    def delete_users(self, user_ids: Sequence[int]) -> None:
+        if not user_ids:
+            return
+        self._bulk(
+            [{"_op_type": "delete", "_index": self.users_index, "_id": str(u)} for u in dict.fromkeys(user_ids)],
+            ignore_status=(404,),  # already gone, or never indexed
+        )
+
     def search_users(self, prefix: str, *, limit: int) -> list[int]:
         """Users whose username or display name starts with ``prefix`` (case-insensitive, a leading @ ignored):
         the exact username first, then shorter usernames, then alphabetical -- as the embedded adapter."""

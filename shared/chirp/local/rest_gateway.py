@@ -37,6 +37,10 @@ class UploadTarget(Protocol):
 
     def verify_upload(self, key: str, *, content_type: str, size: str, expires: str, signature: str) -> str | None: ...
     def store(self, key: str, data: bytes, content_type: str) -> None: ...
+    def verify_part(
+        self, key: str, *, upload_id: str, part: str, size: str, expires: str, signature: str
+    ) -> str | None: ...
+    def store_part(self, upload_id: str, part: int, data: bytes) -> str: ...
 
 
 AUTHORIZER_CACHE_S = 300
@@ -55,9 +59,9 @@ class CompiledRoute:
     pattern: re.Pattern[str]
 
 
-def compile_routes() -> list[CompiledRoute]:
+def compile_routes(surface: wiring.Surface = "chirp") -> list[CompiledRoute]:
     compiled = []
-    for fn, route in wiring.all_routes():
+    for fn, route in wiring.all_routes(surface):
         regex = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path)) + "$"
         compiled.append(CompiledRoute(fn.name, route, re.compile(regex)))
     return compiled
@@ -215,6 +219,8 @@ class RestGateway:
             return json_error(404, "not_found", "uploads are served by object storage")
         key = request.match_info["key"]
         q = request.query
+        if "part" in q:
+            return await self._upload_part(request, key)
         refused = self._objects.verify_upload(
             key,
             content_type=q.get("content_type", ""),
@@ -231,6 +237,26 @@ class RestGateway:
             return json_error(400, "size_mismatch", f"expected {q['size']} bytes, got {len(data)}")
         await asyncio.to_thread(self._objects.store, key, data, q["content_type"])
         return web.Response(status=200, headers={"ETag": f'"{len(data)}"'})
+
+    async def _upload_part(self, request: web.Request, key: str) -> web.StreamResponse:
+        """One part of a multipart upload (S3's presigned UploadPart): its URL pins the part's exact size."""
+        assert self._objects is not None
+        q = request.query
+        refused = self._objects.verify_part(
+            key,
+            upload_id=q.get("upload_id", ""),
+            part=q.get("part", ""),
+            size=q.get("size", ""),
+            expires=q.get("expires", ""),
+            signature=q.get("signature", ""),
+        )
+        if refused:
+            return json_error(403, "upload_refused", refused)
+        data = await request.read()
+        if len(data) != int(q["size"]):
+            return json_error(400, "size_mismatch", f"expected {q['size']} bytes, got {len(data)}")
+        etag = await asyncio.to_thread(self._objects.store_part, q["upload_id"], int(q["part"]), data)
+        return web.Response(status=200, headers={"ETag": etag, "Access-Control-Expose-Headers": "ETag"})
 
     async def _media(self, request: web.Request) -> web.StreamResponse:
         """Stands in for the CDN in front of the media bucket."""

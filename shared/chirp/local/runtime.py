@@ -19,12 +19,23 @@ from aiohttp import web
 
 from chirp import wiring
 from chirp.config import Settings, get_settings
-from chirp.container import build, embedded_objects, embedded_stream, get_container, media_source, set_container
+from chirp.container import (
+    aws_client,
+    build,
+    dead_letter_store,
+    embedded_objects,
+    embedded_stream,
+    get_container,
+    media_source,
+    set_container,
+)
 from chirp.local.consumers import ConsumerProcess
 from chirp.local.event_source import open_event_source
 from chirp.local.functions import invoke as invoke_function
 from chirp.local.functions import load_handler
+from chirp.local.mastodon_gateway import MastodonGateway
 from chirp.local.metrics import install_collector
+from chirp.local.object_events import ObjectEvents, poll_queue, provision_queue
 from chirp.local.poller import StreamPoller
 from chirp.local.provision import provision
 from chirp.local.rest_gateway import RestGateway
@@ -38,6 +49,7 @@ class RuntimeOptions:
     host: str = "127.0.0.1"
     port: int = 3000
     ws_port: int = 3001
+    mastodon_port: int | None = None  # the Mastodon-compatible API's own port; None: port + 2
     data_dir: Path = Path(".chirp")
     web_root: Path | None = None
     # The embedded backend always runs them here: its timelines, connections and caches live in this process.
@@ -60,7 +72,13 @@ def configure_environment(options: RuntimeOptions) -> None:
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
     os.environ["CHIRP_WS_MANAGEMENT_URL"] = f"http://{options.host}:{options.ws_port}/local"
+    os.environ.setdefault("CHIRP_MASTODON_URL", f"http://{options.host}:{mastodon_port(options)}")
+    os.environ.setdefault("CHIRP_MASTODON_STREAMING_URL", f"ws://{options.host}:{options.ws_port}")
     get_settings.cache_clear()
+
+
+def mastodon_port(options: RuntimeOptions) -> int:
+    return options.mastodon_port if options.mastodon_port is not None else options.port + 2
 
 
 class LocalRuntime:
@@ -106,7 +124,25 @@ class LocalRuntime:
             publish=container.stores.stream.publish,
         )
         self.ws = WebSocketGateway(self.invoke)
+        self.mastodon = MastodonGateway(
+            self.invoke,
+            objects=None,
+            media=None,
+            web_root=None,
+            client_config={},
+            max_body_bytes=self.settings.max_body_bytes,
+        )
         self._runners: list[web.AppRunner] = []
+        # The media store's object-created notifications (S3 event notifications on AWS) run the object consumers.
+        settings = self.settings
+        self.object_events = ObjectEvents(
+            invoke_function, self._executor, lambda: dead_letter_store(settings), settings.media_bucket
+        )
+        self._object_poll: asyncio.Task[None] | None = None
+        self._object_poll_stop = asyncio.Event()
+        embedded = embedded_objects(container)
+        if embedded is not None:
+            embedded.add_listener(self.object_events.object_created)
 
     async def invoke(self, function: str, event: dict[str, Any]) -> Any:
         loop = asyncio.get_running_loop()
@@ -121,15 +157,35 @@ class LocalRuntime:
             except BaseException:
                 await self.consumers.stop()
                 raise
-        for app, port in ((self.rest.app(), self.options.port), (self.ws.app(), self.options.ws_port)):
+        for app, port in (
+            (self.rest.app(), self.options.port),
+            (self.ws.app(), self.options.ws_port),
+            (self.mastodon.app(), mastodon_port(self.options)),
+        ):
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
             await web.TCPSite(runner, self.options.host, port, reuse_address=True).start()
             self._runners.append(runner)
         if self.poller is not None:
             await self.poller.start()
+        if embedded_objects(get_container()) is None and wiring.object_consumers():
+            await self._poll_object_events()
+
+    async def _poll_object_events(self) -> None:
+        """Servers backend: moto's S3 notifies an SQS queue of the bucket's new objects; a task relays them."""
+        from chirp.container import _aws_client
+
+        s3 = aws_client("s3", self.settings)
+        sqs = _aws_client("sqs", self.settings, self.settings.s3_endpoint_url)  # moto serves both
+        prefixes = [fn.objects.prefix for fn in wiring.object_consumers() if fn.objects is not None]
+        url = await asyncio.to_thread(provision_queue, s3, sqs, self.settings.media_bucket, prefixes)
+        self._object_poll = asyncio.create_task(poll_queue(sqs, url, self.object_events, self._object_poll_stop))
 
     async def stop(self) -> None:
+        self._object_poll_stop.set()
+        if self._object_poll is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._object_poll
         if self.poller is not None:
             await self.poller.stop()
         if self.consumers is not None:
@@ -143,7 +199,8 @@ class LocalRuntime:
         await self.start()
         print(
             f"Chirp local runtime: REST http://{self.options.host}:{self.options.port}/api/v1  "
-            f"WebSocket ws://{self.options.host}:{self.options.ws_port}  data {self.options.data_dir}",
+            f"WebSocket ws://{self.options.host}:{self.options.ws_port}  "
+            f"Mastodon API http://{self.options.host}:{mastodon_port(self.options)}  data {self.options.data_dir}",
             flush=True,
         )
         stop = asyncio.Event()

@@ -2,7 +2,7 @@
 each route, WebSocket $connect/$disconnect/$default, authorizer TOKEN/REQUEST and a Kinesis batch per consumer.
 
 Values a sample cannot know in advance are placeholders — {{user_id}}, {{username}}, {{other_username}},
-{{tweet_id}}, {{token}} — that tests fill in after creating those records (``render``)."""
+{{tweet_id}}, {{media_id}}, {{token}} — that tests fill in after creating those records (``render``)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 from chirp import wiring
 from chirp.local import events
 from chirp.model import Event, EventType
+from chirp.object_consumer import s3_event
 
 PRINCIPAL = {"principalId": "{{user_id}}", "user_id": "{{user_id}}", "username": "{{username}}"}
 _BODIES: dict[str, dict[str, Any]] = {
@@ -22,13 +23,31 @@ _BODIES: dict[str, dict[str, Any]] = {
     "login": {"username": "sample_user", "password": "sample-password"},
     "create_tweet": {"content": "Hello from a sample event #chirp @{{other_username}}"},
     "create_upload": {"content_type": "image/png", "size": 1024},
+    "set_alt_text": {"alt_text": "A sample image"},
+    "complete_upload": {"upload_id": "sample", "etags": ['"0"']},
     "mark_read": {},
+    # The sampler's password is tests/support/stack.signup's.
+    "update_me": {"display_name": "Sample Person", "bio": "Writes sample events", "place": "GB"},
+    "change_password": {"current_password": "password-123", "new_password": "sample-password-2"},
+    "delete_me": {"password": "password-123"},
+    "create_status": {"status": "Hello from a sample event #chirp @{{other_username}}"},
+    "create_app": {"client_name": "sample app", "scopes": "read write follow"},
 }
-_PATH_VALUES = {"username": "{{other_username}}", "tweet_id": "{{tweet_id}}"}
+_PATH_VALUES = {
+    "username": "{{other_username}}",
+    "tweet_id": "{{tweet_id}}",
+    "media_id": "{{media_id}}",
+    # the Mastodon surface's (chirp.mastodon)
+    "account_id": "{{user_id}}",
+    "status_id": "{{tweet_id}}",
+    "hashtag": "chirp",
+}
 _QUERIES = {
     "search_tweets": {"q": "sample #chirp"},
     "search_users": {"q": "sam"},
     "poll": {"since_id": "1", "timeout": "0"},
+    "account_lookup": {"acct": "{{other_username}}"},
+    "search": {"q": "sample"},
 }
 _FIXED = {
     "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
@@ -37,6 +56,7 @@ _FIXED = {
     "requestTimeEpoch": 1795478400000,
     "connectedAt": 1795478400000,
     "messageId": "sample",
+    "eventTime": "2026-11-24T00:00:00.000Z",
 }
 SAMPLE_TIME_MS = 1795478400000
 
@@ -51,7 +71,7 @@ def _freeze(value: Any) -> Any:
 
 def rest_samples() -> dict[tuple[str, str], dict[str, Any]]:
     samples = {}
-    for fn, route in wiring.all_routes():
+    for fn, route in [*wiring.all_routes("chirp"), *wiring.all_routes("mastodon")]:
         params = {name: _PATH_VALUES[name] for name in re.findall(r"\{(\w+)\}", route.path)}
         path = route.path
         for name, value in params.items():
@@ -101,6 +121,7 @@ def other_samples() -> dict[tuple[str, str], dict[str, Any]]:
         "mentions": ["{{other_username}}"],
         "urls": [],
         "media_urls": [],
+        "media": [],
         "reply_to": None,
         "reply_to_user_id": None,
         "quote_tweet": None,
@@ -125,6 +146,11 @@ def other_samples() -> dict[tuple[str, str], dict[str, Any]]:
     )
     for fn in wiring.stream_consumers():
         samples[(fn.name, "kinesis_tweet_created")] = batch
+    for fn in wiring.object_consumers():
+        assert fn.objects is not None
+        created_object = s3_event("chirp-media", "placeholder", 1024)
+        created_object["Records"][0]["s3"]["object"]["key"] = f"{fn.objects.prefix}{{{{user_id}}}}/{{{{media_id}}}}.png"
+        samples[(fn.name, "s3_object_created")] = created_object
     return samples
 
 
@@ -143,6 +169,8 @@ def render(event: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
 
     rendered: dict[str, Any] = json.loads(fill(json.dumps(event)))
     for record in rendered.get("Records", []):
+        if "kinesis" not in record:  # an S3 notification: filled above
+            continue
         data = fill(base64.b64decode(record["kinesis"]["data"]).decode())
         record["kinesis"]["data"] = base64.b64encode(data.encode()).decode()
     return rendered

@@ -1,6 +1,8 @@
-"""The local WebSocket API: upgrades at ws://host:port/?token=..., runs the $connect authorizer and the realtime
-function's $connect / $disconnect / $default routes, and serves the @connections management endpoint (POST, GET,
-DELETE /@connections/{id}, optionally under the stage) that boto3's apigatewaymanagementapi client calls."""
+"""The local WebSocket API: upgrades at ws://host:port/?token=... (and at /api/v1/streaming, where Mastodon apps
+connect: the same API, as the streaming domain's API mapping is on AWS), runs the $connect authorizer and the
+realtime function's $connect / $disconnect / $default routes, and serves the @connections management endpoint (POST,
+GET, DELETE /@connections/{id}, optionally under the stage) that boto3's apigatewaymanagementapi client calls. The
+path never reaches the functions: API Gateway's events carry none either, only the query string and headers."""
 
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ class WebSocketGateway:
             app.router.add_route("POST", prefix + "/@connections/{connection_id}", self._post)
             app.router.add_route("GET", prefix + "/@connections/{connection_id}", self._get)
             app.router.add_route("DELETE", prefix + "/@connections/{connection_id}", self._delete)
+        app.router.add_route("GET", wiring.MASTODON_STREAMING_PATH, self._connect)
         app.router.add_route("GET", "/{tail:.*}", self._connect)
         return app
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from chirp import api_models as api
 from chirp.model import (
     CelebrityChanged,
     ChunkOp,
@@ -39,17 +40,21 @@ from chirp.observability import metrics
 from chirp.services.feed import FeedManager
 from chirp.services.liveness import live_tweet_ids
 from chirp.services.realtime import RealtimeService
+from chirp.services.safety import Safety
 from chirp.services.stores import Stores
-from chirp.services.views import tweet_json
+from chirp.services.views import TweetHydrator, retweet_json, tweet_json
 
 CHUNK_CONCURRENCY = 8  # FOLLOWER_CHUNK events of one batch processed at once (Redis and push I/O overlap)
 
 Outcome = BaseException | None
 
 
-def new_tweet_message(tweet: TweetRecord) -> dict[str, Any]:
+def new_tweet_message(tweet: TweetRecord, original: api.Tweet | None = None) -> dict[str, Any]:
     """What online followers receive: the tweet as the API shows it, built from the event alone (a new tweet has
-    no likes, retweets or replies yet, and no viewer flags)."""
+    no likes, retweets or replies yet, and no viewer flags); a retweet entry with its ``original`` (no viewer's
+    flags either)."""
+    if original is not None:
+        return {"type": "new_tweet", "tweet": retweet_json(tweet, original)}
     return {"type": "new_tweet", "tweet": tweet_json(tweet, TweetCounts(), liked=False, retweeted=False)}
 
 
@@ -58,6 +63,8 @@ class DeliveryService:
         self._s = stores
         self._feed = feed
         self._realtime = realtime
+        self._hydrator = TweetHydrator(stores)
+        self._safety = Safety(stores)
 
     def on_events(self, events: Sequence[Event]) -> list[Outcome]:
         """One batch, in order (FOLLOWER_CHUNK events, independent of everything else, concurrently); the outcome of
@@ -97,16 +104,30 @@ class DeliveryService:
         """Push to the author's and online followers' connections and write the author's and (ordinary authors)
         active followers' timelines; returns the timelines written here (chunks handed on are not counted)."""
         started = time.perf_counter()
-        message = new_tweet_message(tweet)
-        pushes = [self._realtime.start_push_to_users([tweet.user_id], message)]
+        message = self._message(tweet)
+        if message is None:  # a retweet of a tweet deleted meanwhile: nothing to deliver
+            return 0
+        update = self._realtime.update_event(message["tweet"])  # what Mastodon connections receive
+        pushes = [
+            self._realtime.start_push_to_users([tweet.user_id], message, mastodon=update),
+            self._realtime.start_push_to_tags(update),
+        ]
         written = self._feed.add_to_own(tweet)
         writes: list[Future[int]] = []
         if celebrity:  # merged on read; online followers subscribed to it
-            pushes.append(self._realtime.start_push_to_subscribers(tweet.user_id, message))
+            pushes.append(self._realtime.start_push_to_subscribers(tweet.user_id, message, mastodon=update))
         else:
+            # A block either way writes no entry and pushes nothing (it removed the follows; a racing follow stays);
+            # a mute pushes nothing live (the entry is written: the home read hides it, and shows it again on unmute).
+            sets = self._safety.sets(tweet.user_id)
+            hidden, unpushed = sets.hidden, sets.hidden | sets.muted_by
 
             def deliver(followers: list[int]) -> None:
-                pushes.append(self._realtime.start_push_to_users(followers, message))  # first: pushes are awaited
+                pushed = [f for f in followers if f not in unpushed] if unpushed else followers
+                # first: pushes are awaited
+                pushes.append(self._realtime.start_push_to_users(pushed, message, mastodon=update))
+                if hidden:
+                    followers = [f for f in followers if f not in hidden]
                 writes.append(self._feed.start_add_to_followers(tweet.tweet_id, followers))
 
             self._walk(tweet.user_id, deliver, op="add", tweet=tweet)
@@ -117,18 +138,37 @@ class DeliveryService:
         metrics.record("FanoutDuration", (time.perf_counter() - started) * 1000.0)
         return written
 
+    def _message(self, tweet: TweetRecord) -> dict[str, Any] | None:
+        """The push of a new entry; a retweet entry carries its original (one cached read), None once that is gone.
+        Every online follower gets it: which timelines show a retweet is decided on read (FeedManager), so clients
+        drop a pushed retweet of a tweet they already show."""
+        if tweet.retweet_of is None:
+            return new_tweet_message(tweet)
+        originals = self._hydrator.by_ids(None, [tweet.retweet_of])
+        return new_tweet_message(tweet, originals[0]) if originals else None
+
     # -- deleted tweets ----------------------------------------------------------------------------------------
     def _remove(self, tweet: TweetRecord, *, celebrity: bool) -> None:
         """Out of the author's and followers' timelines. A celebrity's tweets were never fanned out (and hydration
-        leaves out deleted tweets anyway): no walk over millions of followers."""
+        leaves out deleted tweets anyway): no walk over millions of followers. Mastodon connections get a delete
+        event (Chirp's clients nothing: they drop a tweet when a read no longer finds it)."""
+        gone = self._realtime.delete_event(tweet.tweet_id, tweet.hashtags)
+        pushes = [
+            self._realtime.start_push_to_users([tweet.user_id], None, mastodon=gone),
+            self._realtime.start_push_to_tags(gone),
+        ]
         self._feed.remove_own(tweet)
-        if not celebrity:
-            self._walk(
-                tweet.user_id,
-                lambda followers: self._feed.remove_from(tweet.tweet_id, followers),
-                op="remove",
-                tweet=tweet,
-            )
+        if celebrity:
+            pushes.append(self._realtime.start_push_to_subscribers(tweet.user_id, None, mastodon=gone))
+        else:
+
+            def remove(followers: list[int]) -> None:
+                pushes.append(self._realtime.start_push_to_users(followers, None, mastodon=gone))
+                self._feed.remove_from(tweet.tweet_id, followers)
+
+            self._walk(tweet.user_id, remove, op="remove", tweet=tweet)
+        for push in pushes:
+            push.result()
 
     # -- threshold crossings -----------------------------------------------------------------------------------
     def _celebrity_changed(self, author_id: int) -> None:
@@ -183,11 +223,19 @@ class DeliveryService:
             return
         tweet = chunk.tweet.record()
         if chunk.op == "remove":
+            gone = self._realtime.delete_event(tweet.tweet_id, ())  # the tags' streams heard it from the first chunk
+            push = self._realtime.start_push_to_users(followers, None, mastodon=gone)
             self._feed.remove_from(tweet.tweet_id, followers)
+            push.result()
             return
-        if tweet.tweet_id not in live:
+        message = self._message(tweet) if tweet.tweet_id in live else None
+        if message is None:
             return
-        push = self._realtime.start_push_to_users(followers, new_tweet_message(tweet))
+        sets = self._safety.sets(author_id)
+        followers = [f for f in followers if f not in sets.hidden]
+        update = self._realtime.update_event(message["tweet"])
+        pushed = [f for f in followers if f not in sets.muted_by]
+        push = self._realtime.start_push_to_users(pushed, message, mastodon=update)
         self._feed.add_to_followers(tweet.tweet_id, followers)
         if not live_tweet_ids(self._s, [tweet.tweet_id]):  # a deletion's removal overtook these writes
             self._feed.remove_from(tweet.tweet_id, followers)

@@ -26,10 +26,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chirp import api_models as api
 from chirp.config import Settings
 from chirp.model import CelebrityChanged, EventType, TweetRecord
 from chirp.observability import metrics
+from chirp.services.safety import Safety
 from chirp.services.stores import Stores
+from chirp.services.views import TweetHydrator
 
 MAX_FOLLOWING_SCAN = 5000
 FOLLOW_MERGE_TWEETS = 100
@@ -57,6 +60,8 @@ def celebrity_followees(stores: Stores, user_id: int, threshold: int) -> list[in
 class FeedManager:
     def __init__(self, stores: Stores, settings: Settings) -> None:
         self._s = stores
+        self._hydrator = TweetHydrator(stores)  # entry records (from the tweet cache): which entries are retweets
+        self._safety = Safety(stores)  # the reader's blocks and mutes (cached beside the timeline)
         self._threshold = settings.celebrity_threshold
         self._cap = settings.timeline_cap
         self._batch = settings.fanout_page_size
@@ -80,16 +85,57 @@ class FeedManager:
         return self._s.graph.follower_counts([user_id]).get(user_id, 0)
 
     def home(self, user_id: int, *, before: int | None, after: int | None, count: int) -> TimelinePage:
-        """Newest first. ``before`` is the cursor of the previous page; ``after`` limits to newer tweets (poll)."""
-        want = count + 1
+        """Newest first. ``before`` is the cursor of the previous page; ``after`` limits to newer tweets (poll). The
+        page's entries are hydrated, then passed through ``visible``; the cursor is the last entry read, shown or
+        not, so pages never overlap or skip."""
+        ordered = self._entries(user_id, before=before, after=after, want=count + 1)
+        page = ordered[:count]
+        return TimelinePage(tweet_ids=page, next_cursor=page[-1] if len(ordered) > count and page else None)
+
+    def visible(self, user_id: int, tweets: Sequence[api.Tweet]) -> list[api.Tweet]:
+        """A hydrated page of the home timeline as the reader sees it: Mastodon's rule for reblogs, applied on read
+        so that fan-out, rebuilds, follow merges and celebrity merges all obey it. A retweet entry is left out when
+        the reader's timeline holds the original or an older entry retweeting it: a tweet shows once, where it
+        first reached the timeline, and undoing that retweet shows the next one. A page without retweets costs
+        nothing; otherwise one timeline read covers all of its retweets (the entries between the oldest original
+        and the newest retweet: at most the cap of them, Mastodon's window too), their records from the tweet
+        cache.
+
+        Blocks and mutes first: an entry by (or retweeting) an account the reader blocks, is blocked by or mutes is
+        left out (their cached sets: no store read)."""
+        tweets = self._safety.visible(user_id, list(tweets), home=True)
+        retweets = {int(t["tweet_id"]): int(t["retweet_of"]["tweet_id"]) for t in tweets if t["retweet_of"]}
+        if not retweets:
+            return tweets
+        span = self._entries(
+            user_id, before=max(retweets), after=min(retweets.values()) - 1, want=self._cap, reading=False
+        )
+        originals = {**retweets, **{t.tweet_id: t.retweet_of for t in self._hydrator.records(span) if t.retweet_of}}
+        first: dict[int, int] = {}  # original -> its oldest retweet entry in the timeline
+        for entry_id in sorted(originals):
+            first.setdefault(originals[entry_id], entry_id)
+        present = set(span) | {int(t["tweet_id"]) for t in tweets}
+        hidden = {e for e, original in retweets.items() if original in present or first[original] != e}
+        return [t for t in tweets if int(t["tweet_id"]) not in hidden]
+
+    def _entries(
+        self, user_id: int, *, before: int | None, after: int | None, want: int, reading: bool = True
+    ) -> list[int]:
+        """The newest ``want`` entries of the home timeline in (after, before), merged (materialized timeline,
+        durable index past it, celebrities), newest first. ``reading``: a reader's request (counted)."""
         ids = self._s.timelines.page(user_id, before=before, after=after, limit=want)
-        metrics.count("TimelineCacheMisses" if ids is None else "TimelineCacheHits")  # a miss rebuilds it
+        if reading:
+            metrics.count("TimelineCacheMisses" if ids is None else "TimelineCacheHits")  # a miss rebuilds it
         celebrities: list[int] | None = None
+        truncated: bool | None = None  # known without asking when the timeline was just rebuilt
         if ids is None:
-            celebrities = self.rebuild(user_id)
-            ids = self._s.timelines.page(user_id, before=before, after=after, limit=want) or []
+            celebrities, built = self._rebuild(user_id)
+            # The page from the ids just built, not read back (a round trip less); a tweet fanned out meanwhile is
+            # in the timeline for the next read.
+            ids = [i for i in built if (before is None or i < before) and (after is None or i > after)][:want]
+            truncated = len(built) >= self._cap
         merged = set(ids)
-        if len(ids) < want and self._s.timelines.truncated(user_id):
+        if len(ids) < want and (self._s.timelines.truncated(user_id) if truncated is None else truncated):
             # Older than the materialized timeline holds: the durable per-author index.
             floor = min(ids) if ids else before
             authors = [*self._fanned_out_followees(user_id), user_id]
@@ -100,9 +146,7 @@ class FeedManager:
             celebrities = self.celebrity_followees(user_id)
         if celebrities:
             merged.update(self._celebrity_tweets(celebrities, want=want, before=before, after=after))
-        ordered = sorted(merged, reverse=True)
-        page = ordered[:count]
-        return TimelinePage(tweet_ids=page, next_cursor=page[-1] if len(ordered) > count and page else None)
+        return sorted(merged, reverse=True)[:want]
 
     def wait_for_newer(self, user_id: int, *, since_id: int, timeout_s: float, count: int) -> list[int]:
         """Long-poll: returns as soon as the home timeline holds tweets newer than ``since_id``, or [] at timeout."""
@@ -162,6 +206,10 @@ class FeedManager:
         fan-out ran before the timeline existed (and skipped it) was stored before the read, so the read has it; one
         fanned out later finds the timeline. No catch-up read. Should the fill never happen (a crash), the mark
         makes reads fall back to the durable per-author index, so the timeline is never silently short."""
+        return self._rebuild(user_id)[0]
+
+    def _rebuild(self, user_id: int) -> tuple[list[int], list[int]]:
+        """``rebuild``: (the celebrities, the ids the timeline was built with, newest first)."""
         followees = self._s.graph.following_with_follower_counts(user_id, limit=MAX_FOLLOWING_SCAN)
         if len(followees) < MAX_FOLLOWING_SCAN:
             celebrities = [f for f, followers in followees if followers >= self._threshold]
@@ -173,7 +221,7 @@ class FeedManager:
         self._s.timelines.build(user_id, [], truncated=True)
         ids = self._s.tweets.recent_ids_by_authors(authors, limit=self._cap)
         self._s.timelines.build(user_id, ids, truncated=len(ids) >= self._cap)
-        return celebrities
+        return celebrities, ids
 
     # -- the request path --------------------------------------------------------------------------------------
     def on_follow(self, follower_id: int, followee_id: int) -> None:

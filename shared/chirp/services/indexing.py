@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from chirp.model import Event, EventType, TweetChanged, UserCreated, UserRecord, now_ms
+from chirp.model import AccountDeleted, Event, EventType, TweetChanged, UserCreated, UserRecord, now_ms
 from chirp.observability import metrics
 from chirp.services.liveness import live_tweet_ids
 from chirp.services.stores import Stores
@@ -27,8 +27,9 @@ class IndexingService:
         deleted = {
             i: TweetChanged.read(e).tweet.tweet_id for i, e in enumerate(events) if e.type == EventType.TWEET_DELETED
         }
-        users = {i: _user(e) for i, e in enumerate(events) if e.type == EventType.USER_CREATED}
-        live_tweets = [t for t in created.values() if t.tweet_id in live]
+        users = {i: _user(e) for i, e in enumerate(events) if e.type in UserCreated.TYPES}
+        gone = {i: AccountDeleted.read(e).user_id for i, e in enumerate(events) if e.type == EventType.ACCOUNT_DELETED}
+        live_tweets = [t for t in created.values() if t.tweet_id in live and t.retweet_of is None]  # entries: no text
 
         def bulk(indexes: Sequence[int], request: Callable[[], None]) -> None:
             if not indexes:
@@ -46,6 +47,7 @@ class IndexingService:
                 metrics.record("IndexingLag", float(indexed_at - tweet.created_at_ms))
         bulk(list(deleted), lambda: self._s.search.delete_tweets(list(deleted.values())))
         bulk(list(users), lambda: self._s.search.index_users(list(users.values())))
+        bulk(list(gone), lambda: self._s.search.delete_users(list(gone.values())))  # after: a re-index loses
         return outcomes
 
 

@@ -15,8 +15,9 @@ from chirp.model import (
     UserFollowed,
 )
 from chirp.services.realtime import RealtimeService
+from chirp.services.safety import Safety
 from chirp.services.stores import Stores
-from chirp.services.views import notification_json
+from chirp.services.views import TweetHydrator, notification_json
 from chirp.tokens import Principal
 
 
@@ -24,20 +25,27 @@ class NotificationService:
     def __init__(self, stores: Stores, realtime: RealtimeService) -> None:
         self._s = stores
         self._realtime = realtime
+        self._safety = Safety(stores)
 
     def handle(self, event: Event) -> int:
-        """Create (and push) the notifications an event implies; returns how many were new."""
+        """Create (and push) the notifications an event implies; returns how many were new. None from an actor
+        the recipient blocks, mutes or is blocked by: decided here, when they are made, so that reading them needs
+        no cache or graph (the list works through their outages). Those made before a block or mute stay."""
         created = 0
         for n in self._from_event(event):
-            if n.user_id != n.actor_id and self._s.notifications.add(n):
+            if n.user_id == n.actor_id or n.actor_id in self._safety.hidden(n.user_id, home=True):
+                continue
+            if self._s.notifications.add(n):
                 created += 1
+                note = notification_json(n)
                 self._realtime.push_to_users(
                     [n.user_id],
                     {
                         "type": "notification",
-                        "notification": notification_json(n),
+                        "notification": note,
                         "unread_count": self._s.notifications.unread_count(n.user_id),
                     },
+                    mastodon=self._realtime.notification_event(note, n.user_id),
                 )
         return created
 
@@ -60,6 +68,8 @@ class NotificationService:
 
         if event.type == EventType.TWEET_CREATED:
             t = TweetChanged.read(event).tweet
+            if t.record().retweet_of is not None:  # a retweet entry: its TWEET_RETWEETED event notifies
+                return []
             out: list[NotificationRecord] = []
             notified: set[int] = set()
 
@@ -90,8 +100,9 @@ class NotificationService:
     def list(self, viewer: Principal, *, before: int | None, count: int) -> api.NotificationPage:
         items = self._s.notifications.page(viewer.user_id, before=before, limit=count + 1)
         page = items[:count]
+        actors = TweetHydrator(self._s).bylines([n.actor_id for n in page])  # a deleted account's: none
         return {
-            "notifications": [notification_json(n) for n in page],
+            "notifications": [notification_json(n) for n in page if n.actor_id in actors],
             "next_cursor": str(page[-1].notification_id) if len(items) > count and page else None,
             "has_more": len(items) > count,
             "unread_count": self._s.notifications.unread_count(viewer.user_id),

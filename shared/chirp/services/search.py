@@ -8,8 +8,9 @@ import time
 from chirp import api_models as api
 from chirp.errors import ValidationFailed
 from chirp.ids import id_time_ms
-from chirp.model import TweetCounts, TweetRecord
+from chirp.model import TweetCounts
 from chirp.query import parse_query
+from chirp.services.safety import Safety
 from chirp.services.search_ranking import top_score
 from chirp.services.social import SocialService
 from chirp.services.stores import Stores
@@ -28,6 +29,7 @@ class SearchService:
         self._s = stores
         self._social = social
         self._hydrator = TweetHydrator(stores)
+        self._safety = Safety(stores)
 
     def search(
         self, viewer: Principal | None, q: str, *, kind: str, count: int, cursor: str | None
@@ -36,7 +38,8 @@ class SearchService:
         if kind not in ("recent", "top"):
             raise ValidationFailed("type must be 'recent' or 'top'", code="invalid_type")
         query = parse_query(q)
-        records: list[TweetRecord] = []
+        viewer_id = viewer.user_id if viewer else None
+        tweets: list[api.Tweet] = []  # hydrated in one pass: one cache lookup and one fill for the page
         next_cursor: str | None = None
         if query.unsearchable:
             pass  # nothing can match symbols alone
@@ -44,21 +47,21 @@ class SearchService:
             before = _int_cursor(cursor)
             hits = self._s.search.search(query, limit=count + 1, before=before, order="recent")
             ids = [h.tweet_id for h in hits]
-            records = self._hydrator.records(ids[:count])
+            tweets = self._hydrator.by_ids(viewer_id, ids[:count])
             next_cursor = str(ids[count - 1]) if len(ids) > count else None
         else:
             offset = _int_cursor(cursor) or 0
             hits = self._s.search.search(query, limit=TOP_CANDIDATES, before=None, order="relevance")
             ranked = self._rank(hits_by_id={h.tweet_id: h.text_score for h in hits})
-            records = self._hydrator.records(ranked[offset : offset + count])
+            tweets = self._hydrator.by_ids(viewer_id, ranked[offset : offset + count])
             next_cursor = str(offset + count) if len(ranked) > offset + count else None
         return {
-            "tweets": self._hydrator.hydrate(viewer.user_id if viewer else None, records),
+            "tweets": self._safety.visible(viewer_id, tweets),
             "next_cursor": next_cursor,
             "search_metadata": {
                 "query": q,
                 "result_type": kind,
-                "count": len(records),
+                "count": len(tweets),
                 "completed_in": round(time.perf_counter() - started, 4),
             },
         }
@@ -93,7 +96,8 @@ class SearchService:
             )
         prefix = q.strip().lstrip("@")
         ids = self._s.search.search_users(prefix, limit=count) if prefix else []
-        return {"users": self._social.user_list(viewer, ids)}
+        hidden = self._safety.hidden(viewer.user_id)
+        return {"users": self._social.user_list(viewer, [u for u in ids if u not in hidden])}
 
 
 def _int_cursor(cursor: str | None) -> int | None:

@@ -1,6 +1,10 @@
 """Trending hashtags: time-decayed scores over a sliding window, with spam resistance — identical texts count once,
 an author counts once per hashtag per window and at most a few times per window overall, and each author's weight
-depends on account age and audience (see trend_math)."""
+depends on account age and audience (see trend_math).
+
+Localized: each hashtag counts worldwide and in its author's place (the profile's, read from the author record the
+weight already needs: no read more per tweet, and none on the post path), under the same rules; ``top(place=...)``
+reads one place's trends."""
 
 from __future__ import annotations
 
@@ -12,7 +16,9 @@ from pydantic import ValidationError
 
 from chirp import api_models as api
 from chirp.config import Settings
+from chirp.errors import ValidationFailed
 from chirp.model import Event, EventType, TrendScore, TweetChanged, TweetRecord, now_ms
+from chirp.places import is_place, normalize_place
 from chirp.services.liveness import live_tweet_ids
 from chirp.services.stores import Stores
 from chirp.services.views import iso
@@ -30,7 +36,7 @@ class TrendsService:
         self._window = settings.trends_window_s
         self._half_life = settings.trends_half_life_s
         self._refresh_ms = int(settings.trends_refresh_s * 1000)
-        self._cache: tuple[int, list[TrendScore]] | None = None
+        self._cache: dict[str | None, tuple[int, list[TrendScore]]] = {}  # place (None: worldwide) -> (as of, top)
         self._lock = threading.Lock()
 
     def on_events(self, events: Sequence[Event]) -> list[BaseException | None]:
@@ -62,7 +68,7 @@ class TrendsService:
             return False
         # Every read first: the claims below are not undone, so a store outage after one (the batch is redelivered)
         # would make the redelivery find its own claim taken and drop the tweet.
-        weight = self._author_weight(tweet.user_id)
+        weight, place = self._author_weight(tweet.user_id)
         text_key = hashlib.sha256(normalize(tweet.content).casefold().encode()).hexdigest()[:32]
         if not self._s.trends.claim(f"text:{text_key}", self._window):
             return False
@@ -74,32 +80,40 @@ class TrendsService:
         counted = False
         for tag in tweet.hashtags[:MAX_TAGS_PER_TWEET]:
             if self._s.trends.claim(f"author-tag:{tweet.user_id}:{tag}", self._window):
-                self._s.trends.add(tag, tweet.tweet_id, weight, tweet.created_at_ms)
+                self._s.trends.add(tag, tweet.tweet_id, weight, tweet.created_at_ms, place)
                 counted = True
         return counted
 
-    def _author_weight(self, user_id: int) -> float:
+    def _author_weight(self, user_id: int) -> tuple[float, str | None]:
+        """(the author's weight, their place: None for worldwide only)."""
         user = self._s.users.get(user_id)
         followers, following = self._s.graph.counts(user_id)
         age_days = (now_ms() - user.created_at_ms) / 86_400_000 if user else 0.0
-        return author_weight(account_age_days=age_days, followers=followers, following=following)
+        place = user.place if user and user.place and is_place(user.place) else None
+        return author_weight(account_age_days=age_days, followers=followers, following=following), place
 
     def remove(self, tweet_id: int) -> None:
         self._s.trends.remove_tweet(tweet_id)
         with self._lock:
-            self._cache = None
+            self._cache.clear()
 
-    def top(self, *, limit: int = TOP_LIMIT) -> api.Trends:
+    def top(self, *, limit: int = TOP_LIMIT, place: str | None = None) -> api.Trends:
+        """Worldwide, or in ``place`` (a code of chirp.places, any case; "" is worldwide; another is a 400)."""
+        code = normalize_place(place) if place is not None else None
+        if code is not None and not is_place(code):
+            raise ValidationFailed("place must be an ISO 3166-1 alpha-2 country code", code="unknown_place")
         now = now_ms()
         with self._lock:
-            if self._cache is None or now - self._cache[0] >= self._refresh_ms:
-                self._cache = (
-                    now,
-                    self._s.trends.top(now_ms=now, limit=TOP_LIMIT, window_s=self._window, half_life_s=self._half_life),
+            cached = self._cache.get(code)
+            if cached is None or now - cached[0] >= self._refresh_ms:
+                top = self._s.trends.top(
+                    now_ms=now, limit=TOP_LIMIT, window_s=self._window, half_life_s=self._half_life, place=code
                 )
-            as_of, scores = self._cache
+                cached = self._cache[code] = (now, top)
+            as_of, scores = cached
         return {
             "trends": [{"hashtag": s.hashtag, "score": s.score, "tweet_count": s.tweet_count} for s in scores[:limit]],
             "as_of": iso(as_of),
             "window_s": self._window,
+            "place": code,
         }

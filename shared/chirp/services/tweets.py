@@ -26,12 +26,15 @@ from chirp.ids import new_id
 from chirp.model import EngagementChanged, EventType, TweetChanged, TweetData, TweetRecord, now_ms
 from chirp.ports import DuplicateKey, StoreUnavailable
 from chirp.services.feed import FeedManager
+from chirp.services.media import MediaService
+from chirp.services.safety import Safety
 from chirp.services.stores import Stores
 from chirp.services.views import TweetHydrator
 from chirp.text import parse_tweet_text
 from chirp.tokens import Principal
 
 MAX_MEDIA_PER_TWEET = 4
+RETWEET_SCAN = 5000  # an un-retweet looks for its entry among the actor's records since the original, at most these
 logger = Logger(service="chirp")
 # How long an in-flight Idempotency-Key claim lasts: longer than the tweets function's timeout (wiring), so a live
 # first request is never overtaken, and short, so a request that died (a Lambda timeout) frees its key soon.
@@ -61,6 +64,7 @@ class TweetService:
         self._s = stores
         self._settings = settings
         self._feed = feed
+        self._safety = Safety(stores)
         self.hydrator = TweetHydrator(stores)
 
     # -- posting -----------------------------------------------------------------------------------------------
@@ -115,7 +119,7 @@ class TweetService:
 
     def _create(self, author: Principal, new: NewTweet) -> api.Tweet:
         text = parse_tweet_text(new.content)
-        media_urls = self._media_urls(author, new.media_ids)
+        media = self._media(author, new.media_ids)
         parent = self._existing(new.reply_to, "reply_to") if new.reply_to is not None else None
         quoted = self._existing(new.quote_tweet, "quote_tweet") if new.quote_tweet is not None else None
         self._check_rate(author)
@@ -128,22 +132,14 @@ class TweetService:
             hashtags=text.hashtags,
             mentions=text.mentions,
             urls=text.urls,
-            media_urls=media_urls,
+            media_urls=[item["url"] for item in media],
+            media=[dict(item) for item in media],
             reply_to=parent.tweet_id if parent else None,
             reply_to_user_id=parent.user_id if parent else None,
             quote_tweet=quoted.tweet_id if quoted else None,
             quote_user_id=quoted.user_id if quoted else None,
         )
-        for _attempt in range(3):
-            record.tweet_id = new_id()
-            record.created_at_ms = now_ms()
-            try:
-                self._s.tweets.create(record)
-                break
-            except DuplicateKey:
-                continue
-        else:
-            raise ServiceUnavailable("could not allocate a tweet id")
+        self._store_new(record)
         if parent is not None:
             self._s.engagement.adjust_replies(parent.tweet_id, 1)
             self._counts_changed_best_effort(parent.tweet_id)
@@ -152,7 +148,21 @@ class TweetService:
         except Exception:
             self._undo_create(record)
             raise ServiceUnavailable("the event stream is unavailable; the tweet was not posted") from None
+        if media:
+            self._mark_media_posted(record)
         return self.hydrator.fresh(record)
+
+    def _store_new(self, record: TweetRecord) -> None:
+        """Store a new record under a fresh snowflake id (and its time)."""
+        for _attempt in range(3):
+            record.tweet_id = new_id()
+            record.created_at_ms = now_ms()
+            try:
+                self._s.tweets.create(record)
+                return
+            except DuplicateKey:
+                continue
+        raise ServiceUnavailable("could not allocate a tweet id")
 
     def _undo_create(self, record: TweetRecord) -> None:
         self._s.tweets.delete(record)
@@ -179,20 +189,19 @@ class TweetService:
             hours = self._settings.tweet_rate_window_s // 3600
             raise RateLimited.of(decision, f"tweet limit of {decision.limit} per {hours} hours reached")
 
-    def _media_urls(self, author: Principal, media_ids: Sequence[str]) -> list[str]:
+    def _media(self, author: Principal, media_ids: Sequence[str]) -> list[api.MediaItem]:
         if len(media_ids) > MAX_MEDIA_PER_TWEET:
             raise ValidationFailed(f"at most {MAX_MEDIA_PER_TWEET} media per tweet", code="too_many_media")
-        unique = list(dict.fromkeys(media_ids))
-        found = self._s.media.get_many(unique) if unique else {}
-        urls = []
-        for media_id in unique:
-            media = found.get(media_id)
-            if media is None or media.owner_id != author.user_id:
-                raise NotFound(f"unknown media id {media_id!r}", code="unknown_media")
-            if self._s.objects.head(media.key) is None:
-                raise Conflict(f"media {media_id!r} has not been uploaded", code="media_not_uploaded")
-            urls.append(self._s.objects.public_url(media.key))
-        return urls
+        return MediaService(self._s, self._settings).tweet_media(author, media_ids)
+
+    def _mark_media_posted(self, record: TweetRecord) -> None:
+        """Freezes the media's alt text (the tweet carries its own copy). Best effort: the tweet is posted."""
+        try:
+            MediaService(self._s, self._settings).mark_posted(
+                [item["media_id"] for item in record.media], record.tweet_id
+            )
+        except StoreUnavailable:
+            logger.warning("media not marked posted", extra={"tweet_id": record.tweet_id})
 
     def _existing(self, tweet_id: int, field: str) -> TweetRecord:
         found = self.hydrator.records([tweet_id])  # the cache first: a tombstone answers "deleted" at once
@@ -214,7 +223,8 @@ class TweetService:
         self._existing(tweet_id, "tweet")
         ids = self._s.tweets.reply_ids(tweet_id, after=after, limit=count + 1)
         page = ids[:count]
-        return self.hydrator.by_ids(viewer.user_id if viewer else None, page), (
+        viewer_id = viewer.user_id if viewer else None
+        return self._safety.visible(viewer_id, self.hydrator.by_ids(viewer_id, page)), (
             page[-1] if len(ids) > count and page else None
         )
 
@@ -250,6 +260,15 @@ class TweetService:
         tweet = self._existing(tweet_id, "tweet")
         if tweet.user_id != actor.user_id:
             raise Forbidden("only the author can delete a tweet")
+        if tweet.retweet_of is not None:  # deleting one's retweet entry is undoing the retweet
+            originals = self.hydrator.records([tweet.retweet_of])
+            if originals:
+                self.engage(actor, originals[0], on=False, kind="retweet")
+                return
+        self._delete_record(tweet)
+
+    def _delete_record(self, tweet: TweetRecord) -> None:
+        tweet_id = tweet.tweet_id
         if not self._s.tweets.delete(tweet):
             self._cache_deleted(tweet)  # an earlier delete may have failed to tell the cache
             raise NotFound(f"tweet {tweet_id} does not exist")
@@ -283,6 +302,8 @@ class TweetService:
 
     def _engage(self, actor: Principal, tweet_id: int, *, on: bool, kind: str) -> api.Tweet:
         tweet = self._existing(tweet_id, "tweet")
+        if tweet.retweet_of is not None:  # liking or retweeting a retweet entry is liking or retweeting its original
+            tweet = self._existing(tweet.retweet_of, "tweet")
         self.engage(actor, tweet, on=on, kind=kind)
         return self.hydrator.hydrate(actor.user_id, [tweet])[0]
 
@@ -310,6 +331,60 @@ class TweetService:
             # call left stale by failing here. A failure is a 503, and the client's retry lands here again.
             self._s.tweet_cache.set_flag(actor.user_id, tweet_id, kind="like" if kind == "like" else "retweet", on=on)
             self._s.tweet_cache.counts_changed([tweet_id])
+        if kind == "retweet":
+            # Whether or not the flag changed: a retry (or the redelivered intent) heals a call that stopped between
+            # the flag and the entry. Ordering holds: the actor's intents are applied in the order they were sent.
+            self._sync_retweet_entry(actor, tweet, on=on, new=changed)
+
+    # -- retweet entries: a retweet travels through timelines as its own record -----------------------------------
+    def _sync_retweet_entry(self, actor: Principal, tweet: TweetRecord, *, on: bool, new: bool) -> None:
+        """Make the actor's retweet entry of ``tweet`` exist (``on``) or not. A new entry is published as a
+        TWEET_CREATED (the fan-out consumer delivers it like a tweet: FeedManager's rules, pushes), a removed one as
+        a TWEET_DELETED (out of every timeline it reached). A ``new`` retweet (the flag was off) needs no search:
+        undoing the last one removed its entry (or, if that stopped half-way, FeedManager shows the older one and
+        the next undo removes both)."""
+        if on and new:
+            self._create_retweet_entry(actor, tweet)
+            return
+        entries = self._retweet_entries(actor.user_id, tweet.tweet_id)
+        if on and not entries:
+            self._create_retweet_entry(actor, tweet)
+        elif not on:
+            for entry in entries:  # more than one only after two racing first retweets
+                with suppress(NotFound):  # a racing un-retweet took it
+                    self._delete_record(entry)
+
+    def _retweet_entries(self, actor_id: int, original_id: int) -> list[TweetRecord]:
+        """The actor's entries retweeting ``original_id``: among the actor's records newer than the original (an
+        entry is always newer than what it retweets), newest first, reading at most RETWEET_SCAN of them."""
+        found: list[TweetRecord] = []
+        before: int | None = None
+        scanned = 0
+        while scanned < RETWEET_SCAN:
+            ids = [i for i in self._s.tweets.author_tweet_ids(actor_id, before=before, limit=200) if i > original_id]
+            if not ids:
+                break
+            found += [t for t in self.hydrator.records(ids) if t.retweet_of == original_id]
+            scanned += len(ids)
+            before = ids[-1]
+        return found
+
+    def _create_retweet_entry(self, actor: Principal, tweet: TweetRecord) -> None:
+        entry = TweetRecord(
+            tweet_id=0,
+            user_id=actor.user_id,
+            username=actor.username,
+            content="",
+            created_at_ms=0,
+            quote_tweet=tweet.tweet_id,
+            quote_user_id=tweet.user_id,
+        )
+        self._store_new(entry)
+        try:
+            self._s.stream.publish([_tweet_changed(entry).event(EventType.TWEET_CREATED, actor.user_id)])
+        except Exception:
+            self._s.tweets.delete(entry)
+            raise ServiceUnavailable("the event stream is unavailable; the retweet was not delivered") from None
 
 
 def _tweet_changed(tweet: TweetRecord) -> TweetChanged:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
+from typing import NamedTuple, cast
 
 from chirp import api_models as api
-from chirp.model import NotificationRecord, TweetCounts, TweetRecord, UserRecord
+from chirp.model import AuthorCard, NotificationRecord, TweetCounts, TweetRecord, UserRecord
 from chirp.observability import metrics
 from chirp.ports import CachedTweets, CacheStats, StoreUnavailable
+from chirp.services.avatars import avatar_url
 from chirp.services.stores import Stores
 
 
@@ -17,24 +19,45 @@ def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def tweet_json(tweet: TweetRecord, counts: TweetCounts, *, liked: bool, retweeted: bool) -> api.Tweet:
+class Byline(NamedTuple):
+    """What a tweet shows of its author beyond the username (hydrated from the user, see ``TweetHydrator.bylines``)."""
+
+    display_name: str
+    avatar_url: str | None
+
+
+def tweet_json(
+    tweet: TweetRecord,
+    counts: TweetCounts,
+    *,
+    liked: bool,
+    retweeted: bool,
+    retweet_of: api.Tweet | None = None,
+    byline: Byline | None = None,
+) -> api.Tweet:
+    """``retweet_of``: the hydrated original of a retweet entry (whose own counts and flags are the original's).
+    ``byline``: the author's display name and avatar (without one: the username and no avatar)."""
     return {
         "tweet_id": str(tweet.tweet_id),
         "user_id": str(tweet.user_id),
         "username": tweet.username,
+        "display_name": byline.display_name if byline else tweet.username,
+        "avatar_url": byline.avatar_url if byline else None,
         "content": tweet.content,
         "created_at": iso(tweet.created_at_ms),
         "likes_count": max(0, counts.likes),
         "retweets_count": max(0, counts.retweets),
         "replies_count": max(0, counts.replies),
         "media_urls": list(tweet.media_urls),
+        "media": cast("list[api.MediaItem]", [dict(item) for item in tweet.media]),
         "hashtags": list(tweet.hashtags),
         "mentions": list(tweet.mentions),
         "urls": list(tweet.urls),
         "reply_to": str(tweet.reply_to) if tweet.reply_to else None,
-        "quote_tweet": str(tweet.quote_tweet) if tweet.quote_tweet else None,
+        "quote_tweet": str(tweet.quote_tweet) if tweet.quote_tweet and retweet_of is None else None,
         "liked_by_user": liked,
         "retweeted_by_user": retweeted,
+        "retweet_of": retweet_of,
     }
 
 
@@ -102,7 +125,33 @@ class TweetHydrator:
                 liked={tweet_id: False},
                 retweeted={tweet_id: False},
             )
-        return tweet_json(tweet, TweetCounts(), liked=False, retweeted=False)
+        byline = self.bylines([tweet.user_id]).get(tweet.user_id)
+        return tweet_json(tweet, TweetCounts(), liked=False, retweeted=False, byline=byline)
+
+    def bylines(self, user_ids: Sequence[int]) -> dict[int, Byline]:
+        """The display names and avatars of these authors: the tweet cache's author cards, then one batched user
+        read for the misses (which fills the cards). A user that does not exist (a deleted account) has none."""
+        ids = list(dict.fromkeys(user_ids))
+        if not ids:
+            return {}
+        cache = self._stores.tweet_cache
+        try:
+            cards = cache.authors(ids)
+            cached = True
+        except StoreUnavailable:
+            cards, cached = {}, False
+        missing = [u for u in ids if u not in cards]
+        if missing:
+            read = [AuthorCard.of(user) for user in self._stores.users.get_many(missing).values()]
+            cards.update((card.user_id, card) for card in read)
+            if cached and read:
+                with suppress(StoreUnavailable):
+                    cache.fill_authors(read)
+        objects = self._stores.objects
+        return {
+            user_id: Byline(card.display_name, avatar_url(objects, user_id, card.avatar_media_id))
+            for user_id, card in cards.items()
+        }
 
     # -- the three steps ---------------------------------------------------------------------------------------
     def _lookup(self, tweet_ids: Sequence[int], viewer_id: int | None, *, objects: bool, counts: bool) -> CachedTweets:
@@ -135,7 +184,11 @@ class TweetHydrator:
         loaded: dict[int, TweetRecord],
     ) -> list[api.Tweet]:
         engagement = self._stores.engagement
-        ids = list(dict.fromkeys(t.tweet_id for t in records))
+        originals = self._originals(viewer_id, records)
+        records = [t for t in records if t.retweet_of is None or t.retweet_of in originals]  # original deleted: gone
+        bylines = self.bylines([t.user_id for t in records])
+        records = [t for t in records if t.user_id in bylines]  # the author's account is gone: so are their tweets
+        ids = list(dict.fromkeys(t.tweet_id for t in records if t.retweet_of is None))
         counts = dict(found.counts)
         count_misses = [t for t in ids if t not in counts]
         if count_misses:
@@ -164,14 +217,24 @@ class TweetHydrator:
                 retweeted={t: retweeted[t] for t in retweet_misses},
             )
         return [
-            tweet_json(
+            retweet_json(t, originals[t.retweet_of], byline=bylines[t.user_id])
+            if t.retweet_of is not None
+            else tweet_json(
                 t,
                 counts[t.tweet_id],
                 liked=liked.get(t.tweet_id, False),
                 retweeted=retweeted.get(t.tweet_id, False),
+                byline=bylines[t.user_id],
             )
             for t in records
         ]
+
+    def _originals(self, viewer_id: int | None, records: Sequence[TweetRecord]) -> dict[int, api.Tweet]:
+        """The live originals of the retweet entries among ``records``, hydrated for the viewer (one batch)."""
+        wanted = [t.retweet_of for t in records if t.retweet_of is not None]
+        if not wanted:
+            return {}
+        return {int(o["tweet_id"]): o for o in self.by_ids(viewer_id, wanted)}
 
     def _fill(
         self,
@@ -189,6 +252,22 @@ class TweetHydrator:
             self._stores.tweet_cache.fill(
                 tweets=list(tweets.values()), counts=counts, viewer_id=viewer_id, liked=liked, retweeted=retweeted
             )
+
+
+def retweet_json(entry: TweetRecord, original: api.Tweet, *, byline: Byline | None = None) -> api.Tweet:
+    """A retweet entry shows the original's counts and the viewer's flags on it: acting on the entry is acting on
+    the original."""
+    counts = TweetCounts(
+        likes=original["likes_count"], retweets=original["retweets_count"], replies=original["replies_count"]
+    )
+    return tweet_json(
+        entry,
+        counts,
+        liked=original["liked_by_user"],
+        retweeted=original["retweeted_by_user"],
+        retweet_of=original,
+        byline=byline,
+    )
 
 
 _UNAVAILABLE = CachedTweets()

@@ -29,12 +29,21 @@ export function homeView(ctx) {
   function queue(tweets) {
     let added = 0;
     for (const tweet of tweets) {
-      if (list.has(tweet.tweet_id) || pending.has(tweet.tweet_id)) continue;
+      if (list.has(tweet.tweet_id) || pending.has(tweet.tweet_id) || alreadyShown(tweet)) continue;
       pending.set(tweet.tweet_id, tweet);
       added += 1;
     }
     renderBar();
     if (added) announcer.textContent = plural(pending.size, "new tweet");
+  }
+
+  // A pushed retweet of a tweet already on screen (itself or retweeted): the server's rule (once per timeline)
+  // decides on read; the push goes to every online follower.
+  function alreadyShown(tweet) {
+    const original = tweet.retweet_of?.tweet_id;
+    if (!original) return false;
+    const queued = [...pending.values()].some((t) => (t.retweet_of?.tweet_id ?? t.tweet_id) === original);
+    return queued || list.el.querySelector(`[data-tweet-id="${CSS.escape(original)}"]`) !== null;
   }
 
   function renderBar() {

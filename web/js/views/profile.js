@@ -4,22 +4,25 @@ import { avatar, h, replace } from "../dom.js";
 import { pagedList } from "../tweet-list.js";
 import { tweetCard } from "../tweet-card.js";
 import { plural } from "../text.js";
+import { safetyButtons } from "../safety-buttons.js";
+import { openProfileEditor } from "./profile-edit.js";
 
-export function profileView(ctx, username) {
+export function profileView(ctx, username, { tab = "tweets" } = {}) {
   const header = h("div", { class: "profile-header" }, h("p", { class: "muted" }, "Loading profile…"));
   const heading = h("h1", { tabindex: "-1", class: "sr-only" }, `@${username}`);
+  const likes = tab === "likes";
   const list = pagedList({
-    label: `Tweets by @${username}`,
-    empty: `@${username} has not tweeted yet.`,
+    label: likes ? `Tweets @${username} liked` : `Tweets by @${username}`,
+    empty: likes ? `@${username} has not liked any tweets yet.` : `@${username} has not tweeted yet.`,
     keyOf: (t) => t.tweet_id,
     render: (t) => tweetCard(ctx, t),
     load: async (cursor) => {
-      const page = await ctx.api.userTweets(username, cursor);
+      const page = likes ? await ctx.api.userLikes(username, cursor) : await ctx.api.userTweets(username, cursor);
       return { items: page.tweets, nextCursor: page.has_more ? page.next_cursor : null };
     },
   });
   const onCreated = (event) => {
-    if (event.detail.username.toLowerCase() === username.toLowerCase()) list.prepend([event.detail]);
+    if (!likes && event.detail.username.toLowerCase() === username.toLowerCase()) list.prepend([event.detail]);
   };
 
   async function loadProfile() {
@@ -27,8 +30,9 @@ export function profileView(ctx, username) {
       renderProfile(await ctx.api.profile(username));
     } catch (error) {
       heading.classList.remove("sr-only");
-      heading.textContent = error.status === 404 ? "This account doesn't exist" : "Could not load this profile";
-      header.replaceChildren(h("p", { class: "muted" }, error.message));
+      heading.textContent =
+        error.status === 404 ? "This account doesn't exist" : error.code === "blocked" ? "You're blocked" : "Could not load this profile";
+      header.replaceChildren(heading, h("p", { class: "muted" }, error.message));
       list.el.hidden = true;
     }
   }
@@ -36,7 +40,7 @@ export function profileView(ctx, username) {
   function renderProfile(profile) {
     const me = ctx.session()?.userId === profile.user_id;
     const followers = h("strong", {}, String(profile.follower_count));
-    const followButton = me
+    const followButton = me || profile.blocking
       ? null
       : h("button", { type: "button", class: "btn", onclick: toggleFollow }, "");
     let following = profile.followed_by_me;
@@ -69,7 +73,14 @@ export function profileView(ctx, username) {
     const base = `#/u/${encodeURIComponent(profile.username)}`;
     replace(
       header,
-      h("div", { class: "profile-top" }, avatar(profile.username, "avatar-large"), followButton),
+      h(
+        "div",
+        { class: "profile-top" },
+        avatar(profile.username, "avatar-large", profile.avatar_url),
+        me ? null : safetyButtons(ctx, profile, loadProfile),
+        me ? h("button", { type: "button", class: "btn btn-outline", onclick: () => openProfileEditor(ctx, { onSaved: () => ctx.navigate(location.hash.slice(1)) }) }, "Edit profile") : null,
+        followButton,
+      ),
       heading,
       h("p", { class: "handle" }, `@${profile.username}`, profile.follows_me ? h("span", { class: "badge-soft" }, "Follows you") : null),
       profile.bio ? h("p", { class: "bio" }, profile.bio) : null,
@@ -84,7 +95,15 @@ export function profileView(ctx, username) {
     );
   }
 
-  const el = h("div", { class: "view view-profile" }, header, h("h2", { class: "section-title" }, "Tweets"), list.el);
+  const base = `#/u/${encodeURIComponent(username)}`;
+  const tabLink = (href, label, current) => h("a", { href, class: "profile-tab", "aria-current": current ? "page" : null }, label);
+  const tabs = h(
+    "nav",
+    { class: "profile-tabs", "aria-label": "Profile sections" },
+    tabLink(base, "Tweets", !likes),
+    tabLink(`${base}/likes`, "Likes", likes),
+  );
+  const el = h("div", { class: "view view-profile" }, header, tabs, h("h2", { class: "section-title sr-only" }, likes ? "Likes" : "Tweets"), list.el);
   header.prepend(heading);
   return {
     el,

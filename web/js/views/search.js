@@ -4,6 +4,7 @@ import { h, uniqueId } from "../dom.js";
 import { pagedList } from "../tweet-list.js";
 import { tweetCard } from "../tweet-card.js";
 import { trendsList } from "../trends.js";
+import { whoToFollow } from "../suggestions.js";
 import { userRow } from "./profile.js";
 
 const TIPS = [
@@ -45,6 +46,7 @@ export function searchView(ctx, query) {
   const parts = [h("div", { class: "view-header" }, h("h1", { tabindex: "-1" }, q ? `Search: ${q}` : "Explore")), form, tips];
   let list = null;
   let trends = null;
+  let suggestions = null;
 
   if (q) {
     const tabs = h(
@@ -82,7 +84,8 @@ export function searchView(ctx, query) {
     parts.push(tabs, people, list.el);
   } else {
     trends = trendsList(ctx, { headingLevel: "h2" });
-    parts.push(trends.el);
+    suggestions = whoToFollow(ctx, { headingLevel: "h2" });
+    parts.push(trends.el, suggestions.el);
   }
 
   return {
@@ -91,6 +94,7 @@ export function searchView(ctx, query) {
     mount() {
       list?.start();
       trends?.refresh();
+      suggestions?.refresh();
     },
     unmount() {
       list?.destroy();

@@ -1,4 +1,5 @@
-"""Embedded social graph (production: Neptune): follow edges with exact, transactionally kept counts."""
+"""Embedded social graph (production: Neptune): follow edges with exact, transactionally kept counts, and the
+block/mute edges beside them (``relations``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from chirp.model import Page
+from chirp.model import Page, Relation, SafetySets
 from chirp.sqlite import Database, chunks, placeholders
 
 SCHEMA = """
@@ -17,6 +18,10 @@ CREATE INDEX IF NOT EXISTS follows_by_followee ON follows(followee_id, seq);
 CREATE INDEX IF NOT EXISTS follows_by_follower ON follows(follower_id, seq);
 CREATE TABLE IF NOT EXISTS follow_counts (
     user_id INTEGER PRIMARY KEY, followers INTEGER NOT NULL DEFAULT 0, following INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS relations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL, other_id INTEGER NOT NULL, relation TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL, UNIQUE (user_id, relation, other_id));
+CREATE INDEX IF NOT EXISTS relations_by_other ON relations(other_id, relation);
 """
 
 
@@ -154,3 +159,61 @@ class SqliteGraphStore:
             (user_id, min_followers, limit),
         )
         return [r[0] for r in rows]
+
+    # -- blocks and mutes ----------------------------------------------------------------------------------------
+    def add_relation(self, user_id: int, other_id: int, relation: Relation, at_ms: int) -> bool:
+        with self._db.transaction() as conn:
+            return (
+                conn.execute(
+                    "INSERT OR IGNORE INTO relations (user_id, other_id, relation, created_at_ms) VALUES (?,?,?,?)",
+                    (user_id, other_id, relation, at_ms),
+                ).rowcount
+                == 1
+            )
+
+    def remove_relation(self, user_id: int, other_id: int, relation: Relation) -> bool:
+        with self._db.transaction() as conn:
+            return (
+                conn.execute(
+                    "DELETE FROM relations WHERE user_id = ? AND other_id = ? AND relation = ?",
+                    (user_id, other_id, relation),
+                ).rowcount
+                == 1
+            )
+
+    def relation_ids(self, user_id: int, relation: Relation, *, limit: int) -> list[int]:
+        rows = self._db.query(
+            "SELECT other_id FROM relations WHERE user_id = ? AND relation = ?"
+            " ORDER BY created_at_ms DESC, other_id DESC LIMIT ?",
+            (user_id, relation, limit),
+        )
+        return [r[0] for r in rows]
+
+    def safety_sets(self, user_id: int, *, limit: int) -> SafetySets:
+        def inbound(relation: Relation) -> frozenset[int]:
+            rows = self._db.query(
+                "SELECT user_id FROM relations WHERE other_id = ? AND relation = ? LIMIT ?", (user_id, relation, limit)
+            )
+            return frozenset(r[0] for r in rows)
+
+        return SafetySets(
+            blocking=frozenset(self.relation_ids(user_id, "blocks", limit=limit)),
+            blocked_by=inbound("blocks"),
+            muting=frozenset(self.relation_ids(user_id, "mutes", limit=limit)),
+            muted_by=inbound("mutes"),
+        )
+
+    def suggestions(self, user_id: int, *, sample: int, limit: int) -> list[tuple[int, int]]:
+        """One query: the newest ``sample`` followees, whom they follow, minus self, followed and blocked (either
+        way), counted."""
+        rows = self._db.query(
+            "WITH mine AS (SELECT followee_id FROM follows WHERE follower_id = ? ORDER BY seq DESC LIMIT ?)"
+            " SELECT f.followee_id, COUNT(*) AS overlap FROM follows f JOIN mine m ON f.follower_id = m.followee_id"
+            " WHERE f.followee_id != ?"
+            " AND f.followee_id NOT IN (SELECT followee_id FROM follows WHERE follower_id = ?)"
+            " AND f.followee_id NOT IN (SELECT other_id FROM relations WHERE user_id = ? AND relation = 'blocks')"
+            " AND f.followee_id NOT IN (SELECT user_id FROM relations WHERE other_id = ? AND relation = 'blocks')"
+            " GROUP BY f.followee_id ORDER BY overlap DESC, f.followee_id DESC LIMIT ?",
+            (user_id, sample, user_id, user_id, user_id, user_id, limit),
+        )
+        return [(int(r[0]), int(r[1])) for r in rows]

@@ -8,10 +8,11 @@ import math
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from chirp.model import RateDecision, TrendScore, now_ms
+from chirp.model import RateDecision, SafetySets, TrendScore, now_ms
+from chirp.ports import Listeners, MastodonStream
 from chirp.trend_math import decayed_weight
 
 
@@ -31,6 +32,7 @@ class MemoryTimelineStore:
         self._timelines: dict[int, _Timeline] = {}
         self._celebrities: dict[int, tuple[list[int], float]] = {}  # user -> (ids, expiry on the monotonic clock)
         self._celebrities_ttl_s = celebrities_ttl_s
+        self._safety: dict[int, tuple[SafetySets, float]] = {}  # user -> (sets, expiry on the monotonic clock)
         self._lock = threading.Lock()
 
     def _live(self, user_id: int) -> _Timeline | None:
@@ -138,52 +140,132 @@ class MemoryTimelineStore:
             for user_id in user_ids:
                 self._celebrities.pop(user_id, None)
 
+    def safety(self, user_id: int) -> SafetySets | None:
+        with self._lock:
+            cached = self._safety.get(user_id)
+            return cached[0] if cached is not None and cached[1] > time.monotonic() else None
+
+    def set_safety(self, user_id: int, sets: SafetySets) -> None:
+        with self._lock:
+            self._safety[user_id] = (sets, time.monotonic() + self._celebrities_ttl_s)
+
+    def forget_safety(self, user_ids: Sequence[int]) -> None:
+        with self._lock:
+            for user_id in user_ids:
+                self._safety.pop(user_id, None)
+
+
+_Member = tuple[MastodonStream | None, str]  # (the Mastodon stream, or None for Chirp's protocol; connection id)
+
 
 class MemoryConnectionRegistry:
+    """Connections and their listening, as the Redis registry keeps them: each user's, celebrity's and hashtag's set
+    holds (stream, connection) pairs, the stream None for a Chirp connection."""
+
     def __init__(self) -> None:
         self._owner: dict[str, int] = {}
-        self._by_user: dict[int, set[str]] = defaultdict(set)
-        self._subscribers: dict[int, set[str]] = defaultdict(set)
+        self._mastodon: set[str] = set()
+        self._by_user: dict[int, set[_Member]] = defaultdict(set)
+        self._subscribers: dict[int, set[_Member]] = defaultdict(set)
         self._subscriptions: dict[str, set[int]] = defaultdict(set)
+        self._by_tag: dict[str, set[_Member]] = defaultdict(set)
+        self._streams: dict[str, set[tuple[MastodonStream, str | None]]] = defaultdict(set)
         self._lock = threading.Lock()
 
-    def register(self, connection_id: str, user_id: int) -> None:
+    def register(self, connection_id: str, user_id: int, *, mastodon: bool = False) -> None:
         with self._lock:
             self._owner[connection_id] = user_id
-            self._by_user[user_id].add(connection_id)
+            if mastodon:  # hears nothing until it subscribes to a stream
+                self._mastodon.add(connection_id)
+            else:
+                self._by_user[user_id].add((None, connection_id))
 
     def unregister(self, connection_id: str) -> int | None:
         with self._lock:
             user_id = self._owner.pop(connection_id, None)
+            self._mastodon.discard(connection_id)
             if user_id is not None:
-                self._by_user[user_id].discard(connection_id)
+                self._by_user[user_id] = {m for m in self._by_user[user_id] if m[1] != connection_id}
                 if not self._by_user[user_id]:
                     del self._by_user[user_id]
             for celebrity in self._subscriptions.pop(connection_id, set()):
-                self._subscribers[celebrity].discard(connection_id)
+                self._subscribers[celebrity] -= {(None, connection_id), ("user", connection_id)}
+            for stream, tag in self._streams.pop(connection_id, set()):
+                if tag is not None:
+                    self._by_tag[tag].discard((stream, connection_id))
             return user_id
 
     def connections_of(self, user_ids: Sequence[int]) -> dict[int, list[str]]:
         with self._lock:
-            return {u: sorted(self._by_user[u]) for u in user_ids if u in self._by_user}
+            found = {u: _home(self._by_user[u]) for u in user_ids if u in self._by_user}
+        return {u: ids for u, ids in found.items() if ids}
+
+    def listeners_of(self, user_ids: Sequence[int]) -> Listeners:
+        with self._lock:
+            return _listeners(m for u in user_ids for m in self._by_user.get(u, ()))
 
     def subscribe(self, connection_id: str, celebrity_ids: Sequence[int]) -> None:
         with self._lock:
             if connection_id not in self._owner:
                 return
+            member: _Member = ("user" if connection_id in self._mastodon else None, connection_id)
             for celebrity in celebrity_ids:
-                self._subscribers[celebrity].add(connection_id)
+                self._subscribers[celebrity].add(member)
                 self._subscriptions[connection_id].add(celebrity)
 
     def unsubscribe(self, connection_id: str, celebrity_ids: Sequence[int]) -> None:
         with self._lock:
             for celebrity in celebrity_ids:
-                self._subscribers[celebrity].discard(connection_id)
+                self._subscribers[celebrity] -= {(None, connection_id), ("user", connection_id)}
                 self._subscriptions[connection_id].discard(celebrity)
 
     def subscribers(self, celebrity_id: int) -> list[str]:
         with self._lock:
-            return sorted(self._subscribers.get(celebrity_id, ()))
+            return _home(self._subscribers.get(celebrity_id, set()))
+
+    def celebrity_listeners(self, celebrity_id: int) -> Listeners:
+        with self._lock:
+            return _listeners(self._subscribers.get(celebrity_id, set()))
+
+    def subscribe_stream(self, connection_id: str, stream: MastodonStream, tag: str | None = None) -> bool:
+        with self._lock:
+            if connection_id not in self._mastodon:
+                return False
+            members = self._by_tag[tag] if tag else self._by_user[self._owner[connection_id]]
+            members.add((stream, connection_id))
+            self._streams[connection_id].add((stream, tag or None))
+            return True
+
+    def unsubscribe_stream(self, connection_id: str, stream: MastodonStream, tag: str | None = None) -> None:
+        with self._lock:
+            if connection_id not in self._mastodon:
+                return
+            members = self._by_tag.get(tag, set()) if tag else self._by_user.get(self._owner[connection_id], set())
+            members.discard((stream, connection_id))
+            self._streams[connection_id].discard((stream, tag or None))
+
+    def tag_listeners(self, tags: Sequence[str]) -> dict[str, Listeners]:
+        with self._lock:
+            found = {t: _listeners(self._by_tag.get(t, set())) for t in tags}
+        return {t: listeners for t, listeners in found.items() if not listeners.empty}
+
+
+def _listeners(members: Iterable[_Member]) -> Listeners:
+    found = Listeners()
+    for stream, connection_id in members:
+        if stream is None:
+            found.chirp.append(connection_id)
+        else:
+            found.mastodon.setdefault(stream, []).append(connection_id)
+    found.chirp.sort()
+    for ids in found.mastodon.values():
+        ids.sort()
+    return found
+
+
+def _home(members: Iterable[_Member]) -> list[str]:
+    """The connections that receive home updates: Chirp's, and Mastodon's on the ``user`` stream."""
+    return sorted(c for stream, c in members if stream is None or stream == "user")
 
 
 @dataclass(slots=True)
@@ -192,6 +274,7 @@ class _Contribution:
     tweet_id: int
     weight: float
     at_ms: int
+    place: str | None = None
 
 
 class MemoryTrendStore:
@@ -211,17 +294,19 @@ class MemoryTrendStore:
                 self._claims = {k: v for k, v in self._claims.items() if v > now}
             return True
 
-    def add(self, hashtag: str, tweet_id: int, weight: float, at_ms: int) -> None:
+    def add(self, hashtag: str, tweet_id: int, weight: float, at_ms: int, place: str | None = None) -> None:
         with self._lock:
             existing = self._contributions[tweet_id]
             if not any(c.hashtag == hashtag for c in existing):
-                existing.append(_Contribution(hashtag, tweet_id, weight, at_ms))
+                existing.append(_Contribution(hashtag, tweet_id, weight, at_ms, place))
 
     def remove_tweet(self, tweet_id: int) -> None:
         with self._lock:
             self._contributions.pop(tweet_id, None)
 
-    def top(self, *, now_ms: int, limit: int, window_s: int, half_life_s: float) -> list[TrendScore]:
+    def top(
+        self, *, now_ms: int, limit: int, window_s: int, half_life_s: float, place: str | None = None
+    ) -> list[TrendScore]:
         cutoff = now_ms - window_s * 1000
         scores: dict[str, float] = defaultdict(float)
         counts: dict[str, int] = defaultdict(int)
@@ -230,6 +315,8 @@ class MemoryTrendStore:
                 del self._contributions[tweet_id]
             for contributions in self._contributions.values():
                 for c in contributions:
+                    if place is not None and c.place != place:
+                        continue
                     scores[c.hashtag] += decayed_weight(c.weight, now_ms - c.at_ms, half_life_s)
                     counts[c.hashtag] += 1
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]

@@ -11,15 +11,26 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from chirp.model import MediaRecord, NotificationRecord, NotificationType, TweetCounts, TweetRecord, UserRecord, now_ms
-from chirp.ports import DuplicateKey, IdempotencyRecord, present_keys, require_keys
+from chirp.model import (
+    MediaProcessing,
+    MediaRecord,
+    NotificationRecord,
+    NotificationType,
+    Page,
+    TweetCounts,
+    TweetRecord,
+    UserRecord,
+    now_ms,
+)
+from chirp.ports import DuplicateKey, IdempotencyRecord, parse_likes_cursor, present_keys, require_keys
 from chirp.sqlite import Database, chunks, placeholders
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     user_id INTEGER PRIMARY KEY, username TEXT NOT NULL, username_key TEXT NOT NULL UNIQUE,
     email TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL, password_hash TEXT NOT NULL,
-    bio TEXT NOT NULL DEFAULT '', created_at_ms INTEGER NOT NULL);
+    bio TEXT NOT NULL DEFAULT '', created_at_ms INTEGER NOT NULL, avatar_media_id TEXT NOT NULL DEFAULT '',
+    place TEXT, token_version INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS tweets (
     tweet_id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, body TEXT NOT NULL,
     reply_to INTEGER, created_at_ms INTEGER NOT NULL);
@@ -32,6 +43,7 @@ CREATE TABLE IF NOT EXISTS likes (
     tweet_id INTEGER NOT NULL, user_id INTEGER NOT NULL, created_at_ms INTEGER NOT NULL,
     PRIMARY KEY (user_id, tweet_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS likes_by_tweet ON likes(tweet_id);
+CREATE INDEX IF NOT EXISTS likes_by_user_time ON likes(user_id, created_at_ms, tweet_id);
 CREATE TABLE IF NOT EXISTS retweets (
     tweet_id INTEGER NOT NULL, user_id INTEGER NOT NULL, created_at_ms INTEGER NOT NULL,
     PRIMARY KEY (user_id, tweet_id)) WITHOUT ROWID;
@@ -52,12 +64,24 @@ CREATE TABLE IF NOT EXISTS idempotency_records (
     key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT, expires_at_ms INTEGER NOT NULL);
 """
 
-_USER_COLUMNS = "user_id, username, email, display_name, password_hash, created_at_ms, bio"
+_USER_COLUMNS = (
+    "user_id, username, email, display_name, password_hash, created_at_ms, bio, avatar_media_id, place, token_version"
+)
+# Columns added to a table after files were first written with it: (table, column, definition), added on open.
+_ADDED_COLUMNS = (
+    ("users", "avatar_media_id", "TEXT NOT NULL DEFAULT ''"),
+    ("users", "place", "TEXT"),
+    ("users", "token_version", "INTEGER NOT NULL DEFAULT 0"),
+)
 
 
 class RecordsDatabase(Database):
     def __init__(self, path: Path) -> None:
         super().__init__(path, SCHEMA)
+        for table, column, definition in _ADDED_COLUMNS:
+            present = {row[1] for row in self.query(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
 
 class SqliteUserStore:
@@ -99,10 +123,31 @@ class SqliteUserStore:
         row = self._db.one(f"SELECT {_USER_COLUMNS} FROM users WHERE username_key = ?", (username.lower(),))
         return _user(row) if row else None
 
+    def update(self, user: UserRecord) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE users SET display_name = ?, bio = ?, avatar_media_id = ?, place = ?, password_hash = ?,"
+                " token_version = ? WHERE user_id = ?",
+                (
+                    user.display_name,
+                    user.bio,
+                    user.avatar_media_id,
+                    user.place,
+                    user.password_hash,
+                    user.token_version,
+                    user.user_id,
+                ),
+            )
+
+    def delete(self, user: UserRecord) -> None:
+        """The row holds the username and email claims (unique columns): both go with it."""
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM users WHERE user_id = ?", (user.user_id,))
+
 
 _INSERT_USER = (
-    "INSERT INTO users (user_id, username, username_key, email, display_name, password_hash, bio, created_at_ms)"
-    " VALUES (?,?,?,?,?,?,?,?)"
+    "INSERT INTO users (user_id, username, username_key, email, display_name, password_hash, bio, created_at_ms,"
+    " avatar_media_id, place, token_version) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
@@ -116,6 +161,9 @@ def _user_row(user: UserRecord) -> tuple[Any, ...]:
         user.password_hash,
         user.bio,
         user.created_at_ms,
+        user.avatar_media_id,
+        user.place,
+        user.token_version,
     )
 
 
@@ -128,6 +176,9 @@ def _user(row: tuple[Any, ...]) -> UserRecord:
         password_hash=row[4],
         created_at_ms=row[5],
         bio=row[6],
+        avatar_media_id=row[7],
+        place=row[8],
+        token_version=row[9],
     )
 
 
@@ -191,7 +242,10 @@ class SqliteTweetStore:
         return [row[0] for row in rows]
 
     def count_by_author(self, author_id: int) -> int:
-        row = self._db.one("SELECT COUNT(*) FROM tweets WHERE user_id = ?", (author_id,))
+        # The tweets the author wrote: a retweet entry (no text, quoting its original) is not counted.
+        row = self._db.one(
+            "SELECT COUNT(*) FROM tweets WHERE user_id = ? AND json_extract(body, '$.content') != ''", (author_id,)
+        )
         return int(row[0]) if row else 0
 
 
@@ -317,6 +371,36 @@ class SqliteEngagementStore:
     def bookmarked_by(self, user_id: int, tweet_ids: Sequence[int]) -> set[int]:
         return self._flags("bookmarks", user_id, tweet_ids)
 
+    def forget_bookmarks(self, user_id: int) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM bookmarks WHERE user_id = ?", (user_id,))
+
+    def forget_likes(self, user_id: int, *, limit: int) -> tuple[list[int], bool]:
+        with self._db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT tweet_id FROM likes WHERE user_id = ? ORDER BY created_at_ms DESC, tweet_id DESC LIMIT ?",
+                (user_id, limit + 1),
+            ).fetchall()
+            taken = [row[0] for row in rows[:limit]]
+            for tweet_id in taken:
+                conn.execute("DELETE FROM likes WHERE tweet_id = ? AND user_id = ?", (tweet_id, user_id))
+                self._bump(conn, tweet_id, "likes", -1)
+        return taken, len(rows) > limit
+
+    def likes_page(self, user_id: int, *, cursor: str | None, limit: int) -> Page[int]:
+        """Newest like first (ties by tweet id, newest first); the cursor is the last item's
+        ``<liked_at_ms>:<tweet_id>``, as on Keyspaces."""
+        at, last = parse_likes_cursor(cursor) or (2**63 - 1, 2**63 - 1)
+        rows = self._db.query(
+            "SELECT created_at_ms, tweet_id FROM likes WHERE user_id = ?"
+            " AND (created_at_ms < ? OR (created_at_ms = ? AND tweet_id < ?))"
+            " ORDER BY created_at_ms DESC, tweet_id DESC LIMIT ?",
+            (user_id, at, at, last, limit + 1),
+        )
+        page = rows[:limit]
+        more = len(rows) > limit and bool(page)
+        return Page(items=[row[1] for row in page], next_cursor=f"{page[-1][0]}:{page[-1][1]}" if more else None)
+
     def bulk_load_likes(self, likes: Sequence[tuple[int, int, int]]) -> None:
         """One transaction: the like rows, then each tweet's count moved once by its number of new likes."""
         per_tweet = Counter(tweet_id for tweet_id, _, _ in likes)
@@ -389,32 +473,95 @@ class SqliteNotificationStore:
         row = self._db.one("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0", (user_id,))
         return int(row[0]) if row else 0
 
+    def forget_user(self, user_id: int) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM notifications WHERE user_id = ?", (user_id,))
+
+
+# Processing columns, added to a data directory's media table from before processing (ALTER TABLE on open).
+_MEDIA_PROCESSING_COLUMNS = {
+    "status": "TEXT",
+    "reason": "TEXT NOT NULL DEFAULT ''",
+    "width": "INTEGER",
+    "height": "INTEGER",
+    "duration_ms": "INTEGER",
+    "dominant_color": "TEXT NOT NULL DEFAULT ''",
+    "alt_text": "TEXT NOT NULL DEFAULT ''",
+    "rendition_key": "TEXT NOT NULL DEFAULT ''",
+    "thumbnail_key": "TEXT NOT NULL DEFAULT ''",
+    "tweet_id": "INTEGER",
+}
+_MEDIA_COLUMNS = "media_id, owner_id, content_type, size, object_key, created_at_ms, " + ", ".join(
+    _MEDIA_PROCESSING_COLUMNS
+)
+
 
 class SqliteMediaCatalog:
     def __init__(self, db: RecordsDatabase) -> None:
         self._db = db
+        present = {row[1] for row in db.query("PRAGMA table_info(media)")}
+        for column, kind in _MEDIA_PROCESSING_COLUMNS.items():
+            if column not in present:
+                db.execute(f"ALTER TABLE media ADD COLUMN {column} {kind}")
 
     def create(self, media: MediaRecord) -> None:
-        require_keys("media_id", media.media_id)
+        m = media
+        require_keys("media_id", m.media_id)
         with self._db.transaction() as conn:
             conn.execute(
-                "INSERT INTO media (media_id, owner_id, content_type, size, object_key, created_at_ms)"
-                " VALUES (?,?,?,?,?,?)",
-                (media.media_id, media.owner_id, media.content_type, media.size, media.key, media.created_at_ms),
+                f"INSERT INTO media ({_MEDIA_COLUMNS}) VALUES ({placeholders(16)})",
+                (
+                    *(m.media_id, m.owner_id, m.content_type, m.size, m.key, m.created_at_ms, m.status, m.reason),
+                    *(m.width, m.height, m.duration_ms, m.dominant_color, m.alt_text, m.rendition_key),
+                    *(m.thumbnail_key, m.tweet_id),
+                ),
             )
 
     def get_many(self, media_ids: Sequence[str]) -> dict[str, MediaRecord]:
         found: dict[str, MediaRecord] = {}
         for part in chunks(present_keys(media_ids)):
             for row in self._db.query(
-                "SELECT media_id, owner_id, content_type, size, object_key, created_at_ms FROM media"
-                f" WHERE media_id IN ({placeholders(len(part))})",
-                part,
+                f"SELECT {_MEDIA_COLUMNS} FROM media WHERE media_id IN ({placeholders(len(part))})", part
             ):
                 found[row[0]] = MediaRecord(
-                    media_id=row[0], owner_id=row[1], content_type=row[2], size=row[3], key=row[4], created_at_ms=row[5]
+                    media_id=row[0],
+                    owner_id=row[1],
+                    content_type=row[2],
+                    size=row[3],
+                    key=row[4],
+                    created_at_ms=row[5],
+                    status=row[6] or "ready",  # rows from before processing: served as uploaded
+                    reason=row[7],
+                    width=row[8],
+                    height=row[9],
+                    duration_ms=row[10],
+                    dominant_color=row[11],
+                    alt_text=row[12],
+                    rendition_key=row[13],
+                    thumbnail_key=row[14],
+                    tweet_id=row[15],
                 )
         return found
+
+    def set_processing(self, media_id: str, outcome: MediaProcessing) -> None:
+        o = outcome
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE media SET status = ?, reason = ?, width = ?, height = ?, duration_ms = ?, dominant_color = ?,"
+                " rendition_key = ?, thumbnail_key = ? WHERE media_id = ?",
+                (
+                    *(o.status, o.reason, o.width, o.height, o.duration_ms, o.dominant_color, o.rendition_key),
+                    *(o.thumbnail_key, media_id),
+                ),
+            )
+
+    def set_alt_text(self, media_id: str, alt_text: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("UPDATE media SET alt_text = ? WHERE media_id = ?", (alt_text, media_id))
+
+    def mark_posted(self, media_ids: Sequence[str], tweet_id: int) -> None:
+        with self._db.transaction() as conn:
+            conn.executemany("UPDATE media SET tweet_id = ? WHERE media_id = ?", [(tweet_id, m) for m in media_ids])
 
 
 class SqliteIdempotencyStore:

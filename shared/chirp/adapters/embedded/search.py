@@ -111,6 +111,10 @@ class SqliteSearchIndex:
                 [(u.user_id, u.username.lower(), u.display_name.casefold()) for u in users],
             )
 
+    def delete_users(self, user_ids: Sequence[int]) -> None:
+        with self._db.transaction() as conn:
+            conn.executemany("DELETE FROM user_names WHERE user_id = ?", [(u,) for u in user_ids])
+
     def refresh(self) -> None:
         """Nothing to do: a committed write is searchable at once."""
 

@@ -5,15 +5,17 @@ deleted tweets — so the contract suite holds for both."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Final, Generic, TypeVar
 
-from chirp.model import TweetCounts, TweetRecord
+from chirp.model import AuthorCard, TweetCounts, TweetRecord
 from chirp.ports import CachedTweets, CacheStats, FlagKind
 
 _TOMBSTONE: Final = object()
+AUTHOR_TTL_S = 600  # author cards: how long a stale fill (see TweetCache.fill_authors) can last
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -52,6 +54,8 @@ class MemoryTweetCache:
         self._versions: _Lru[int, int] = _Lru(max_tweets)
         self._flags: _Lru[int, dict[str, bool]] = _Lru(max_users)
         self._flags_per_user = flags_per_user
+        self._authors: _Lru[int, tuple[AuthorCard, float]] = _Lru(max_users)  # (card, monotonic expiry)
+        self._author_ttl_s = AUTHOR_TTL_S
         self._stats = CacheStats()
         self._lock = threading.Lock()
 
@@ -140,6 +144,27 @@ class MemoryTweetCache:
                 self._flags.put(user_id, flags)
             flags[f"{'l' if kind == 'like' else 'r'}{tweet_id}"] = on
 
+    def authors(self, user_ids: Sequence[int]) -> dict[int, AuthorCard]:
+        now = time.monotonic()
+        found: dict[int, AuthorCard] = {}
+        with self._lock:
+            for user_id in dict.fromkeys(user_ids):
+                entry = self._authors.get(user_id)
+                if entry is not None and entry[1] > now:
+                    found[user_id] = entry[0]
+        return found
+
+    def fill_authors(self, cards: Sequence[AuthorCard]) -> None:
+        expires = time.monotonic() + self._author_ttl_s
+        with self._lock:
+            for card in cards:
+                self._authors.put(card.user_id, (card, expires))
+
+    def author_changed(self, user_ids: Sequence[int]) -> None:
+        with self._lock:
+            for user_id in user_ids:
+                self._authors.pop(user_id)
+
     def stats(self) -> CacheStats:
         with self._lock:
             return self._stats
@@ -157,4 +182,5 @@ def _copy(tweet: TweetRecord) -> TweetRecord:
         mentions=list(tweet.mentions),
         urls=list(tweet.urls),
         media_urls=list(tweet.media_urls),
+        media=[dict(item) for item in tweet.media],
     )

@@ -121,10 +121,29 @@ def create_schema(
     with translate_errors():
         for statement in ddl(keyspace, replication_factor, keyspaces=keyspaces, datacenter=datacenter):
             session.execute(statement, timeout=DDL_TIMEOUT_S)
+        if not keyspaces:  # on AWS the CDK app updates the tables' columns
+            add_missing_columns(session, keyspace)
         if not session.cluster.control_connection.wait_for_schema_agreement(wait_time=DDL_TIMEOUT_S):
             raise StoreUnavailable("schema agreement not reached")
         if keyspaces:
             _wait_until_active(session, keyspace)
+
+
+def add_missing_columns(session: Session, keyspace: str) -> None:
+    """A keyspace made before a column joined a table (chirp.schema) gets it: CREATE TABLE IF NOT EXISTS leaves an
+    existing table as it was (a persistent stand-in's data, e.g. the media table's processing columns)."""
+    rows = session.execute(
+        "SELECT table_name, column_name FROM system_schema.columns WHERE keyspace_name = %s",
+        (keyspace,),
+        timeout=DDL_TIMEOUT_S,
+    )
+    present: dict[str, set[str]] = {}
+    for row in rows:
+        present.setdefault(row.table_name, set()).add(row.column_name)
+    for table in TABLES:
+        for name, cql_type in table.columns:
+            if table.name in present and name not in present[table.name]:
+                session.execute(f"ALTER TABLE {keyspace}.{table.name} ADD {name} {cql_type}", timeout=DDL_TIMEOUT_S)
 
 
 def _wait_until_active(session: Session, keyspace: str) -> None:

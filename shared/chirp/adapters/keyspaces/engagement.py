@@ -8,12 +8,23 @@ from collections.abc import Sequence
 from cassandra.cluster import Session  # type: ignore[import-untyped]
 
 from chirp.adapters.keyspaces.connection import Statements, applied, execute, read_in, read_many, write_many
-from chirp.model import TweetCounts
+from chirp.model import Page, TweetCounts
+from chirp.ports import parse_likes_cursor
 
 CQL: dict[str, str] = {
     "add_like": "INSERT INTO {ks}.likes (tweet_id, user_id, created_at_ms) VALUES (?, ?, ?) IF NOT EXISTS",
     "remove_like": "DELETE FROM {ks}.likes WHERE tweet_id = ? AND user_id = ? IF EXISTS",
     "has_like": "SELECT tweet_id FROM {ks}.likes WHERE tweet_id IN ? AND user_id = ?",
+    "like_time": "SELECT created_at_ms FROM {ks}.likes WHERE tweet_id = ? AND user_id = ?",
+    "index_like": "INSERT INTO {ks}.likes_by_user (user_id, liked_at_ms, tweet_id) VALUES (?, ?, ?)",
+    "unindex_like": "DELETE FROM {ks}.likes_by_user WHERE user_id = ? AND liked_at_ms = ? AND tweet_id = ?",
+    "likes_first": "SELECT liked_at_ms, tweet_id FROM {ks}.likes_by_user WHERE user_id = ? LIMIT ?",
+    # A page after the cursor (at, last): the rest of the cursor's millisecond, then the older ones (two single-
+    # column slices: multi-column relations are not something every CQL store takes).
+    "likes_same_ms": "SELECT liked_at_ms, tweet_id FROM {ks}.likes_by_user WHERE user_id = ? AND liked_at_ms = ?"
+    " AND tweet_id < ? LIMIT ?",
+    "likes_older": "SELECT liked_at_ms, tweet_id FROM {ks}.likes_by_user WHERE user_id = ? AND liked_at_ms < ? LIMIT ?",
+    "forget_bookmarks": "DELETE FROM {ks}.bookmarks WHERE user_id = ?",
     "forget_likes": "DELETE FROM {ks}.likes WHERE tweet_id = ?",
     "add_retweet": "INSERT INTO {ks}.retweets (tweet_id, user_id, created_at_ms) VALUES (?, ?, ?) IF NOT EXISTS",
     "remove_retweet": "DELETE FROM {ks}.retweets WHERE tweet_id = ? AND user_id = ? IF EXISTS",
@@ -32,6 +43,7 @@ CQL: dict[str, str] = {
 }
 # The bulk path's like rows: without the lightweight-transaction guard (as DSBulk or cqlsh COPY write).
 CQL["bulk_add_like"] = CQL["add_like"].replace(" IF NOT EXISTS", "")
+LIKES_PAGE_MAX = 1000
 
 
 class KeyspacesEngagementStore:
@@ -53,10 +65,40 @@ class KeyspacesEngagementStore:
         return True
 
     def add_like(self, tweet_id: int, user_id: int, at_ms: int) -> bool:
-        return self._add("like", tweet_id, user_id, at_ms)
+        """The per-user row follows a new like, as its counter does (no extra read on the like path)."""
+        added = self._add("like", tweet_id, user_id, at_ms)
+        if added:
+            execute(self._session, self._q["index_like"], (user_id, at_ms, tweet_id))
+        return added
 
     def remove_like(self, tweet_id: int, user_id: int) -> bool:
-        return self._remove("like", tweet_id, user_id)
+        """The like's time (its per-user row's key) is read before the row goes; a repeated unlike finds none and
+        changes nothing."""
+        rows = execute(self._session, self._q["like_time"], (tweet_id, user_id))
+        removed = self._remove("like", tweet_id, user_id)
+        if rows:
+            execute(self._session, self._q["unindex_like"], (user_id, rows[0].created_at_ms, tweet_id))
+        return removed
+
+    def likes_page(self, user_id: int, *, cursor: str | None, limit: int) -> Page[int]:
+        """One slice of the user's partition (two after a cursor), newest like first; the cursor is the last item's
+        ``<liked_at_ms>:<tweet_id>``. A like of a tweet deleted since stays listed until the page is hydrated
+        (deleting a tweet drops its likes partition, not its likers' rows)."""
+        limit = max(1, min(limit, LIKES_PAGE_MAX))
+        bound = parse_likes_cursor(cursor)
+        if bound is None:
+            rows = execute(self._session, self._q["likes_first"], (user_id, limit + 1))
+        else:
+            at, last = bound
+            rows = execute(self._session, self._q["likes_same_ms"], (user_id, at, last, limit + 1))
+            if len(rows) <= limit:
+                rows += execute(self._session, self._q["likes_older"], (user_id, at, limit + 1 - len(rows)))
+        page = rows[:limit]
+        more = len(rows) > limit and bool(page)
+        return Page(
+            items=[row.tweet_id for row in page],
+            next_cursor=f"{page[-1].liked_at_ms}:{page[-1].tweet_id}" if more else None,
+        )
 
     def add_retweet(self, tweet_id: int, user_id: int, at_ms: int) -> bool:
         return self._add("retweet", tweet_id, user_id, at_ms)
@@ -87,6 +129,20 @@ class KeyspacesEngagementStore:
         bound = before if before is not None else 2**63 - 1
         return [row.tweet_id for row in execute(self._session, self._q["bookmark_page"], (user_id, bound, limit))]
 
+    def forget_bookmarks(self, user_id: int) -> None:
+        execute(self._session, self._q["forget_bookmarks"], (user_id,))
+
+    def forget_likes(self, user_id: int, *, limit: int) -> tuple[list[int], bool]:
+        """Walks the user's likes partition: each like goes by its LWT (the counter moves only if it applied), then
+        its per-user row, so a redelivery after a partial run neither counts twice nor leaves a row behind."""
+        rows = execute(self._session, self._q["likes_first"], (user_id, limit + 1))
+        counted: list[int] = []
+        for row in rows[:limit]:
+            if self._remove("like", row.tweet_id, user_id):
+                counted.append(row.tweet_id)
+            execute(self._session, self._q["unindex_like"], (user_id, row.liked_at_ms, row.tweet_id))
+        return counted, len(rows) > limit
+
     def bookmarked_by(self, user_id: int, tweet_ids: Sequence[int]) -> set[int]:
         if not tweet_ids:
             return set()
@@ -112,6 +168,7 @@ class KeyspacesEngagementStore:
     def bulk_load_likes(self, likes: Sequence[tuple[int, int, int]]) -> None:
         """Concurrent unguarded row writes, then each tweet's counter moved once by its number of likes."""
         write_many(self._session, self._q["bulk_add_like"], likes)
+        write_many(self._session, self._q["index_like"], [(user_id, at, tweet_id) for tweet_id, user_id, at in likes])
         per_tweet = Counter(tweet_id for tweet_id, _, _ in likes)
         write_many(self._session, self._q["bump_likes"], [(n, tweet_id) for tweet_id, n in per_tweet.items()])
 

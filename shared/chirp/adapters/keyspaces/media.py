@@ -1,4 +1,5 @@
-"""MediaCatalog on Keyspaces: media metadata by id."""
+"""MediaCatalog on Keyspaces: media metadata by id. Processing, alt text and posting each UPDATE only their own
+columns, so none of them overwrites another's."""
 
 from __future__ import annotations
 
@@ -7,14 +8,20 @@ from collections.abc import Sequence
 from cassandra.cluster import Session  # type: ignore[import-untyped]
 
 from chirp.adapters.keyspaces.connection import Statements, execute, read_many
-from chirp.model import MediaRecord
+from chirp.model import MediaProcessing, MediaRecord
 from chirp.ports import present_keys, require_keys
 
+COLUMNS = (
+    "media_id, owner_id, content_type, size, object_key, created_at_ms, status, reason, width, height, duration_ms,"
+    " dominant_color, alt_text, rendition_key, thumbnail_key, tweet_id"
+)
 CQL: dict[str, str] = {
-    "insert": "INSERT INTO {ks}.media (media_id, owner_id, content_type, size, object_key, created_at_ms)"
-    " VALUES (?, ?, ?, ?, ?, ?)",
-    "get": "SELECT media_id, owner_id, content_type, size, object_key, created_at_ms FROM {ks}.media"
-    " WHERE media_id = ?",
+    "insert": f"INSERT INTO {{ks}}.media ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "get": f"SELECT {COLUMNS} FROM {{ks}}.media WHERE media_id = ?",
+    "processed": "UPDATE {ks}.media SET status = ?, reason = ?, width = ?, height = ?, duration_ms = ?,"
+    " dominant_color = ?, rendition_key = ?, thumbnail_key = ? WHERE media_id = ?",
+    "alt_text": "UPDATE {ks}.media SET alt_text = ? WHERE media_id = ?",
+    "posted": "UPDATE {ks}.media SET tweet_id = ? WHERE media_id = ?",
 }
 
 
@@ -27,7 +34,13 @@ class KeyspacesMediaCatalog:
         m = media
         require_keys("media_id", m.media_id)
         execute(
-            self._session, self._q["insert"], (m.media_id, m.owner_id, m.content_type, m.size, m.key, m.created_at_ms)
+            self._session,
+            self._q["insert"],
+            (
+                *(m.media_id, m.owner_id, m.content_type, m.size, m.key, m.created_at_ms, m.status, m.reason),
+                *(m.width, m.height, m.duration_ms, m.dominant_color, m.alt_text, m.rendition_key),
+                *(m.thumbnail_key, m.tweet_id),
+            ),
         )
 
     def get_many(self, media_ids: Sequence[str]) -> dict[str, MediaRecord]:
@@ -42,5 +55,35 @@ class KeyspacesMediaCatalog:
                     size=row.size,
                     key=row.object_key,
                     created_at_ms=row.created_at_ms,
+                    status=row.status or "ready",  # rows from before processing: served as uploaded
+                    reason=row.reason or "",
+                    width=row.width,
+                    height=row.height,
+                    duration_ms=row.duration_ms,
+                    dominant_color=row.dominant_color or "",
+                    alt_text=row.alt_text or "",
+                    rendition_key=row.rendition_key or "",
+                    thumbnail_key=row.thumbnail_key or "",
+                    tweet_id=row.tweet_id,
                 )
         return found
+
+    def set_processing(self, media_id: str, outcome: MediaProcessing) -> None:
+        o = outcome
+        require_keys("media_id", media_id)
+        execute(
+            self._session,
+            self._q["processed"],
+            (
+                *(o.status, o.reason, o.width, o.height, o.duration_ms, o.dominant_color, o.rendition_key),
+                *(o.thumbnail_key, media_id),
+            ),
+        )
+
+    def set_alt_text(self, media_id: str, alt_text: str) -> None:
+        require_keys("media_id", media_id)
+        execute(self._session, self._q["alt_text"], (alt_text, media_id))
+
+    def mark_posted(self, media_ids: Sequence[str], tweet_id: int) -> None:
+        for media_id in present_keys(media_ids):
+            execute(self._session, self._q["posted"], (tweet_id, media_id))

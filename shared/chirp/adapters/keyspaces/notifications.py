@@ -33,6 +33,8 @@ CQL: dict[str, str] = {
     "unread_all": "SELECT notification_id FROM {ks}.notifications_unread WHERE user_id = ?",
     "set_read": "UPDATE {ks}.notifications USING TTL ? SET is_read = true WHERE user_id = ? AND notification_id = ?",
     "clear_unread": "DELETE FROM {ks}.notifications_unread WHERE user_id = ? AND notification_id = ?",
+    "forget": "DELETE FROM {ks}.notifications WHERE user_id = ?",
+    "forget_unread": "DELETE FROM {ks}.notifications_unread WHERE user_id = ?",
 }
 
 _STATEMENTS_PER_MARK = 2  # set_read + clear_unread, in one logged batch
@@ -97,6 +99,12 @@ class KeyspacesNotificationStore:
                 writes.append((self._q["clear_unread"], (user_id, notification_id)))
             batch(self._session, writes)
         return len(marks)
+
+    def forget_user(self, user_id: int) -> None:
+        """Two partition deletes. The dedupe claims are left to expire: they name nothing readable, and a deleted
+        user's id is never minted again."""
+        execute(self._session, self._q["forget"], (user_id,))
+        execute(self._session, self._q["forget_unread"], (user_id,))
 
     def unread_count(self, user_id: int) -> int:
         """Exact: the number of unread markers, counted over a paged scan of the user's (TTL-bounded) partition."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import json
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -32,12 +33,12 @@ GROUP_ROWS = 5000  # the LIMIT of one month's IN read (the driver's page: one ro
 
 CQL: dict[str, str] = {
     "insert": "INSERT INTO {ks}.tweets (tweet_id, user_id, username, content, created_at_ms, hashtags, mentions, urls,"
-    " media_urls, reply_to, reply_to_user_id, quote_tweet, quote_user_id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+    " media_urls, media, reply_to, reply_to_user_id, quote_tweet, quote_user_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
     "get": "SELECT tweet_id, user_id, username, content, created_at_ms, hashtags, mentions, urls, media_urls,"
-    " reply_to, reply_to_user_id, quote_tweet, quote_user_id FROM {ks}.tweets WHERE tweet_id = ?",
+    " media, reply_to, reply_to_user_id, quote_tweet, quote_user_id FROM {ks}.tweets WHERE tweet_id = ?",
     "get_in": "SELECT tweet_id, user_id, username, content, created_at_ms, hashtags, mentions, urls, media_urls,"
-    " reply_to, reply_to_user_id, quote_tweet, quote_user_id FROM {ks}.tweets WHERE tweet_id IN ?",
+    " media, reply_to, reply_to_user_id, quote_tweet, quote_user_id FROM {ks}.tweets WHERE tweet_id IN ?",
     "delete": "DELETE FROM {ks}.tweets WHERE tweet_id = ? IF EXISTS",
     "index_author": "INSERT INTO {ks}.tweets_by_author (user_id, bucket, tweet_id) VALUES (?, ?, ?)",
     "unindex_author": "DELETE FROM {ks}.tweets_by_author WHERE user_id = ? AND bucket = ? AND tweet_id = ?",
@@ -80,7 +81,7 @@ class KeyspacesTweetStore:
             writes.append((self._q["index_reply"], (t.reply_to, t.tweet_id)))
         with translate_errors():
             inserted = self._session.execute_async(self._q["insert"], _row(t))
-            counted = self._session.execute_async(self._q["count_up"], (t.user_id,))
+            counted = self._session.execute_async(self._q["count_up"], (t.user_id,)) if _counted(t) else None
         try:
             batch(self._session, writes)
         except StoreUnavailable:
@@ -114,10 +115,13 @@ class KeyspacesTweetStore:
                 self._uncount(t, counted)
             raise DuplicateKey("tweet_id")
         with translate_errors():
-            counted.result()
+            if counted is not None:
+                counted.result()
 
     def _uncount(self, tweet: TweetRecord, counted: Any) -> None:
         """Take back the author's count, once the counter is known to have moved."""
+        if counted is None:
+            return
         with translate_errors():
             counted.result()
         self._in_background(self._q["count_down"], (tweet.user_id,))
@@ -137,7 +141,7 @@ class KeyspacesTweetStore:
         write_many(session, self._q["add_bucket"], sorted({(t.user_id, bucket_of(t.tweet_id)) for t in tweets}))
         replies = [(t.reply_to, t.tweet_id) for t in tweets if t.reply_to is not None]
         write_many(session, self._q["index_reply"], replies)
-        per_author = Counter(t.user_id for t in tweets)
+        per_author = Counter(t.user_id for t in tweets if _counted(t))
         write_many(session, self._q["bulk_count_up"], [(n, author) for author, n in per_author.items()])
 
     def get(self, tweet_id: int) -> TweetRecord | None:
@@ -161,7 +165,8 @@ class KeyspacesTweetStore:
         if tweet.reply_to is not None:
             writes.append((self._q["unindex_reply"], (tweet.reply_to, tweet.tweet_id)))
         batch(self._session, writes)
-        execute(self._session, self._q["count_down"], (tweet.user_id,))
+        if _counted(tweet):
+            execute(self._session, self._q["count_down"], (tweet.user_id,))
         return True
 
     def author_tweet_ids(self, author_id: int, *, before: int | None, limit: int) -> list[int]:
@@ -278,6 +283,7 @@ def _row(t: TweetRecord) -> tuple[Any, ...]:
         list(t.mentions),
         list(t.urls),
         list(t.media_urls),
+        [json.dumps(item, separators=(",", ":")) for item in t.media],
         t.reply_to,
         t.reply_to_user_id,
         t.quote_tweet,
@@ -296,8 +302,14 @@ def _tweet(row: Any) -> TweetRecord:
         mentions=list(row.mentions or []),
         urls=list(row.urls or []),
         media_urls=list(row.media_urls or []),
+        media=[json.loads(item) for item in row.media or []],
         reply_to=row.reply_to,
         reply_to_user_id=row.reply_to_user_id,
         quote_tweet=row.quote_tweet,
         quote_user_id=row.quote_user_id,
     )
+
+
+def _counted(tweet: TweetRecord) -> bool:
+    """The author's count is of the tweets they wrote: their retweet entries are not counted."""
+    return tweet.retweet_of is None

@@ -12,17 +12,21 @@ from chirp.adapters.keyspaces.connection import Statements, applied, execute, re
 from chirp.model import UserRecord
 from chirp.ports import DuplicateKey, StoreUnavailable, present_keys, require_keys
 
+_COLUMNS = (
+    "user_id, username, email, display_name, password_hash, bio, created_at_ms, avatar_media_id, place, token_version"
+)
 CQL: dict[str, str] = {
     "claim_username": "INSERT INTO {ks}.users_by_username (username_key, user_id) VALUES (?, ?) IF NOT EXISTS",
     "release_username": "DELETE FROM {ks}.users_by_username WHERE username_key = ? IF user_id = ?",
     "claim_email": "INSERT INTO {ks}.users_by_email (email_key, user_id) VALUES (?, ?) IF NOT EXISTS",
     "release_email": "DELETE FROM {ks}.users_by_email WHERE email_key = ? IF user_id = ?",
-    "insert": "INSERT INTO {ks}.users (user_id, username, email, display_name, password_hash, bio, created_at_ms)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
-    "get": "SELECT user_id, username, email, display_name, password_hash, bio, created_at_ms FROM {ks}.users"
-    " WHERE user_id = ?",
-    "get_in": "SELECT user_id, username, email, display_name, password_hash, bio, created_at_ms FROM {ks}.users"
-    " WHERE user_id IN ?",
+    "insert": f"INSERT INTO {{ks}}.users ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+    "get": f"SELECT {_COLUMNS} FROM {{ks}}.users WHERE user_id = ?",
+    "get_in": f"SELECT {_COLUMNS} FROM {{ks}}.users WHERE user_id IN ?",
+    # IF EXISTS: an edit racing the account's deletion must not bring back a row holding only the edited columns.
+    "update": "UPDATE {ks}.users SET display_name = ?, bio = ?, avatar_media_id = ?, place = ?, password_hash = ?,"
+    " token_version = ? WHERE user_id = ? IF EXISTS",
+    "delete": "DELETE FROM {ks}.users WHERE user_id = ?",
     "by_username": "SELECT user_id FROM {ks}.users_by_username WHERE username_key = ?",
 }
 # The bulk path's writes: the same rows without the lightweight-transaction guard (as DSBulk or cqlsh COPY write).
@@ -82,6 +86,27 @@ class KeyspacesUserStore:
         rows = execute(self._session, self._q["by_username"], (username.lower(),))
         return self.get(rows[0].user_id) if rows else None
 
+    def update(self, user: UserRecord) -> None:
+        applied(
+            self._session,
+            self._q["update"],
+            (
+                user.display_name,
+                user.bio,
+                user.avatar_media_id,
+                user.place,
+                user.password_hash,
+                user.token_version,
+                user.user_id,
+            ),
+        )
+
+    def delete(self, user: UserRecord) -> None:
+        """The row first (the user is gone for every read), then the claims, each released only if it is still this
+        user's: a retry after a partial failure finishes the job, and a name someone else claimed since stays theirs."""
+        execute(self._session, self._q["delete"], (user.user_id,))
+        self._release([("release_username", user.username_key), ("release_email", user.email.lower())], user.user_id)
+
 
 def _row(user: UserRecord) -> tuple[Any, ...]:
     return (
@@ -92,6 +117,9 @@ def _row(user: UserRecord) -> tuple[Any, ...]:
         user.password_hash,
         user.bio,
         user.created_at_ms,
+        user.avatar_media_id,
+        user.place,
+        user.token_version,
     )
 
 
@@ -104,4 +132,7 @@ def _user(row: Any) -> UserRecord:
         password_hash=row.password_hash,
         created_at_ms=row.created_at_ms,
         bio=row.bio or "",
+        avatar_media_id=row.avatar_media_id or "",
+        place=row.place or None,
+        token_version=row.token_version or 0,
     )

@@ -11,6 +11,7 @@ cap until the next check), which leaves EXISTS + ZADD per follower — the per-k
 
 Each reader's celebrity followees (merged on read) are cached beside its timeline, ``tlc:{<user>}``: a
 comma-separated list ("" for none) that expires after ``celebrities_ttl_s``.
+Its blocks and mutes (``safety``) too, ``tls:{<user>}``: JSON, dropped on every change, expiring likewise.
 
 The same adapter with ``prefix="at"`` keeps celebrities' own recent tweets (``at:{<author>}``), merged into their
 followers' home reads.
@@ -22,12 +23,14 @@ replica has them (WAIT, see client.py), so a failover does not undo them."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from redis.exceptions import NoScriptError
 
 from chirp.adapters.redis_cache.client import RedisLike, available, check_replicated, wait_for_replicas
+from chirp.model import SafetySets
 
 _WIDTH = 19
 SENTINEL = "0" * _WIDTH
@@ -283,4 +286,41 @@ class RedisTimelineStore:
             pipe = self._r.pipeline(transaction=False)  # one key per command: each user's key has its own slot
             for user_id in user_ids:
                 pipe.delete(self._celebrities_key(user_id))
+            pipe.execute()
+
+    def _safety_key(self, user_id: int) -> str:
+        return f"{self._prefix}s:{{{user_id}}}"
+
+    def safety(self, user_id: int) -> SafetySets | None:
+        with available():
+            cached = self._r.get(self._safety_key(user_id))
+        if cached is None:
+            return None
+        sets = json.loads(cached)
+        return SafetySets(
+            blocking=frozenset(sets["blocking"]),
+            blocked_by=frozenset(sets["blocked_by"]),
+            muting=frozenset(sets["muting"]),
+            muted_by=frozenset(sets.get("muted_by", ())),
+        )
+
+    def set_safety(self, user_id: int, sets: SafetySets) -> None:
+        encoded = json.dumps(
+            {
+                "blocking": sorted(sets.blocking),
+                "blocked_by": sorted(sets.blocked_by),
+                "muting": sorted(sets.muting),
+                "muted_by": sorted(sets.muted_by),
+            }
+        )
+        with available():
+            self._r.set(self._safety_key(user_id), encoded, ex=self._celebrities_ttl)
+
+    def forget_safety(self, user_ids: Sequence[int]) -> None:
+        if not user_ids:
+            return
+        with available():
+            pipe = self._r.pipeline(transaction=False)  # one key per command: each user's key has its own slot
+            for user_id in user_ids:
+                pipe.delete(self._safety_key(user_id))
             pipe.execute()

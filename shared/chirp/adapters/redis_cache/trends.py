@@ -1,7 +1,10 @@
 """Trends in Redis: per-minute buckets of weighted hashtag counts (ZINCRBY), combined on read with ZUNIONSTORE
 weighted by each bucket's decay — accurate to the minute, O(active tags) per read. A per-tweet record of its
 contributions lets a deleted tweet take them back. All trend keys share the {trends} hash tag (one slot), which
-multi-key ZUNIONSTORE needs on cluster-mode Redis."""
+multi-key ZUNIONSTORE needs on cluster-mode Redis.
+
+Localized trends: a tweet counted in a place goes into that place's buckets too (``{trends}:w:<place>:<minute>``),
+and its record remembers the place, so a delete takes both back; a place's read is the same union over its buckets."""
 
 from __future__ import annotations
 
@@ -18,6 +21,11 @@ def _minute(at_ms: int) -> int:
     return at_ms // BUCKET_MS
 
 
+def _scopes(place: str | None) -> list[str]:
+    """The bucket-key scopes a tweet counts in: worldwide (""), and its place's when it has one."""
+    return ["", f"{place}:"] if place else [""]
+
+
 class RedisTrendStore:
     def __init__(self, client: RedisLike, *, retention_s: int = 2 * 3600) -> None:
         self._r = client
@@ -27,18 +35,19 @@ class RedisTrendStore:
         with available():
             return bool(self._r.set(f"trendclaim:{key}", 1, nx=True, ex=ttl_s))
 
-    def add(self, hashtag: str, tweet_id: int, weight: float, at_ms: int) -> None:
+    def add(self, hashtag: str, tweet_id: int, weight: float, at_ms: int, place: str | None = None) -> None:
         minute = _minute(at_ms)
         record = f"{{trends}}:tweet:{tweet_id}"
         with available():
-            if not self._r.hsetnx(record, hashtag, f"{minute}:{weight}"):
+            if not self._r.hsetnx(record, hashtag, f"{minute}:{weight}:{place or ''}"):
                 return  # re-delivery: already counted
             pipe = self._r.pipeline(transaction=False)
             pipe.expire(record, self._retention)
-            pipe.zincrby(f"{{trends}}:w:{minute}", weight, hashtag)
-            pipe.zincrby(f"{{trends}}:n:{minute}", 1, hashtag)
-            pipe.expire(f"{{trends}}:w:{minute}", self._retention)
-            pipe.expire(f"{{trends}}:n:{minute}", self._retention)
+            for scope in _scopes(place):
+                pipe.zincrby(f"{{trends}}:w:{scope}{minute}", weight, hashtag)
+                pipe.zincrby(f"{{trends}}:n:{scope}{minute}", 1, hashtag)
+                pipe.expire(f"{{trends}}:w:{scope}{minute}", self._retention)
+                pipe.expire(f"{{trends}}:n:{scope}{minute}", self._retention)
             pipe.execute()
 
     def remove_tweet(self, tweet_id: int) -> None:
@@ -47,20 +56,24 @@ class RedisTrendStore:
             contributions = self._r.hgetall(record)
             pipe = self._r.pipeline(transaction=False)
             for hashtag, value in contributions.items():
-                minute, weight = value.split(":")
-                pipe.zincrby(f"{{trends}}:w:{minute}", -float(weight), hashtag)
-                pipe.zincrby(f"{{trends}}:n:{minute}", -1, hashtag)
+                minute, weight, *place = value.split(":")  # records written before places have no third part
+                for scope in _scopes(place[0] if place else None):
+                    pipe.zincrby(f"{{trends}}:w:{scope}{minute}", -float(weight), hashtag)
+                    pipe.zincrby(f"{{trends}}:n:{scope}{minute}", -1, hashtag)
             pipe.delete(record)
             pipe.execute()
 
-    def top(self, *, now_ms: int, limit: int, window_s: int, half_life_s: float) -> list[TrendScore]:
+    def top(
+        self, *, now_ms: int, limit: int, window_s: int, half_life_s: float, place: str | None = None
+    ) -> list[TrendScore]:
         now_minute = _minute(now_ms)
         minutes = range(now_minute - window_s * 1000 // BUCKET_MS, now_minute + 1)
+        scope = f"{place}:" if place else ""
         weights = {
-            f"{{trends}}:w:{m}": decayed_weight(1.0, now_ms - (m * BUCKET_MS + BUCKET_MS // 2), half_life_s)
+            f"{{trends}}:w:{scope}{m}": decayed_weight(1.0, now_ms - (m * BUCKET_MS + BUCKET_MS // 2), half_life_s)
             for m in minutes
         }
-        counts = {f"{{trends}}:n:{m}": 1.0 for m in minutes}
+        counts = {f"{{trends}}:n:{scope}{m}": 1.0 for m in minutes}
         scratch = f"{{trends}}:scratch:{uuid.uuid4().hex}"
         with available():
             pipe = self._r.pipeline(transaction=False)

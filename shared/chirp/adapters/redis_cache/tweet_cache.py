@@ -34,7 +34,7 @@ from typing import Any
 from redis.exceptions import NoScriptError
 
 from chirp.adapters.redis_cache.client import RedisLike, available, check_replicated, wait_for_replicas
-from chirp.model import TweetCounts, TweetRecord
+from chirp.model import AuthorCard, TweetCounts, TweetRecord
 from chirp.ports import CachedTweets, CacheStats, FlagKind
 
 TOMBSTONE = "-"
@@ -77,6 +77,10 @@ def flags_key(user_id: int) -> str:
     return f"tf:{{{user_id}}}"
 
 
+def author_key(user_id: int) -> str:
+    return f"ta:{{{user_id}}}"
+
+
 class RedisTweetCache:
     def __init__(
         self,
@@ -88,6 +92,7 @@ class RedisTweetCache:
         counts_ttl_s: int = 6 * 3600,  # also bounds any drift (a change whose invalidation never arrived)
         flags_ttl_s: int = 86400,
         flags_per_user: int = 4096,
+        author_ttl_s: int = 600,
     ) -> None:
         self._r = client
         self._cluster = cluster
@@ -96,6 +101,7 @@ class RedisTweetCache:
         self._counts_ttl = counts_ttl_s
         self._flags_ttl = flags_ttl_s
         self._flags_cap = flags_per_user
+        self._author_ttl = author_ttl_s
         self._sha: dict[str, str] = {}
         self._stats = CacheStats()
         self._lock = threading.Lock()
@@ -230,6 +236,35 @@ class RedisTweetCache:
             written=[flags_key(user_id)],
         )
 
+    # -- author cards: ``ta:{<user id>}``, JSON, with a TTL (a stale fill lasts that long at most) ---------------
+    def authors(self, user_ids: Sequence[int]) -> dict[int, AuthorCard]:
+        ids = list(dict.fromkeys(user_ids))
+        if not ids:
+            return {}
+        replies = self._execute(lambda pipe: self._get_many(pipe, [author_key(u) for u in ids]))
+        values = replies[0] if not self._cluster else replies
+        return {user_id: _decode_author(user_id, value) for user_id, value in zip(ids, values, strict=True) if value}
+
+    def fill_authors(self, cards: Sequence[AuthorCard]) -> None:
+        if not cards:
+            return
+
+        def build(pipe: Any) -> None:
+            for card in cards:
+                pipe.set(author_key(card.user_id), _encode_author(card), ex=self._author_ttl)
+
+        self._execute(build)
+
+    def author_changed(self, user_ids: Sequence[int]) -> None:
+        if not user_ids:
+            return
+
+        def build(pipe: Any) -> None:
+            for user_id in user_ids:
+                pipe.delete(author_key(user_id))
+
+        self._execute(build, written=[author_key(u) for u in user_ids])
+
     # -- plumbing ----------------------------------------------------------------------------------------------
     def _script(self, pipe: Any, name: str, key: str, *args: object) -> None:
         if self._cluster:
@@ -270,6 +305,15 @@ class RedisTweetCache:
 
 def _encode(tweet: TweetRecord) -> str:
     return json.dumps(asdict(tweet), ensure_ascii=False, separators=(",", ":"))
+
+
+def _encode_author(card: AuthorCard) -> str:
+    return json.dumps([card.display_name, card.avatar_media_id], ensure_ascii=False, separators=(",", ":"))
+
+
+def _decode_author(user_id: int, value: str) -> AuthorCard:
+    display_name, avatar_media_id = json.loads(value)
+    return AuthorCard(user_id=user_id, display_name=display_name, avatar_media_id=avatar_media_id)
 
 
 def _decode(value: str) -> TweetRecord:
