@@ -11,9 +11,9 @@ app = RestApp("timeline")
 def home() -> api.TweetPage:
     viewer = app.principal()
     c = get_container()
-    page = c.feed.home(viewer.user_id, before=app.query_id("cursor"), after=None, count=app.count())
+    page = c.feed.read_home(viewer.user_id, before=app.query_id("cursor"), after=None, count=app.count())
     return {
-        "tweets": c.feed.visible(viewer.user_id, c.tweets.hydrator.by_ids(viewer.user_id, page.tweet_ids)),
+        "tweets": page.tweets,
         "next_cursor": str(page.next_cursor) if page.next_cursor else None,
         "has_more": page.next_cursor is not None,
     }

@@ -553,3 +553,31 @@ def test_a_request_through_the_aws_proxy_resource_is_routed_by_its_path(stack: C
     assert posted.status == 200, posted.text
     read = call("GET", f"/api/v1/statuses/{posted.json()['id']}", token=alice, resource="/api/v1/{proxy+}")
     assert read.json()["id"] == posted.json()["id"]
+
+
+def test_home_shows_a_reblogged_status_once_and_nothing_of_a_muted_account(stack: Container, alice: str) -> None:
+    """Given carol follows alice and bob, alice posts a status and bob reblogs it, and carol follows dave
+    When carol reads her home timeline, then mutes dave and reads it again
+    Then alice's status shows once (the reblog of a status already there is left out: the same rule as Chirp's
+    own home timeline) and, after the mute, nothing of dave's shows."""
+    signup(stack, "bob")
+    signup(stack, "carol")
+    signup(stack, "dave")
+    bob, carol, dave = (password_token(stack, name) for name in ("bob", "carol", "dave"))
+    ids = {
+        name: call("GET", "/api/v1/accounts/lookup", token=carol, query=[("acct", name)]).json()["id"]
+        for name in ("alice", "bob", "dave")
+    }
+    for name in ("alice", "bob", "dave"):
+        assert call("POST", f"/api/v1/accounts/{ids[name]}/follow", token=carol).status == 200
+    status = call("POST", "/api/v1/statuses", token=alice, form={"status": "worth sharing"}).json()
+    assert call("POST", f"/api/v1/statuses/{status['id']}/reblog", token=bob).status == 200
+    call("POST", "/api/v1/statuses", token=dave, form={"status": "noise"})
+    drain(stack)
+    home = call("GET", "/api/v1/timelines/home", token=carol).json()
+    shown = [s["reblog"]["id"] if s["reblog"] else s["id"] for s in home]
+    assert shown.count(status["id"]) == 1
+    assert any(s["account"]["id"] == ids["dave"] for s in home)
+    assert call("POST", f"/api/v1/accounts/{ids['dave']}/mute", token=carol).json()["muting"] is True
+    home = call("GET", "/api/v1/timelines/home", token=carol).json()
+    assert not any(s["account"]["id"] == ids["dave"] for s in home)

@@ -315,14 +315,13 @@ class MastodonService:
 
     # -- timelines -------------------------------------------------------------------------------------------------
     def home(self, viewer: Principal, paging: Paging) -> Page:
-        timeline = self._feed.home(
+        timeline = self._feed.read_home(
             viewer.user_id,
             before=_id(paging.max_id, "max_id"),
             after=_id(paging.newer_than, "min_id"),
             count=paging.limit,
         )
-        tweets = self._tweets.hydrator.by_ids(viewer.user_id, timeline.tweet_ids)
-        return self._status_page(viewer, tweets, timeline.next_cursor)
+        return self._status_page(viewer, timeline.tweets, timeline.next_cursor)
 
     def tag_timeline(self, viewer: Principal, hashtag: str, paging: Paging) -> Page:
         name = normalize_hashtag(hashtag)

@@ -47,6 +47,12 @@ class TimelinePage:
     next_cursor: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class HomeRead:
+    tweets: list[api.Tweet]
+    next_cursor: int | None  # the last entry read, shown or not
+
+
 def celebrity_followees(stores: Stores, user_id: int, threshold: int) -> list[int]:
     """The celebrities ``user_id`` follows: the reader's cached list, or the graph's answer (then cached)."""
     cached = stores.timelines.celebrities(user_id)
@@ -91,6 +97,13 @@ class FeedManager:
         ordered = self._entries(user_id, before=before, after=after, want=count + 1)
         page = ordered[:count]
         return TimelinePage(tweet_ids=page, next_cursor=page[-1] if len(ordered) > count and page else None)
+
+    def read_home(self, user_id: int, *, before: int | None, after: int | None, count: int) -> HomeRead:
+        """A page of the home timeline as every client surface shows it: hydrated for the reader, then ``visible``.
+        Chirp's API and the Mastodon surface both read it here, so neither can skip a rule."""
+        page = self.home(user_id, before=before, after=after, count=count)
+        tweets = self.visible(user_id, self._hydrator.by_ids(user_id, page.tweet_ids))
+        return HomeRead(tweets=tweets, next_cursor=page.next_cursor)
 
     def visible(self, user_id: int, tweets: Sequence[api.Tweet]) -> list[api.Tweet]:
         """A hydrated page of the home timeline as the reader sees it: Mastodon's rule for reblogs, applied on read
