@@ -607,6 +607,11 @@ class MediaCatalog(Protocol):
 
     def set_alt_text(self, media_id: str, alt_text: str) -> None: ...
     def mark_posted(self, media_ids: Sequence[str], tweet_id: int) -> None: ...
+    def owned_by(self, owner_id: int, *, limit: int) -> list[MediaRecord]:
+        """Up to ``limit`` of the owner's media, any order (account deletion walks them)."""
+
+    def forget(self, media: Sequence[MediaRecord]) -> None:
+        """Removes the records (their objects are the caller's to delete)."""
 
 
 class ObjectStore(Protocol):

@@ -275,6 +275,14 @@ TABLES: tuple[Table, ...] = (
         description="Metadata of an uploaded media object (the bytes live in S3) and its processing: status,"
         " dimensions, placeholder colour, alt text and the rendition keys (UPDATEs of single columns).",
     ),
+    Table(
+        name="media_by_owner",
+        columns=(("owner_id", "bigint"), ("media_id", "text")),
+        partition_key=("owner_id",),
+        clustering=(("media_id", "ASC"),),
+        description="Each uploader's media ids: account deletion finds the media to delete. Written with the media "
+        "row, removed with it.",
+    ),
 )
 
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}

@@ -618,6 +618,24 @@ def test_media_round_trip(records: Records) -> None:
     assert records.media.get_many([missing]) == {}
 
 
+def test_an_owners_media_are_found_by_owner_and_forgotten(records: Records) -> None:
+    owner, other = new_id(), new_id()
+    mine = [
+        MediaRecord(uuid.uuid4().hex, owner, "image/png", 1, f"uploads/{owner}/{n}.png", now_ms()) for n in range(3)
+    ]
+    theirs = MediaRecord(uuid.uuid4().hex, other, "image/png", 1, f"uploads/{other}/0.png", now_ms())
+    for item in [*mine, theirs]:
+        records.media.create(item)
+    assert sorted(m.media_id for m in records.media.owned_by(owner, limit=10)) == sorted(m.media_id for m in mine)
+    first = records.media.owned_by(owner, limit=2)
+    assert len(first) == 2 and all(m in mine for m in first)
+    records.media.forget(first)
+    assert records.media.owned_by(owner, limit=10) == [m for m in mine if m not in first]
+    assert records.media.get_many([m.media_id for m in first]) == {}
+    records.media.forget(first)  # again: nothing to do, no error
+    assert records.media.owned_by(other, limit=10) == [theirs]
+
+
 def test_media_processing_alt_text_and_posting_write_only_their_own_columns(records: Records) -> None:
     owner = new_id()
     media_id = uuid.uuid4().hex

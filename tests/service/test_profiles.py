@@ -196,6 +196,9 @@ def test_nothing_of_a_deleted_account_is_readable_and_its_name_is_free(
     stack.tweets.set_retweet(ada, bobs, on=True)
     stack.tweets.set_like(bob, ada_tweets[0], on=True)
     stack.tweets.bookmark(ada, bobs)
+    media = [stack.stores.media.get_many([m])[m] for m in (_ready_image(stack, ada) for _ in range(3))]
+    media_keys = [k for m in media for k in (m.key, m.rendition_key, m.thumbnail_key) if k]
+    assert media_keys and all(stack.stores.objects.head(k) for k in media_keys if k not in {m.key for m in media})
     dee = signup(stack, "dee")
     stack.blocks.set_block(dee, "ada", on=True)
     stack.blocks.set_mute(ada, "dee", on=True)
@@ -243,6 +246,10 @@ def test_nothing_of_a_deleted_account_is_readable_and_its_name_is_free(
     assert s.graph.counts(bob.user_id) == (0, 0) and s.graph.counts(cy.user_id) == (0, 0)
     # Blocks and mutes, both ways
     assert stack.safety.sets(dee.user_id) == s.graph.safety_sets(dee.user_id, limit=10) == SafetySets()
+    # Media: the records and every object of them (the uploads, renditions and thumbnails)
+    assert s.media.owned_by(ada.user_id, limit=10) == []
+    assert s.media.get_many([m.media_id for m in media]) == {}
+    assert [k for k in media_keys if s.objects.head(k)] == []
     # Bookmarks, notifications to and from them
     assert s.engagement.bookmark_ids(ada.user_id, before=None, limit=10) == []
     assert s.notifications.page(ada.user_id, before=None, limit=10) == []

@@ -91,6 +91,7 @@ EXPECTED_CLUSTERING: dict[str, tuple[tuple[str, str], ...]] = {
     "tweet_replies": (("tweet_id", "ASC"),),
     "likes": (("user_id", "ASC"),),
     "likes_by_user": (("liked_at_ms", "DESC"), ("tweet_id", "DESC")),
+    "media_by_owner": (("media_id", "ASC"),),
     "retweets": (("user_id", "ASC"),),
     "bookmarks": (("tweet_id", "DESC"),),
     "notifications": (("notification_id", "DESC"),),

@@ -11,16 +11,15 @@ once); this removes the rest, stage by stage, a batch at a time:
 5. ``tweets``: each tweet is deleted as its author would (store, cache tombstone, reply count, counters), and its
    ``tweet_deleted`` event takes it out of search, trends and any timeline still holding it.
 6. ``likes``: each like taken back, its tweet's count down by one.
-7. ``bookmarks``, ``notifications`` (to them; those *from* them drop out of reads because their actor is gone),
+7. ``media``: everything it uploaded (the upload, its renditions and thumbnail, its avatar crops) and the records.
+8. ``bookmarks``, ``notifications`` (to them; those *from* them drop out of reads because their actor is gone),
    ``connections`` (open WebSockets unregistered) and the account's own timelines.
 
 A stage that has more than one batch of work does one batch and puts the event back on the stream with the stage
 it reached (like the fan-out's FOLLOWER_CHUNK), so one invocation stays short however big the account is. Every
 step is idempotent: a redelivered event repeats nothing that counts twice.
 
-Its retweets go with its tweets: a retweet entry is the account's own record, and deleting it is the un-retweet.
-Not erased here: the bytes of media it uploaded for tweets (the media catalog has no per-owner index; the tweets
-that showed them are gone); the account's avatar crops are deleted."""
+Its retweets go with its tweets: a retweet entry is the account's own record, and deleting it is the un-retweet."""
 
 from __future__ import annotations
 
@@ -47,6 +46,7 @@ STAGES = (
     "safety",
     "tweets",
     "likes",
+    "media",
     "bookmarks",
     "notifications",
     "connections",
@@ -84,6 +84,7 @@ class AccountEraser:
             "safety": self._safety,
             "tweets": self._tweets_of,
             "likes": self._likes,
+            "media": self._media,
             "bookmarks": self._bookmarks,
             "notifications": self._notifications,
             "connections": self._connections,
@@ -154,6 +155,18 @@ class AccountEraser:
         if counted:
             self._s.tweet_cache.counts_changed(counted)
         return more
+
+    def _media(self, deleted: AccountDeleted) -> bool:
+        """Objects first, then the records: a stop in between leaves records whose objects are gone, found again by
+        the redelivery (deleting a missing object is no error)."""
+        media = self._s.media.owned_by(deleted.user_id, limit=BATCH)
+        for m in media:
+            for key in dict.fromkeys(k for k in (m.key, m.rendition_key, m.thumbnail_key) if k):
+                self._s.objects.delete(key)
+            for size in AVATAR_SIZES:
+                self._s.objects.delete(avatar_key(deleted.user_id, m.media_id, size))
+        self._s.media.forget(media)
+        return len(media) == BATCH
 
     def _bookmarks(self, deleted: AccountDeleted) -> bool:
         self._s.engagement.forget_bookmarks(deleted.user_id)

@@ -59,6 +59,7 @@ CREATE INDEX IF NOT EXISTS notifications_by_user ON notifications(user_id, notif
 CREATE TABLE IF NOT EXISTS media (
     media_id TEXT PRIMARY KEY, owner_id INTEGER NOT NULL, content_type TEXT NOT NULL, size INTEGER NOT NULL,
     object_key TEXT NOT NULL, created_at_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS media_by_owner ON media (owner_id);
 DROP TABLE IF EXISTS idempotency; -- the record before fingerprints; its rows were valid for a day at most
 CREATE TABLE IF NOT EXISTS idempotency_records (
     key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT, expires_at_ms INTEGER NOT NULL);
@@ -562,6 +563,16 @@ class SqliteMediaCatalog:
     def mark_posted(self, media_ids: Sequence[str], tweet_id: int) -> None:
         with self._db.transaction() as conn:
             conn.executemany("UPDATE media SET tweet_id = ? WHERE media_id = ?", [(tweet_id, m) for m in media_ids])
+
+    def owned_by(self, owner_id: int, *, limit: int) -> list[MediaRecord]:
+        rows = self._db.query("SELECT media_id FROM media WHERE owner_id = ? LIMIT ?", (owner_id, limit))
+        ids = [row[0] for row in rows]
+        found = self.get_many(ids)
+        return [found[i] for i in ids if i in found]
+
+    def forget(self, media: Sequence[MediaRecord]) -> None:
+        with self._db.transaction() as conn:
+            conn.executemany("DELETE FROM media WHERE media_id = ?", [(m.media_id,) for m in media])
 
 
 class SqliteIdempotencyStore:

@@ -22,6 +22,10 @@ CQL: dict[str, str] = {
     " dominant_color = ?, rendition_key = ?, thumbnail_key = ? WHERE media_id = ?",
     "alt_text": "UPDATE {ks}.media SET alt_text = ? WHERE media_id = ?",
     "posted": "UPDATE {ks}.media SET tweet_id = ? WHERE media_id = ?",
+    "own": "INSERT INTO {ks}.media_by_owner (owner_id, media_id) VALUES (?, ?)",
+    "owned": "SELECT media_id FROM {ks}.media_by_owner WHERE owner_id = ? LIMIT ?",
+    "delete": "DELETE FROM {ks}.media WHERE media_id = ?",
+    "disown": "DELETE FROM {ks}.media_by_owner WHERE owner_id = ? AND media_id = ?",
 }
 
 
@@ -33,6 +37,7 @@ class KeyspacesMediaCatalog:
     def create(self, media: MediaRecord) -> None:
         m = media
         require_keys("media_id", m.media_id)
+        execute(self._session, self._q["own"], (m.owner_id, m.media_id))  # first: no row its owner cannot find
         execute(
             self._session,
             self._q["insert"],
@@ -87,3 +92,15 @@ class KeyspacesMediaCatalog:
     def mark_posted(self, media_ids: Sequence[str], tweet_id: int) -> None:
         for media_id in present_keys(media_ids):
             execute(self._session, self._q["posted"], (tweet_id, media_id))
+
+    def owned_by(self, owner_id: int, *, limit: int) -> list[MediaRecord]:
+        ids = [row.media_id for row in execute(self._session, self._q["owned"], (owner_id, limit))]
+        found = self.get_many(ids)
+        # An index row whose media row is gone (a deletion that stopped half-way) is still the owner's: returned
+        # bare so that forgetting it again removes the index row too.
+        return [found.get(i) or MediaRecord(i, owner_id, "", 0, "", 0) for i in ids]
+
+    def forget(self, media: Sequence[MediaRecord]) -> None:
+        for m in media:
+            execute(self._session, self._q["delete"], (m.media_id,))
+            execute(self._session, self._q["disown"], (m.owner_id, m.media_id))
