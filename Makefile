@@ -13,13 +13,14 @@ export UV_LINK_MODE := copy
 UV := $(PYTHON) -m uv
 PORT ?= 3000
 WS_PORT ?= 3001
+MASTODON_PORT ?=
 BACKEND ?= embedded
 
 .PHONY: help install browser-deps servers-deps synth bench soak fuzz audit run test lint typecheck seed metrics invoke capacity format clean \
 	deploy-local destroy-local cold-start $(SUITES)
 
 help:
-	@echo "make run      - run the local stack (PORT=$(PORT) WS_PORT=$(WS_PORT) BACKEND=$(BACKEND); BACKEND=servers STREAM=kafka: on Kafka)"
+	@echo "make run      - run the local stack (PORT=$(PORT) WS_PORT=$(WS_PORT) [MASTODON_PORT, default PORT+2] BACKEND=$(BACKEND); BACKEND=servers STREAM=kafka: on Kafka)"
 	@echo "make test     - lint, typecheck and run every test"
 	@echo "make seed     - fill a running stack with demo data"
 	@echo "make metrics  - the running stack's metrics (also at http://127.0.0.1:$(PORT)/operator.html)"
@@ -40,7 +41,7 @@ browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 run: install
-	$(PY) -m chirp.cli run --port $(PORT) --ws-port $(WS_PORT) --backend $(BACKEND) $(if $(filter servers,$(BACKEND)),--start-servers) $(if $(STREAM),--stream $(STREAM))
+	$(PY) -m chirp.cli run --port $(PORT) --ws-port $(WS_PORT) $(if $(MASTODON_PORT),--mastodon-port $(MASTODON_PORT)) --backend $(BACKEND) $(if $(filter servers,$(BACKEND)),--start-servers) $(if $(STREAM),--stream $(STREAM))
 
 seed: install
 	$(PY) -m chirp.cli seed --url http://127.0.0.1:$(PORT)
