@@ -44,7 +44,10 @@ ASSUMED: dict[str, tuple[float, str]] = {
     "archive_compression": (0.3, "Parquet+zstd bytes per raw row byte for archived tweets/likes"),
     "requests_per_connection": (20, "HTTP keep-alive: API requests per new client connection"),
     "websocket_heartbeat_minutes": (9, "client ping interval under API Gateway's 10-minute idle timeout"),
-    "lambda_ms_per_request.authorizer": (5, "billed ms per token authorizer call (HMAC check, no store read)"),
+    "lambda_ms_per_request.authorizer": (
+        8,
+        "billed ms per token authorizer call (HMAC check and one Keyspaces point read: the token version)",
+    ),
     "lambda_ms_per_request.ping": (2, "billed ms per WebSocket ping handled by a function"),
     "access_log_bytes_per_request": (450, "one JSON access-log line of the REST stage"),
     "function_log_bytes_per_request": (350, "one structured INFO line per request from Powertools Logger"),

@@ -478,6 +478,7 @@ def keyspaces(c: Context) -> list[Line]:
     reads = hydrations * 0.5 * _units(content.tweet_bytes, 4 * KIB)  # LOCAL_ONE
     if d.timeline_store == "keyspaces":
         reads += t.timeline_views_per_day * 0.5 * _units(d.page_tweets * content.index_row_bytes, 4 * KIB)
+    reads += authorizer_calls_per_day(c) * 0.5  # the token's version: one small point read per uncached token
     lines.append(_keyspaces_throughput(c, "reads (LOCAL_ONE)", reads, "read"))
 
     hot_days = min(d.keyspaces_hot_days or c.days_kept, c.days_kept)

@@ -29,8 +29,9 @@ def _changed_components(a: Plan, b: Plan) -> set[str]:
     [
         # an HTTP API takes no WAF web ACL
         ("api", "rest", "http", {"API front", "WAF"}),
-        # an ALB has no token authorizer: the function checks the token, so the authorizer's calls go
-        ("api", "rest", "alb", {"API front", "Lambda"}),
+        # an ALB has no token authorizer: the function checks the token, so the authorizer's calls (and their
+        # token-version reads) go
+        ("api", "rest", "alb", {"API front", "Lambda", "Keyspaces"}),
         # a socket fleet of our own: no per-ping function calls, and pushes no longer leave through NAT
         ("websocket", "api_gateway", "fleet", {"WebSocket", "Lambda", "VPC"}),
         # managed pub/sub: keep-alives are not billed and call no function
@@ -44,7 +45,7 @@ def _changed_components(a: Plan, b: Plan) -> set[str]:
         ("xray_sampled_share", 0.05, 0.001, {"X-Ray"}),
         ("access_logs", True, False, {"CloudWatch Logs"}),
         ("websocket_ping", "lambda", "mock", {"Lambda"}),
-        ("authorizer_cache_ttl_s", 300, 3600, {"Lambda"}),
+        ("authorizer_cache_ttl_s", 300, 3600, {"Lambda", "Keyspaces"}),
         ("availability_zones", 3, 2, {"Cross-AZ traffic", "VPC"}),
         ("stream_efo_consumers", 4, 2, {"Kinesis"}),
         ("commitment", "none", "3yr", {"Lambda", "ElastiCache", "Neptune", "OpenSearch"}),
