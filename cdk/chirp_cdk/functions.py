@@ -91,8 +91,13 @@ class ChirpFunctions(Construct):
             "POWERTOOLS_TRACE_DISABLED": "false",
             "CHIRP_FUNCTION": spec.name,
         }
-        if r.settings.mastodon_streaming_domain:  # what the Mastodon instance document names as its streaming base
+        # What the Mastodon instance document names as its streaming base: the custom domain that maps
+        # /api/v1/streaming to the WebSocket API; without one, the stage's own URL (the right API, never a loopback
+        # default, though apps' /api/v1/streaming path reaches it only through the domain).
+        if r.settings.mastodon_streaming_domain:
             env["CHIRP_MASTODON_STREAMING_URL"] = f"wss://{r.settings.mastodon_streaming_domain}"
+        elif spec.name == wiring.MASTODON_FUNCTION.name:
+            env["CHIRP_MASTODON_STREAMING_URL"] = r.ws_stage.url
         for use in spec.uses:
             env.update(self._use_environment(use))
         env.update(spec.environment)

@@ -4,6 +4,7 @@ as the instance's streaming URL; without it, nothing of the kind is made."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +58,16 @@ def test_without_the_context_there_is_no_streaming_domain(aws: Synthesized) -> N
     raw = aws.raw("Api")
     assert resources_of(raw, "AWS::ApiGatewayV2::DomainName") == {}
     assert resources_of(raw, "AWS::ApiGatewayV2::ApiMapping") == {}
+    # The instance document still names the deployment's own WebSocket API, never the local default
+    mastodon = [
+        f["Properties"]["Environment"]["Variables"]
+        for f in resources_of(raw, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Environment", {}).get("Variables", {}).get("CHIRP_FUNCTION") == "mastodon"
+    ]
+    assert len(mastodon) == 1
+    streaming = json.dumps(mastodon[0]["CHIRP_MASTODON_STREAMING_URL"])
+    (ws_api,) = resources_of(raw, "AWS::ApiGatewayV2::Api")
+    assert "127.0.0.1" not in streaming and ws_api in streaming
 
 
 def test_the_domain_and_its_certificate_go_together() -> None:
