@@ -94,6 +94,7 @@ def _dlq(args: argparse.Namespace) -> int:
     again (they are idempotent), and marks the letter replayed."""
     from chirp.config import get_settings
     from chirp.container import dead_letter_store, event_stream
+    from chirp.object_consumer import is_object_notification
 
     os.environ["CHIRP_DATA_DIR"] = args.data_dir
     if args.bucket:
@@ -127,14 +128,22 @@ def _dlq(args: argparse.Namespace) -> int:
         return 0
     stream = event_stream(settings)
     replayed: set[tuple[int, str]] = set()  # several consumers may have dead-lettered one record: put it back once
+    kept = 0
     for letter in letters:
+        if any(is_object_notification(record.data) for record in letter.records):
+            # An object consumer's letter (the media processor gave up on an upload, and deleted it): an S3
+            # notification is no stream event, and the object it names is gone. Kept for the record, not replayed.
+            kept += 1
+            continue
         for record in letter.records:
             position = (record.shard, record.sequence_number or str(record.seq))
             if position not in replayed:
                 stream.publish_raw(record.partition_key, record.data)
                 replayed.add(position)
         store.mark_replayed(letter.id)
-    print(f"replayed {len(replayed)} record(s) from {len(letters)} dead letter(s) onto the stream")
+    print(f"replayed {len(replayed)} record(s) from {len(letters) - kept} dead letter(s) onto the stream")
+    if kept:
+        print(f"kept {kept} object notification(s) (refused uploads, already deleted: nothing to replay)")
     return 0
 
 

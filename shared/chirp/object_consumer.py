@@ -37,6 +37,16 @@ def object_keys(event: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+def is_object_notification(data: str) -> bool:
+    """Whether a dead letter's record is an object notification (kept whole by ``_quarantine``), not a stream
+    event."""
+    try:
+        record = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and record.get("eventSource") == "aws:s3"
+
+
 def s3_event(bucket: str, key: str, size: int) -> dict[str, Any]:
     """An S3 ObjectCreated notification for one object, as S3 delivers it to Lambda (the local runtime sends these)."""
     return {

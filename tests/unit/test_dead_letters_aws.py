@@ -27,6 +27,7 @@ from chirp.config import get_settings
 from chirp.local import events
 from chirp.local.context import LocalLambdaContext
 from chirp.model import Event, EventType
+from chirp.object_consumer import consume_objects, is_object_notification, s3_event
 from chirp.ports import QUARANTINED
 from chirp.stream_consumer import consume_batch
 
@@ -198,3 +199,30 @@ def test_chirp_dlq_lists_and_replays_both_kinds_exactly(aws: Any, capsys: pytest
     assert cli.main(["dlq", "replay", "--bucket", BUCKET, "--stream", STREAM]) == 0
     assert len(stream_records()) == 3
     assert "replayed 0 record(s)" in capsys.readouterr().out
+
+
+def test_replay_keeps_an_object_consumers_letter_off_the_stream(aws: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """Given the media processor gave up on an upload (its S3 notification quarantined in the bucket)
+    When `chirp dlq replay` runs
+    Then nothing goes on the stream (an S3 notification is no stream event, and the refused upload was deleted):
+    the letter is kept and said to be kept."""
+
+    def fails(_key: str) -> None:
+        raise RuntimeError("not an image")
+
+    consume_objects(
+        s3_event("chirp-media", "uploads/1/x.jpg", 10),
+        LocalLambdaContext("media_processor"),
+        fails,
+        lambda _key, _why: None,
+        dead_letters=S3DeadLetters(aws, BUCKET),
+        attempts=1,
+        name="media_processor",
+    )
+    [letter] = S3DeadLetters(aws, BUCKET).list()
+    assert is_object_notification(letter.records[0].data)
+    assert not is_object_notification(Event.new(EventType.USER_CREATED, "1", {}).model_dump_json())
+    assert cli.main(["dlq", "replay", "--bucket", BUCKET, "--stream", STREAM]) == 0
+    assert stream_records() == []
+    assert "kept 1 object notification(s)" in capsys.readouterr().out
+    assert len(S3DeadLetters(aws, BUCKET).list()) == 1
