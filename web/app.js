@@ -15,6 +15,7 @@ import { profileView, userListView } from "./js/views/profile.js";
 import { threadView } from "./js/views/thread.js";
 import { searchView } from "./js/views/search.js";
 import { notificationsView } from "./js/views/notifications.js";
+import { bookmarksView } from "./js/views/bookmarks.js";
 
 const PUBLIC_ROUTES = new Set(["login", "signup"]);
 
@@ -140,6 +141,7 @@ function start(config) {
         navLink("/home", "home", "Home"),
         navLink("/search", "search", "Explore"),
         navLink("/notifications", "bell", "Notifications", [badge, badgeText]),
+        navLink("/bookmarks", "bookmark", "Bookmarks"),
         navLink(me, "user", "Profile"),
       ),
       h(
@@ -190,6 +192,8 @@ function start(config) {
         return searchView(ctx, route.query);
       case "notifications":
         return notificationsView(ctx);
+      case "bookmarks":
+        return bookmarksView(ctx);
       default:
         return {
           el: h("div", { class: "view" }, h("h1", { tabindex: "-1" }, "Page not found"), h("p", {}, h("a", { href: "#/home" }, "Go home"))),

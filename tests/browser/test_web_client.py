@@ -79,7 +79,7 @@ def test_follower_sees_a_new_tweet_arrive_live_behind_the_new_tweets_bar(chirp: 
     expect(bob_page.get_by_role("button", name=f"Unfollow @{alice.username}")).to_be_visible()
     expect(bob_page.locator(".profile-counts")).to_contain_text("1 Followers")
     expect(bob_page.locator(".profile-header")).not_to_contain_text("null")
-    expect(articles(bob_page).first.locator(".tweet-actions")).to_have_text("ReplyRetweetLikeQuote")
+    expect(articles(bob_page).first.locator(".tweet-actions")).to_have_text("ReplyRetweetLikeQuoteBookmark")
     screenshot(bob_page, "desktop-profile")
     bob_page.get_by_role("link", name="Home", exact=True).click()
     expect(articles(bob_page, "An older tweet from Alice")).to_have_count(1)

@@ -81,6 +81,12 @@ export class Api {
   setRetweet(id, on) {
     return this.request(on ? "POST" : "DELETE", `/tweets/${encodeURIComponent(id)}/retweet`);
   }
+  setBookmark(id, on) {
+    return this.request(on ? "POST" : "DELETE", `/tweets/${encodeURIComponent(id)}/bookmark`);
+  }
+  bookmarks(cursor) {
+    return this.request("GET", "/bookmarks", { query: { cursor, count: 20 } });
+  }
 
   // -- timelines --
   home(cursor) {

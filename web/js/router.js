@@ -12,6 +12,7 @@ const ROUTES = [
   ["thread", /^\/t\/(\d{1,19})$/],
   ["search", /^\/search$/],
   ["notifications", /^\/notifications$/],
+  ["bookmarks", /^\/bookmarks$/],
 ];
 
 export function currentRoute() {

@@ -6,8 +6,8 @@ import { fullTime, plural, relativeTime, richText } from "./text.js";
 
 const VIDEO = /\.mp4($|\?)/i;
 
-export function tweetCard(ctx, tweet, { focused = false } = {}) {
-  if (tweet.retweet_of) return retweetCard(ctx, tweet, { focused });
+export function tweetCard(ctx, tweet, { focused = false, bookmarked = false } = {}) {
+  if (tweet.retweet_of) return retweetCard(ctx, tweet, { focused, bookmarked });
   const headingId = uniqueId("tweet");
   const article = h("article", {
     class: `tweet${focused ? " tweet-focused" : ""}`,
@@ -15,7 +15,8 @@ export function tweetCard(ctx, tweet, { focused = false } = {}) {
     "aria-labelledby": headingId,
     dataset: { tweetId: tweet.tweet_id },
   });
-  let state = { ...tweet };
+  // Bookmarks are private and not part of the tweet object: known on the bookmarks page, otherwise "not yet".
+  let state = { ...tweet, bookmarked };
 
   const permalink = `#/t/${tweet.tweet_id}`;
   const header = h(
@@ -62,6 +63,10 @@ export function tweetCard(ctx, tweet, { focused = false } = {}) {
         onclick: () => toggle("like"),
       }),
       actionButton("quote", "Quote", null, { onclick: () => ctx.openComposer({ quote: state }) }),
+      actionButton("bookmark", state.bookmarked ? "Remove bookmark" : "Bookmark", null, {
+        pressed: state.bookmarked,
+        onclick: bookmark,
+      }),
       mine ? actionButton("trash", "Delete", null, { onclick: remove }) : null,
     );
   }
@@ -87,6 +92,19 @@ export function tweetCard(ctx, tweet, { focused = false } = {}) {
       busy = false;
       renderActions();
       focusAction(kind);
+    }
+  }
+
+  async function bookmark() {
+    const on = !state.bookmarked;
+    try {
+      await ctx.api.setBookmark(tweet.tweet_id, on);
+      state = { ...state, bookmarked: on };
+      renderActions();
+      focusAction("bookmark");
+      toast(on ? "Added to your bookmarks" : "Removed from your bookmarks");
+    } catch (error) {
+      if (error.status !== 401) toast(`Could not ${on ? "bookmark" : "remove the bookmark"}: ${error.message}`, { kind: "error" });
     }
   }
 
