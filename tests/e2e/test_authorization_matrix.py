@@ -6,6 +6,7 @@ that user on their own data or is refused (403/404) — never acts on someone el
 without a token. WebSocket $connect is held to the same rules."""
 
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -192,3 +193,22 @@ def test_a_blocked_viewers_token_reads_nothing_of_the_blocker(runtime: LocalStac
         assert (response.status_code, response.json()["error"]["code"]) == (403, "blocked"), response.text
     assert blocker.get(f"/users/{blocked.username}").json()["blocking"] is True
     assert httpx.get(f"{runtime.api}/users/{blocker.username}", timeout=30).status_code == 200
+
+
+MASTODON_ROUTES = [route for _, route in wiring.all_routes("mastodon")]
+MASTODON_PROTECTED = [route for route in MASTODON_ROUTES if route.auth]
+
+
+@pytest.mark.parametrize("kind", BAD_TOKENS)
+@pytest.mark.parametrize("route", MASTODON_PROTECTED, ids=lambda r: f"{r.method} {r.path}")
+def test_bad_tokens_are_401_on_every_protected_mastodon_route(
+    runtime: LocalStack, parties: dict[str, Any], route: wiring.Route, kind: str
+) -> None:
+    """The Mastodon surface behind its own gateway: the same authorizer refuses every bad token before any function
+    runs, in Mastodon's error shape."""
+    token = bad_token(kind, runtime, parties["victim"])
+    path = re.sub(r"\{[^}]+\}", "1", route.path)
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    response = httpx.request(route.method, runtime.mastodon_url + path, headers=headers, timeout=30)
+    assert response.status_code == 401, response.text
+    assert isinstance(response.json().get("error"), str)
