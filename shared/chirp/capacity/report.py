@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chirp.capacity.deployed import DEPLOYED
 from chirp.capacity.plan import DESIGN_DOC_CORE_MONTHLY_USD, DESIGN_DOC_MONTHLY_USD, Plan
 from chirp.capacity.sizing import GIB
 
@@ -214,11 +215,18 @@ def _drivers(plan: Plan, count: int = 8) -> list[str]:
 
 def _design_table(plans: list[Plan]) -> list[str]:
     fields = list(plans[0].design.model_dump())
-    lines = ["## Design options", "", "| Option | " + " | ".join(p.design_name for p in plans) + " |"]
-    lines.append("|---|" + "---|" * len(plans))
+    lines = [
+        "## Design options",
+        "",
+        "The last column is what Chirp's CDK app deploys (`chirp.capacity.deployed`): a design value that differs from "
+        "it is priced here, not built.",
+        "",
+        "| Option | " + " | ".join(p.design_name for p in plans) + " | Chirp deploys |",
+    ]
+    lines.append("|---|" + "---|" * (len(plans) + 1))
     for field in fields:
         values = [str(getattr(p.design, field)) for p in plans]
-        lines.append(f"| {field} | " + " | ".join(values) + " |")
+        lines.append(f"| {field} | " + " | ".join(values) + f" | {DEPLOYED.get(field, '?')} |")
     return [*lines, ""]
 
 
