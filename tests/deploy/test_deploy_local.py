@@ -4,7 +4,8 @@
 Keyspaces, Neptune, ElastiCache and OpenSearch are left out and the functions are pointed at the real stand-in
 servers (Cassandra, Gremlin Server, Redis, OpenSearch); S3, Kinesis, Secrets Manager, Lambda and both API
 Gateway data planes are ministack's own. Then a smoke scenario goes through the deployed REST and WebSocket APIs:
-sign up, follow, timeline, post, WebSocket push, fan-out into the home timeline, search, retweet fan-out.
+sign up, follow, timeline, post, WebSocket push, fan-out into the home timeline, search, retweet fan-out, and an
+image upload processed by the deployed media_processor (S3 notification) before a tweet shows it.
 
 What the emulator cannot check (see tests/deploy/README.md) is recorded in the terminal summary, never faked.
 """
@@ -176,20 +177,39 @@ def _smoke(deployment: Deployment) -> None:
         )
         assert [t["tweet_count"] for t in trending if t["hashtag"] == "deploy"] == [1]
 
-        png = b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes * 4
+        # Media: the upload's S3 notification runs the deployed media_processor; the tweet shows the processed image.
+        png = _png()
         ticket = http.post(f"{api}/media", json={"content_type": "image/png", "size": len(png)}, headers=alice_headers)
         assert ticket.status_code == 201, ticket.text
+        media_id = ticket.json()["media_id"]
         upload = ticket.json()["upload"]
         assert upload["method"] == "POST"  # S3 presigned POST on the emulator's S3
         stored = httpx.post(upload["url"], data=upload["fields"], files={"file": ("f", png, "image/png")})
         assert stored.status_code in (200, 204), stored.text
+        began = time.monotonic()
+        media = _eventually(
+            lambda: http.get(f"{api}/media/{media_id}", headers=alice_headers).json(),
+            lambda m: m.get("status") != "pending",
+        )
+        timings["smoke: upload -> processed by media_processor"] = time.monotonic() - began
+        assert media["status"] == "ready", media
         pictured = http.post(
-            f"{api}/tweets",
-            json={"content": "a picture", "media_ids": [ticket.json()["media_id"]]},
-            headers=alice_headers,
+            f"{api}/tweets", json={"content": "a picture", "media_ids": [media_id]}, headers=alice_headers
         )
         assert pictured.status_code == 201, pictured.text
-        assert len(pictured.json()["media_urls"]) == 1
+        [shown] = pictured.json()["media"]
+        assert (shown["type"], shown["width"], shown["height"]) == ("image", 64, 48)
+        assert shown["thumbnail_url"] and shown["url"] != shown["thumbnail_url"]
+
+
+def _png() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (64, 48), (29, 155, 240)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def _function_logs(session: Any, limit: int = 60) -> str:

@@ -24,7 +24,7 @@ from chirp.ports import RETRIES_EXHAUSTED, DeadLetter, DeadLetterStore, StreamRe
 log = logging.getLogger("chirp.object_events")
 ASYNC_RETRIES = 2  # Lambda's default for asynchronous invocations
 RETRY_DELAYS_S = (1.0, 2.0)  # Lambda waits about a minute, then two; shorter here
-QUEUE_NAME = "chirp-media-object-created"
+QUEUE_SUFFIX = "-object-created"  # one queue per bucket: stacks sharing the stand-in servers never take each other's
 
 
 class ObjectEvents:
@@ -80,7 +80,7 @@ class ObjectEvents:
 
 def provision_queue(s3: Any, sqs: Any, bucket: str, prefixes: list[str]) -> str:
     """The queue moto's S3 sends the bucket's object-created events to (servers backend); returns its URL."""
-    url = str(sqs.create_queue(QueueName=QUEUE_NAME)["QueueUrl"])
+    url = str(sqs.create_queue(QueueName=f"{bucket}{QUEUE_SUFFIX}"[:80])["QueueUrl"])
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
