@@ -93,3 +93,17 @@ def local(synth_factory: Callable[[dict[str, Any]], Synthesized]) -> Synthesized
 
 def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def chirp_methods(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The methods of Chirp's own REST API (the Api stack also holds the Mastodon surface's REST API)."""
+    [rest] = [
+        k
+        for k, v in resources_of(template, "AWS::ApiGateway::RestApi").items()
+        if v["Properties"]["Name"].endswith("-rest")
+    ]
+    return {
+        k: v
+        for k, v in resources_of(template, "AWS::ApiGateway::Method").items()
+        if v["Properties"]["RestApiId"] == {"Ref": rest}
+    }

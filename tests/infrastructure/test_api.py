@@ -9,13 +9,13 @@ from aws_cdk.assertions import Match
 from chirp import wiring
 from chirp.http import cors_config
 
-from .support import Synthesized, resources_of
+from .support import Synthesized, chirp_methods, resources_of
 
 
 def _methods(synth: Synthesized) -> dict[tuple[str, str], dict]:
     """(METHOD, operation name) -> properties, for Chirp's methods (CORS OPTIONS left out)."""
     out = {}
-    for method in resources_of(synth.raw("Api"), "AWS::ApiGateway::Method").values():
+    for method in chirp_methods(synth.raw("Api")).values():
         props = method["Properties"]
         if props["HttpMethod"] != "OPTIONS":
             out[(props["HttpMethod"], props["OperationName"])] = props
@@ -97,7 +97,7 @@ def test_stage_throttles_logs_and_traces(aws: Synthesized) -> None:
             "ApiStages": Match.array_with([Match.object_like({"Stage": Match.any_value()})]),
         },
     )
-    template.resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
+    template.resource_count_is("AWS::WAFv2::WebACLAssociation", 2)  # Chirp's REST API and the Mastodon surface's
 
 
 def test_large_responses_are_compressed_at_the_wiring_tables_threshold(aws: Synthesized) -> None:
@@ -160,11 +160,7 @@ def test_cors_preflight_for_the_web_client(aws: Synthesized) -> None:
     When synthesized
     Then every resource answers OPTIONS with the headers the functions allow and expose (chirp.http.cors_config),
     Authorization and Idempotency-Key among them."""
-    options = [
-        m
-        for m in resources_of(aws.raw("Api"), "AWS::ApiGateway::Method").values()
-        if m["Properties"]["HttpMethod"] == "OPTIONS"
-    ]
+    options = [m for m in chirp_methods(aws.raw("Api")).values() if m["Properties"]["HttpMethod"] == "OPTIONS"]
     assert len(options) >= len({route.path for _, route in wiring.all_routes()})
     functions = cors_config(["https://example.com"])
     assert functions is not None and {"Authorization", "Idempotency-Key"} <= functions.allow_headers
@@ -181,9 +177,14 @@ def test_gateway_responses_use_chirps_error_shape(aws: Synthesized) -> None:
     """Given API Gateway's own errors (no token, denied, unknown route, 4xx, 5xx)
     When synthesized
     Then their bodies are {"error": {"code", "message"}} and an unknown route is a 404."""
+    raw = aws.raw("Api")
+    [rest] = [
+        k for k, v in resources_of(raw, "AWS::ApiGateway::RestApi").items() if v["Properties"]["Name"].endswith("-rest")
+    ]
     responses = {
         r["Properties"]["ResponseType"]: r["Properties"]
-        for r in resources_of(aws.raw("Api"), "AWS::ApiGateway::GatewayResponse").values()
+        for r in resources_of(raw, "AWS::ApiGateway::GatewayResponse").values()
+        if r["Properties"]["RestApiId"] == {"Ref": rest}
     }
     expected = {
         "UNAUTHORIZED": ("401", "unauthorized"),

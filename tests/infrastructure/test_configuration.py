@@ -20,6 +20,7 @@ COMMON = {
     "CHIRP_MEDIA_BASE_URL",
     "CHIRP_CORS_ORIGINS",
     "CHIRP_MASTODON_URL",  # the Mastodon surface's base URL (chirp_cdk.mastodon_api): its entities link there
+    "CHIRP_MASTODON_STREAMING_URL",  # the streaming base the Mastodon instance document names (WebSocket API)
 }
 STORE_WIDE = {"CHIRP_TLS_CA_BUNDLE"}  # any store's functions may get the CA bundle
 
@@ -55,8 +56,8 @@ def test_no_function_gets_settings_of_a_resource_it_does_not_use(variant: Synthe
         allowed = set(COMMON) | {f"CHIRP_{s.upper()}" for use in uses for s in RESOURCE_SETTINGS[use]}
         if {"keyspaces", "cache", "graph", "search"} & set(uses):
             allowed |= STORE_WIDE
-        if wiring.function(name).stream is not None:
-            allowed.add("CHIRP_DEAD_LETTER_BUCKET")  # a stream consumer quarantines poison records there
+        if wiring.function(name).stream is not None or wiring.function(name).objects is not None:
+            allowed.add("CHIRP_DEAD_LETTER_BUCKET")  # a stream or object consumer quarantines poison records there
         stray = {key for key in env if key.startswith("CHIRP_")} - allowed
         assert not stray, f"{name} gets {sorted(stray)} but its wiring entry uses only {uses}"
 

@@ -134,7 +134,10 @@ def test_role_policies_grant_only_what_is_used(aws: Synthesized) -> None:
         {
             "PolicyDocument": {
                 "Statement": [
-                    Match.object_like({"Action": ["s3:PutObject", "s3:GetObject"], "Resource": Match.any_value()})
+                    # Delete: the processor removes refused uploads, the eraser a deleted account's media
+                    Match.object_like(
+                        {"Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], "Resource": Match.any_value()}
+                    )
                 ]
             }
         },

@@ -349,5 +349,5 @@ def test_the_deployed_app_maps_exactly_the_search_users_roles(aws: Synthesized) 
             env = resource["Properties"].get("Environment", {}).get("Variables", {})
             if "CHIRP_FUNCTION" in env:
                 by_function[env["CHIRP_FUNCTION"]] = resource["Properties"]["Role"]["Fn::GetAtt"][0]
-    assert users == {"search", "indexer"}
+    assert users == {"search", "indexer", "mastodon"}  # mastodon: the Mastodon surface's v2 search
     assert mapped == {by_function[name] for name in users}

@@ -127,7 +127,8 @@ def test_consumers_may_only_write_dead_letters(aws: Synthesized) -> None:
     assert len(put["Resource"]) == 2 and '"/aws/lambda/*"' in resources and '"/quarantine/*"' in resources
     functions = resources_of(aws.raw("Api"), "AWS::Lambda::Function")
     roles = resources_of(aws.raw("Api"), "AWS::IAM::Role")
-    consumers = {fn.name for fn in wiring.stream_consumers()}
+    # the stream consumers, and the object consumers (the media processor quarantines notifications there too)
+    consumers = {fn.name for fn in [*wiring.stream_consumers(), *wiring.object_consumers()]}
     for fn in functions.values():
         env = fn["Properties"].get("Environment", {}).get("Variables", {})
         if "CHIRP_FUNCTION" not in env:
