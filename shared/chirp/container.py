@@ -283,6 +283,7 @@ def build_embedded(settings: Settings) -> Container:
         media=SqliteMediaCatalog(records),
         objects=objects,
         tweet_cache=MemoryTweetCache(),
+        media_url_base=settings.media_url_base,
     )
     container = Container(settings=settings, stores=timed_stores(stores))
     container.__dict__["tokens"] = tokens  # the same codec that keys the upload URLs
@@ -599,6 +600,7 @@ def build_servers(settings: Settings) -> Container:
         media=part("keyspaces", lambda: records.media),
         objects=part("media", objects),
         tweet_cache=part("cache", tweet_cache),
+        media_url_base=settings.media_url_base,
     )
     unbuilt = (NotUsed, _UnconfiguredPusher)  # nothing to time
     container = Container(settings=settings, stores=timed_stores(stores, skip=lambda p: isinstance(p, unbuilt)))

@@ -3,6 +3,7 @@ the stream, on the embedded stack."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
 
@@ -10,14 +11,16 @@ import pytest
 from PIL import Image
 
 from chirp.authorization import authorize
-from chirp.container import Container
+from chirp.container import Container, NotUsed
 from chirp.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from chirp.local import events
 from chirp.model import AccountDeleted, Event, EventType, SafetySets
 from chirp.query import parse_query
 from chirp.services import erasure
 from chirp.services.avatars import avatar_key
+from chirp.services.notifications import NotificationService
 from chirp.services.tweets import NewTweet
+from chirp.services.views import TweetHydrator
 from chirp.tokens import Principal
 from support.stack import drain, signup
 
@@ -113,6 +116,26 @@ def test_an_avatar_is_the_callers_processed_image_and_shows_on_tweets(stack: Con
     # "" removes it
     assert stack.profiles.update(ada, avatar_media_id="")["avatar_url"] is None
     assert stack.tweets.get(bob, tweet_id)["avatar_url"] is None
+
+
+def test_names_and_avatars_show_in_functions_without_an_object_store_or_cache(stack: Container) -> None:
+    """A deployed function builds only the clients its wiring entry uses (the others are NotUsed, which raises when
+    touched): the timeline and search functions have no object store, notifications neither nor a cache. Avatars
+    and the deleted-account check must not need them."""
+    ada, bob = signup(stack, "ada"), signup(stack, "bob")
+    stack.social.follow(bob, "ada")
+    tweet_id = _tweet(stack, ada, "with a face @bob")
+    url = stack.profiles.update(ada, avatar_media_id=_ready_image(stack, ada))["avatar_url"]
+    drain(stack)
+    s = stack.stores
+    without_media = dataclasses.replace(s, objects=NotUsed("timeline", "media"))
+    [shown] = TweetHydrator(without_media).by_ids(bob.user_id, [tweet_id])
+    assert shown["avatar_url"] == url and shown["display_name"]
+    bare = dataclasses.replace(
+        s, objects=NotUsed("notifications", "media"), tweet_cache=NotUsed("notifications", "cache")
+    )
+    notes = NotificationService(bare, stack.realtime).list(bob, before=None, count=10)["notifications"]
+    assert [n["type"] for n in notes] == ["mention"]
 
 
 def test_an_image_still_processing_is_a_409(stack: Container) -> None:

@@ -466,7 +466,7 @@ class MastodonService:
 
     def _account(self, user: UserRecord, followers: int) -> Entity:
         return entities.account(
-            avatar=avatar_url(self._s.objects, user.user_id, user.avatar_media_id),
+            avatar=avatar_url(self._s.media_url_base, user.user_id, user.avatar_media_id),
             user_id=str(user.user_id),
             username=user.username,
             base_url=self.base_url,

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from chirp.ports import ObjectStore
-
 AVATAR_SIZES = (48, 96, 400)
 DEFAULT_SIZE = 96  # what a tweet and a profile show (a 48 px circle on a 2x screen)
 
@@ -14,13 +12,15 @@ def avatar_key(owner_id: int, media_id: str, size: int) -> str:
     return f"media/{owner_id}/{media_id}/avatar-{size}"
 
 
-def avatar_url(objects: ObjectStore, owner_id: int, media_id: str, size: int = DEFAULT_SIZE) -> str | None:
-    """The public URL of the user's avatar at ``size`` px, or None when they have none (``media_id`` "")."""
-    return objects.public_url(avatar_key(owner_id, media_id, size)) if media_id else None
+def avatar_url(media_url_base: str, owner_id: int, media_id: str, size: int = DEFAULT_SIZE) -> str | None:
+    """The public URL of the user's avatar at ``size`` px, or None when they have none (``media_id`` ""). Made from
+    the media CDN's base URL alone: every function that shows a name shows its avatar, and most of them use no
+    object store client (a read of a timeline must not need S3)."""
+    return f"{media_url_base}/{avatar_key(owner_id, media_id, size)}" if media_id else None
 
 
-def avatar_urls(objects: ObjectStore, owner_id: int, media_id: str) -> dict[str, str]:
+def avatar_urls(media_url_base: str, owner_id: int, media_id: str) -> dict[str, str]:
     """Every size's URL, keyed by the size in px as text (JSON object keys); empty without an avatar."""
     if not media_id:
         return {}
-    return {str(size): objects.public_url(avatar_key(owner_id, media_id, size)) for size in AVATAR_SIZES}
+    return {str(size): f"{media_url_base}/{avatar_key(owner_id, media_id, size)}" for size in AVATAR_SIZES}

@@ -122,8 +122,8 @@ class ProfileService:
             "display_name": user.display_name,
             "bio": user.bio,
             "avatar_media_id": user.avatar_media_id or None,
-            "avatar_url": avatar_url(self._s.objects, user.user_id, user.avatar_media_id),
-            "avatar_urls": avatar_urls(self._s.objects, user.user_id, user.avatar_media_id),
+            "avatar_url": avatar_url(self._s.media_url_base, user.user_id, user.avatar_media_id),
+            "avatar_urls": avatar_urls(self._s.media_url_base, user.user_id, user.avatar_media_id),
             "place": user.place,
             "created_at": iso(user.created_at_ms),
             "follower_count": followers,
@@ -147,7 +147,7 @@ def _bio(raw: str) -> str:
     bio = normalize(raw)
     if len(bio) > MAX_BIO:
         raise ValidationFailed(f"bio is {len(bio)} characters; the limit is {MAX_BIO}", code="invalid_bio")
-    if bio and not has_visible_char(bio):
+    if raw and not has_visible_char(bio):  # "" clears it; anything else must show something
         raise ValidationFailed("bio has no visible character, only invisible ones", code="bio_invisible")
     return bio
 

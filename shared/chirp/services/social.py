@@ -41,7 +41,7 @@ class SocialService:
             "username": user.username,
             "display_name": user.display_name,
             "bio": user.bio,
-            "avatar_url": avatar_url(self._s.objects, user.user_id, user.avatar_media_id),
+            "avatar_url": avatar_url(self._s.media_url_base, user.user_id, user.avatar_media_id),
             "created_at": iso(user.created_at_ms),
             "follower_count": followers,
             "following_count": following,

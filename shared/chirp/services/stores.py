@@ -43,3 +43,4 @@ class Stores:
     media: MediaCatalog
     objects: ObjectStore
     tweet_cache: TweetCache
+    media_url_base: str = ""  # the media CDN's base URL: public media URLs need no object store client

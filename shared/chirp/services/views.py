@@ -147,9 +147,9 @@ class TweetHydrator:
             if cached and read:
                 with suppress(StoreUnavailable):
                     cache.fill_authors(read)
-        objects = self._stores.objects
+        base = self._stores.media_url_base
         return {
-            user_id: Byline(card.display_name, avatar_url(objects, user_id, card.avatar_media_id))
+            user_id: Byline(card.display_name, avatar_url(base, user_id, card.avatar_media_id))
             for user_id, card in cards.items()
         }
 
