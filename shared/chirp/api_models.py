@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Stric
 
 from chirp.ids import ID_PATTERN
 from chirp.model import NotificationType
+from chirp.places import PLACE_PATTERN
 from chirp.text import EMAIL_PATTERN, VISIBLE_CHAR_PATTERN
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_]{1,15}$"
@@ -52,7 +53,7 @@ class UpdateProfileRequest(_Body):
     bio: StrictStr | None = Field(
         default=None, max_length=2000, json_schema_extra={"maxLength": 400, "pattern": "^$|" + VISIBLE_CHAR_PATTERN}
     )
-    place: StrictStr | None = Field(default=None, pattern=r"^([A-Za-z]{2})?$")
+    place: StrictStr | None = Field(default=None, pattern=PLACE_PATTERN)
     avatar_media_id: StrictStr | None = Field(default=None, pattern=r"^([0-9a-f]{32})?$")
 
 

@@ -15,6 +15,8 @@ from chirp import __version__, wiring
 from chirp import api_models as m
 from chirp.http import IDEMPOTENCY_KEY_MAX, IDEMPOTENCY_KEY_PATTERN
 from chirp.ids import ID_PATTERN
+from chirp.places import PLACE_PATTERN
+from chirp.ports import LIKES_CURSOR_PATTERN
 from chirp.text import VISIBLE_CHAR_PATTERN
 
 _S = "string"
@@ -39,7 +41,7 @@ OPERATIONS: dict[str, tuple[int, type | None, list[str], type[BaseModel] | None]
     "delete_me": (200, m.AccountDeletion, [], m.DeleteAccountRequest),
     "change_password": (200, m.Login, [], m.ChangePasswordRequest),
     "get_profile": (200, m.Profile, [], None),
-    "user_likes": (200, m.TweetPage, _GRAPH_PAGING, None),
+    "user_likes": (200, m.TweetPage, ["likes_cursor", "count"], None),
     "follow": (200, m.Relationship, [], None),
     "unfollow": (200, m.Relationship, [], None),
     "followers": (200, m.UserPage, _GRAPH_PAGING, None),
@@ -84,10 +86,15 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
         "description": "next_cursor of the previous page (opaque)",
     },
     "count": {"schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+    "likes_cursor": {
+        "name": "cursor",
+        "schema": {"type": _S, "pattern": LIKES_CURSOR_PATTERN},
+        "description": "next_cursor of the previous page",
+    },
     "trends_count": {"name": "count", "schema": {"type": "integer", "minimum": 1, "maximum": 30}},
     "suggestions_count": {"name": "count", "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
     "place": {
-        "schema": {"type": _S, "pattern": "^([A-Za-z]{2})?$"},
+        "schema": {"type": _S, "pattern": PLACE_PATTERN},
         "description": "ISO 3166-1 alpha-2 country code: that place's trends (absent or empty: worldwide)",
     },
     "user_q": {

@@ -260,13 +260,20 @@ PLACES: Final[dict[str, str]] = {
 """Code -> English name, in code order."""
 
 
+PLACE_PATTERN: Final[str] = (
+    "^(?:" + "|".join(f"[{code[0]}{code[0].lower()}][{code[1]}{code[1].lower()}]" for code in PLACES) + ")?$"
+)
+"""What a client may send as a place: a place code in either case, or "" (worldwide). The request models and the
+OpenAPI document state it, so the document and the server agree on every value."""
+
+
 def is_place(code: str) -> bool:
     """Whether ``code`` is a place code (exactly as stored: two upper-case letters)."""
     return code in PLACES
 
 
 def normalize_place(raw: str) -> str | None:
-    """The stored form of a place a client sent: trimmed and upper-cased, or None for "" (worldwide). Does not
-    validate; callers check ``is_place`` on a non-None result."""
-    code = raw.strip().upper()
+    """The stored form of a place a client sent: upper-cased, or None for "" (worldwide). Does not validate; callers
+    check ``is_place`` on a non-None result."""
+    code = raw.upper()
     return code or None

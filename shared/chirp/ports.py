@@ -4,6 +4,7 @@ one contract test suite runs against every adapter of a port."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -58,18 +59,18 @@ def present_keys(keys: Sequence[str]) -> list[str]:
     return [key for key in keys if key]
 
 
+LIKES_CURSOR_PATTERN = "^[0-9]{1,19}:[0-9]{1,19}$"  # the OpenAPI document states it too
+
+
 def parse_likes_cursor(cursor: str | None) -> tuple[int, int] | None:
     """A likes-page cursor, ``<liked_at_ms>:<tweet_id>`` (the last like of the previous page); a malformed one is a
     ValidationFailed (400)."""
     if not cursor:
         return None
-    at, sep, last = cursor.partition(":")
-    try:
-        if sep:
-            return int(at), int(last)
-    except ValueError:
-        pass
-    raise ValidationFailed("cursor is not a likes cursor", code="invalid_cursor")
+    if not re.fullmatch(LIKES_CURSOR_PATTERN.strip("^$"), cursor):
+        raise ValidationFailed("cursor is not a likes cursor", code="invalid_cursor")
+    at, _, last = cursor.partition(":")
+    return int(at), int(last)
 
 
 class UserStore(Protocol):
