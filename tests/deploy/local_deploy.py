@@ -193,7 +193,8 @@ def deploy(
         run = cdk("deploy", *stacks, "--app", str(assembly), "--require-approval", "never", "--concurrency", "4",
                   "--outputs-file", str(outputs_file))  # fmt: skip
         timings[f"cdk deploy ({len(DEPLOYED)} stacks)"] = run.seconds
-        rest_id = _only(a["id"] for a in session.client("apigateway").get_rest_apis()["items"])
+        rest_apis = session.client("apigateway").get_rest_apis()["items"]  # Chirp's and the Mastodon surface's
+        rest_id = _only(a["id"] for a in rest_apis if a["name"].endswith("-rest"))
         ws_id = _only(
             a["ApiId"] for a in session.client("apigatewayv2").get_apis()["Items"] if a["ProtocolType"] == "WEBSOCKET"
         )

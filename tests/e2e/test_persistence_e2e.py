@@ -5,6 +5,7 @@ runs it, everything also survives a restart of the stand-in servers themselves."
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import signal
 import time
@@ -14,6 +15,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from PIL import Image
 
 from support.runtime import Client, LocalStack, eventually
 
@@ -56,7 +58,15 @@ def test_everything_acknowledged_survives_restart_and_sigkill(fresh_data_dir: Pa
 # The servers backend as `make run BACKEND=servers` runs it: the runtime starts its own stand-ins (--start-servers),
 # their data under <data dir>/servers, and stops them when it stops; a restart starts them again on that data.
 SERVERS_READY_S = 300.0  # six servers start before the runtime answers: ~45 s on a quiet machine, more on a busy one
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))  # every byte value: the media must come back byte for byte
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (29, 155, 240)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 class ServersStack(LocalStack):
@@ -141,7 +151,11 @@ def test_servers_backend_keeps_everything_when_runtime_and_servers_restart(tmp_p
         upload = ticket["upload"]
         stored = httpx.post(upload["url"], data=upload["fields"], files={"file": ("p.png", PNG, "image/png")})
         assert stored.status_code in (200, 204), stored.text
+        eventually(lambda: alice.get(f"/media/{ticket['media_id']}").json()["status"] == "ready", timeout=60)
         first = alice.tweet("before the restart #durable", media_ids=[ticket["media_id"]])
+        # the processed rendition (the upload itself is gone): it must come back byte for byte
+        rendition = _media(stack, first["media_urls"][0])
+        assert Image.open(io.BytesIO(rendition)).size == (64, 48)
         assert bob.post(f"/tweets/{first['tweet_id']}/like").json()["likes_count"] == 1
         expected = {
             "tweet": {
@@ -151,7 +165,7 @@ def test_servers_backend_keeps_everything_when_runtime_and_servers_restart(tmp_p
                 "likes_count": 1,
                 "liked_by_user": True,
             },
-            "media": PNG,
+            "media": rendition,
             "following": ["alice"],
             "profile": {"follower_count": 1, "following_count": 0, "tweet_count": 1, "followed_by_me": True},
             "home": [first["tweet_id"]],

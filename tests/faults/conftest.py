@@ -31,7 +31,8 @@ def fault_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultSer
 
 @pytest.fixture(scope="session")
 def fault_env(fault_servers: FaultServerSet) -> dict[str, str]:
-    return servers_environment(fault_servers.endpoints, namespace=NAMESPACE)
+    # A small single-upload cap: the probe's video goes in parts without megabytes of bytes per cast.
+    return {**servers_environment(fault_servers.endpoints, namespace=NAMESPACE), "CHIRP_MEDIA_MAX_BYTES": "4096"}
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from faults.faultkit import (
@@ -50,6 +51,9 @@ class Cast:
     scratcher: Client
     tag: str
     scratch: list[str] = field(default_factory=list)
+    goners: list[Client] = field(default_factory=list)  # one per round: each changes its password, then is deleted
+    media_id: str = ""  # the scratcher's image upload (read, alt text set)
+    video: tuple[str, dict[str, Any]] = ("", {})  # the scratcher's video in parts, completed: (media id, completion)
     acknowledged: list[str] = field(default_factory=list)
     trended: dict[str, str] = field(default_factory=dict)  # tweet id -> the hashtag only that tweet carries
     refused_keys: list[tuple[str, str]] = field(default_factory=list)  # (idempotency key, content) answered 503
@@ -95,7 +99,27 @@ def make_cast(stack: LocalStack, label: str, *, rounds: int) -> Cast:
     ):
         client.username, client.user_id = user.username, user.user_id
     guarded.scratch = [scratcher.tweet(f"scratch {i}")["tweet_id"] for i in range(rounds)]
+    guarded.goners = [fault_client(stack, stack.user(f"{label}g{i}{run}").token) for i in range(rounds)]
+    guarded.media_id = scratcher.post("/media", {"content_type": "image/png", "size": 1024}).json()["media_id"]
+    guarded.video = _video_in_parts(scratcher)
     return guarded
+
+
+def _video_in_parts(owner: Client) -> tuple[str, dict[str, Any]]:
+    """A video above the (fault stack's small) single-upload cap, uploaded in parts and completed once: completing it
+    again is the probe (idempotent: a client's retry)."""
+    video = b"\x00\x00\x00\x18ftypmp42" + bytes(5000)
+    ticket = owner.post("/media", {"content_type": "video/mp4", "size": len(video)}).json()
+    form = ticket["multipart"]
+    etags = []
+    for part in form["parts"]:
+        start = (part["part_number"] - 1) * form["part_size"]
+        answer = httpx.put(part["url"], content=video[start : start + form["part_size"]], timeout=60)
+        assert answer.status_code == 200, answer.text
+        etags.append(answer.headers["ETag"])
+    completion = {"upload_id": form["upload_id"], "etags": etags}
+    assert owner.post(f"/media/{ticket['media_id']}/complete", completion).status_code == 200
+    return ticket["media_id"], completion
 
 
 Request = Callable[[Cast, int], httpx.Response]
@@ -125,6 +149,13 @@ REQUESTS: dict[str, Request] = {
     "following": lambda c, r: c.readers[0].get(f"/users/{c.readers[0].username}/following"),
     "user_tweets": lambda c, r: c.readers[0].get(f"/users/{c.author.username}/tweets"),
     "user_suggestions": lambda c, r: c.readers[0].get("/users/suggestions"),
+    "user_likes": lambda c, r: c.readers[0].get(f"/users/{c.author.username}/likes"),
+    "get_me": lambda c, r: c.scratcher.get("/users/me"),
+    "update_me": lambda c, r: c.scratcher.http.patch("/users/me", json={"bio": f"round {r}"}),
+    "change_password": lambda c, r: c.goners[r].post(
+        "/users/me/password", {"current_password": "password-123", "new_password": f"password-{r}-new"}
+    ),
+    "delete_me": lambda c, r: c.goners[r].http.request("DELETE", "/users/me", json={"password": f"password-{r}-new"}),
     "block_user": lambda c, r: c.scratcher.post(f"/users/{c.target.username}/block"),
     "unblock_user": lambda c, r: c.scratcher.delete(f"/users/{c.target.username}/block"),
     "mute_user": lambda c, r: c.scratcher.post(f"/users/{c.target.username}/mute"),
@@ -150,6 +181,9 @@ REQUESTS: dict[str, Request] = {
     "list_notifications": lambda c, r: c.readers[1].get("/notifications"),
     "mark_read": lambda c, r: c.readers[1].post("/notifications/read", {}),
     "create_upload": lambda c, r: c.scratcher.post("/media", {"content_type": "image/png", "size": 1024}),
+    "get_media": lambda c, r: c.scratcher.get(f"/media/{c.media_id}"),
+    "set_alt_text": lambda c, r: c.scratcher.http.put(f"/media/{c.media_id}", json={"alt_text": f"round {r}"}),
+    "complete_upload": lambda c, r: c.scratcher.post(f"/media/{c.video[0]}/complete", c.video[1]),
 }
 
 

@@ -116,8 +116,10 @@ class MediaService:
         """Assembles a multipart upload (S3 CompleteMultipartUpload); its object-created notification then runs the
         processor, as for any upload. An upload never completed is aborted by the bucket's lifecycle rule."""
         media = self._owned(owner, media_id)
-        if media.status != PENDING or media.size <= self._max or media.content_type != "video/mp4":
+        if media.size <= self._max or media.content_type != "video/mp4":
             raise Conflict(f"media {media_id!r} has no upload in parts to complete", code="not_multipart")
+        if media.status != PENDING or self._s.objects.head(media.key) is not None:
+            return self._media_json(media)  # completed already: a client's retry hears what the first call said
         try:
             self._s.objects.complete_multipart(media.key, upload_id, etags)
         except ValueError as exc:
