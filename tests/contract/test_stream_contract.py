@@ -29,23 +29,23 @@ class Reader:
     """Reads every shard of a stream from the start, as the local event source mapping does."""
 
     def __init__(self, source: Any) -> None:
-        self._source = source
+        self.source = source
         self._after: dict[int, int] = {}  # per shard: the last sequence number ``poll`` read
 
     def poll(self, limit: int) -> list[StreamRecord]:
         """Every record after the last one this reader polled, ``limit`` at a time (the mapping's loop)."""
         records: list[StreamRecord] = []
-        for shard in range(self._source.shards):
-            while batch := self._source.read(shard, after=self._after.get(shard, 0), limit=limit):
+        for shard in range(self.source.shards):
+            while batch := self.source.read(shard, after=self._after.get(shard, 0), limit=limit):
                 records.extend(batch)
                 self._after[shard] = batch[-1].seq
         return records
 
     def all(self) -> list[StreamRecord]:
         records: list[StreamRecord] = []
-        for shard in range(self._source.shards):
+        for shard in range(self.source.shards):
             after = 0
-            while batch := self._source.read(shard, after=after, limit=100):
+            while batch := self.source.read(shard, after=after, limit=100):
                 records.extend(batch)
                 after = batch[-1].seq
         return records
@@ -67,6 +67,16 @@ def stand_ins(stream_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 @pytest.fixture
 def stream_and_reader(
+    stream_kind: str, stand_ins: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[EventStream, Reader, Settings]]:
+    made = _stream_and_reader(stream_kind, stand_ins, tmp_path, monkeypatch)
+    yield made
+    close = getattr(made[1].source, "close", None)
+    if close is not None:  # Kafka: a librdkafka consumer left to the garbage collector can crash the process
+        close()
+
+
+def _stream_and_reader(
     stream_kind: str, stand_ins: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[EventStream, Reader, Settings]:
     namespace = f"c{os.urandom(4).hex()}"
