@@ -126,6 +126,7 @@ def test_names_and_avatars_show_in_functions_without_an_object_store_or_cache(st
     stack.social.follow(bob, "ada")
     tweet_id = _tweet(stack, ada, "with a face @bob")
     url = stack.profiles.update(ada, avatar_media_id=_ready_image(stack, ada))["avatar_url"]
+    assert url is not None and url.startswith(stack.settings.media_url_base + "/media/")
     drain(stack)
     s = stack.stores
     without_media = dataclasses.replace(s, objects=NotUsed("timeline", "media"))

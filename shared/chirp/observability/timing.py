@@ -143,7 +143,7 @@ def timed_stores(stores: Stores, *, skip: Callable[[Any], bool] = lambda _: Fals
     """``stores`` with each port behind a TimedPort (those ``skip`` accepts stay as they are)."""
     for f in fields(stores):
         port = getattr(stores, f.name)
-        if not skip(port) and not isinstance(port, TimedPort):
+        if not isinstance(port, str) and not skip(port) and not isinstance(port, TimedPort):  # a URL is no port
             setattr(stores, f.name, TimedPort(port, STORE_OF_FIELD.get(f.name, f.name)))
     return stores
 
