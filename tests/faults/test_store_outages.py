@@ -51,7 +51,7 @@ class Cast:
     scratcher: Client
     tag: str
     scratch: list[str] = field(default_factory=list)
-    goners: list[Client] = field(default_factory=list)  # one per round: each changes its password, then is deleted
+    goners: list[Client] = field(default_factory=list)  # two per round: one changes its password, one is deleted
     media_id: str = ""  # the scratcher's image upload (read, alt text set)
     video: tuple[str, dict[str, Any]] = ("", {})  # the scratcher's video in parts, completed: (media id, completion)
     acknowledged: list[str] = field(default_factory=list)
@@ -99,7 +99,8 @@ def make_cast(stack: LocalStack, label: str, *, rounds: int) -> Cast:
     ):
         client.username, client.user_id = user.username, user.user_id
     guarded.scratch = [scratcher.tweet(f"scratch {i}")["tweet_id"] for i in range(rounds)]
-    guarded.goners = [fault_client(stack, stack.user(f"{label}g{i}{run}").token) for i in range(rounds)]
+    # per round: one account changes its password, another is deleted (a password change revokes its own token)
+    guarded.goners = [fault_client(stack, stack.user(f"{label}g{i}{run}").token) for i in range(2 * rounds)]
     guarded.media_id = scratcher.post("/media", {"content_type": "image/png", "size": 1024}).json()["media_id"]
     guarded.video = _video_in_parts(scratcher)
     return guarded
@@ -152,10 +153,12 @@ REQUESTS: dict[str, Request] = {
     "user_likes": lambda c, r: c.readers[0].get(f"/users/{c.author.username}/likes"),
     "get_me": lambda c, r: c.scratcher.get("/users/me"),
     "update_me": lambda c, r: c.scratcher.http.patch("/users/me", json={"bio": f"round {r}"}),
-    "change_password": lambda c, r: c.goners[r].post(
+    "change_password": lambda c, r: c.goners[2 * r].post(
         "/users/me/password", {"current_password": "password-123", "new_password": f"password-{r}-new"}
     ),
-    "delete_me": lambda c, r: c.goners[r].http.request("DELETE", "/users/me", json={"password": f"password-{r}-new"}),
+    "delete_me": lambda c, r: c.goners[2 * r + 1].http.request(
+        "DELETE", "/users/me", json={"password": "password-123"}
+    ),
     "block_user": lambda c, r: c.scratcher.post(f"/users/{c.target.username}/block"),
     "unblock_user": lambda c, r: c.scratcher.delete(f"/users/{c.target.username}/block"),
     "mute_user": lambda c, r: c.scratcher.post(f"/users/{c.target.username}/mute"),
