@@ -23,7 +23,7 @@ from chirp.ports import RETRIES_EXHAUSTED, DeadLetter, DeadLetterStore, StreamRe
 
 log = logging.getLogger("chirp.object_events")
 ASYNC_RETRIES = 2  # Lambda's default for asynchronous invocations
-RETRY_DELAYS_S = (1.0, 2.0)  # Lambda waits about a minute, then two; shorter here
+RETRY_DELAYS_S = (60.0, 120.0)  # as Lambda's asynchronous retries: a store outage shorter than that loses nothing
 QUEUE_SUFFIX = "-object-created"  # one queue per bucket: stacks sharing the stand-in servers never take each other's
 
 
