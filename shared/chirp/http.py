@@ -105,10 +105,11 @@ class _PerThreadResolver(APIGatewayRestResolver):
 
 
 def _without_nulls(value: Any) -> Any:
+    # Recurses only into containers: a page's many scalars (ids, strings, counts) cost no call each.
     if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+        return {k: _without_nulls(v) if isinstance(v, dict | list) else v for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_without_nulls(v) for v in value]
+        return [_without_nulls(v) if isinstance(v, dict | list) else v for v in value]
     return value
 
 

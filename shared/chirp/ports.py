@@ -208,6 +208,16 @@ class GraphStore(Protocol):
         first (ties: the higher id), at most ``limit``."""
 
 
+@dataclass(frozen=True, slots=True)
+class HomeView:
+    """What a home read needs of the cache about its reader, read at once (``TimelineStore.home_view``)."""
+
+    ids: list[int] | None  # the page, newest first; None: the timeline does not exist
+    truncated: bool  # as ``TimelineStore.truncated``
+    celebrities: list[int] | None  # the cached celebrity followees; None: not cached
+    safety: SafetySets | None  # the cached blocks and mutes; None: not cached
+
+
 class TimelineStore(Protocol):
     """Materialized home timelines: capped, ordered sets of tweet ids per user. A timeline that does not exist was
     never built or expired because its owner was inactive; fan-out writes only to timelines that exist. (A second
@@ -264,6 +274,10 @@ class TimelineStore(Protocol):
 
     def forget_safety(self, user_ids: Sequence[int]) -> None:
         """Drop the cached sets: these users blocked, muted or were blocked (or the reverse)."""
+
+    def home_view(self, user_id: int, *, before: int | None, after: int | None, limit: int) -> HomeView:
+        """``page``, ``truncated``, ``celebrities`` and ``safety`` of one reader in one round trip (its keys share
+        the reader's hash slot): the cache reads of a home read whose timeline exists, but for celebrities' lists."""
 
 
 @dataclass(frozen=True, slots=True)

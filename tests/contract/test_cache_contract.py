@@ -447,3 +447,25 @@ def test_an_in_flight_idempotency_claim_expires_and_completing_sets_the_longer_t
     assert idempotency.complete(dead, "fp-a", "7", 60) is False  # the dead request lost the key
     assert idempotency.claim(dead, "fp-a", 60) == IdempotencyRecord(fingerprint="fp-b", result=None)
     assert idempotency.claim(done, "fp-b", 60) == IdempotencyRecord(fingerprint="fp-a", result="42")
+
+
+def test_the_home_view_is_the_readers_cached_state_read_at_once(timelines: TimelineStore) -> None:
+    reader, stranger = user(), user()
+    ids = [big_id(i) for i in range(1, 8)]
+    nothing = timelines.home_view(stranger, before=None, after=None, limit=3)
+    assert (nothing.ids, nothing.truncated, nothing.celebrities, nothing.safety) == (None, False, None, None)
+    timelines.build(reader, ids)  # 7 ids over a cap of 5: trimmed, so truncated
+    view = timelines.home_view(reader, before=None, after=None, limit=3)
+    assert view.ids == timelines.page(reader, before=None, after=None, limit=3) == ids[:-4:-1]
+    assert view.truncated is True and view.celebrities is None and view.safety is None
+    sets = SafetySets(blocking=frozenset({big_id(9)}), muting=frozenset({4}))
+    star = big_id(8)
+    timelines.set_celebrities(reader, [star])
+    timelines.set_safety(reader, sets)
+    older = timelines.home_view(reader, before=ids[-2], after=ids[-5], limit=10)
+    assert older.ids == [ids[-3], ids[-4]] and older.celebrities == [star] and older.safety == sets
+    timelines.forget_safety([reader])
+    assert timelines.home_view(reader, before=None, after=None, limit=1).safety is None
+    fresh = user()
+    timelines.build(fresh, ids[:2], truncated=False)
+    assert timelines.home_view(fresh, before=None, after=None, limit=5).truncated is False

@@ -28,8 +28,9 @@ from functools import lru_cache
 
 from chirp import api_models as api
 from chirp.config import Settings
-from chirp.model import CelebrityChanged, EventType, TweetRecord
+from chirp.model import CelebrityChanged, EventType, SafetySets, TweetRecord
 from chirp.observability import metrics
+from chirp.ports import HomeView
 from chirp.services.safety import Safety
 from chirp.services.stores import Stores
 from chirp.services.views import TweetHydrator
@@ -94,18 +95,33 @@ class FeedManager:
         """Newest first. ``before`` is the cursor of the previous page; ``after`` limits to newer tweets (poll). The
         page's entries are hydrated, then passed through ``visible``; the cursor is the last entry read, shown or
         not, so pages never overlap or skip."""
-        ordered = self._entries(user_id, before=before, after=after, want=count + 1)
+        return self._home(user_id, before=before, after=after, count=count)[0]
+
+    def _home(
+        self, user_id: int, *, before: int | None, after: int | None, count: int
+    ) -> tuple[TimelinePage, SafetySets | None]:
+        """``home``, and the reader's block/mute sets: the cache's (read in the same round trip), or, when it had
+        none (a reader back after a while), the graph's, read while the page is merged (a rebuild reads the graph
+        and the store too: the two waits overlap)."""
+        view = self._s.timelines.home_view(user_id, before=before, after=after, limit=count + 1)
+        safety = _read_pool().submit(self._safety.sets, user_id) if view.safety is None else None
+        ordered = self._merged(user_id, view, before=before, after=after, want=count + 1, reading=True)
         page = ordered[:count]
-        return TimelinePage(tweet_ids=page, next_cursor=page[-1] if len(ordered) > count and page else None)
+        cursor = page[-1] if len(ordered) > count and page else None
+        return TimelinePage(tweet_ids=page, next_cursor=cursor), view.safety if safety is None else safety.result()
 
     def read_home(self, user_id: int, *, before: int | None, after: int | None, count: int) -> HomeRead:
         """A page of the home timeline as every client surface shows it: hydrated for the reader, then ``visible``.
-        Chirp's API and the Mastodon surface both read it here, so neither can skip a rule."""
-        page = self.home(user_id, before=before, after=after, count=count)
-        tweets = self.visible(user_id, self._hydrator.by_ids(user_id, page.tweet_ids))
+        Chirp's API and the Mastodon surface both read it here, so neither can skip a rule. A page whose timeline
+        exists costs three cache round trips (four when the reader follows celebrities): the reader's state
+        (``home_view``), the celebrities' lists, the tweet cache, the authors' cards."""
+        page, safety = self._home(user_id, before=before, after=after, count=count)
+        tweets = self.visible(user_id, self._hydrator.by_ids(user_id, page.tweet_ids), safety=safety)
         return HomeRead(tweets=tweets, next_cursor=page.next_cursor)
 
-    def visible(self, user_id: int, tweets: Sequence[api.Tweet]) -> list[api.Tweet]:
+    def visible(
+        self, user_id: int, tweets: Sequence[api.Tweet], *, safety: SafetySets | None = None
+    ) -> list[api.Tweet]:
         """A hydrated page of the home timeline as the reader sees it: Mastodon's rule for reblogs, applied on read
         so that fan-out, rebuilds, follow merges and celebrity merges all obey it. A retweet entry is left out when
         the reader's timeline holds the original or an older entry retweeting it: a tweet shows once, where it
@@ -115,8 +131,8 @@ class FeedManager:
         cache.
 
         Blocks and mutes first: an entry by (or retweeting) an account the reader blocks, is blocked by or mutes is
-        left out (their cached sets: no store read)."""
-        tweets = self._safety.visible(user_id, list(tweets), home=True)
+        left out (their cached sets: no store read; ``safety``: those sets, already read)."""
+        tweets = self._safety.visible(user_id, list(tweets), home=True, known=safety)
         retweets = {int(t["tweet_id"]): int(t["retweet_of"]["tweet_id"]) for t in tweets if t["retweet_of"]}
         if not retweets:
             return tweets
@@ -136,11 +152,18 @@ class FeedManager:
     ) -> list[int]:
         """The newest ``want`` entries of the home timeline in (after, before), merged (materialized timeline,
         durable index past it, celebrities), newest first. ``reading``: a reader's request (counted)."""
-        ids = self._s.timelines.page(user_id, before=before, after=after, limit=want)
+        view = self._s.timelines.home_view(user_id, before=before, after=after, limit=want)
+        return self._merged(user_id, view, before=before, after=after, want=want, reading=reading)
+
+    def _merged(
+        self, user_id: int, view: HomeView, *, before: int | None, after: int | None, want: int, reading: bool
+    ) -> list[int]:
+        """``_entries`` from the reader's cached state just read."""
+        ids = view.ids
         if reading:
             metrics.count("TimelineCacheMisses" if ids is None else "TimelineCacheHits")  # a miss rebuilds it
-        celebrities: list[int] | None = None
-        truncated: bool | None = None  # known without asking when the timeline was just rebuilt
+        celebrities = view.celebrities
+        truncated = view.truncated
         if ids is None:
             celebrities, built = self._rebuild(user_id)
             # The page from the ids just built, not read back (a round trip less); a tweet fanned out meanwhile is
@@ -148,10 +171,10 @@ class FeedManager:
             ids = [i for i in built if (before is None or i < before) and (after is None or i > after)][:want]
             truncated = len(built) >= self._cap
         merged = set(ids)
-        if len(ids) < want and (self._s.timelines.truncated(user_id) if truncated is None else truncated):
+        if len(ids) < want and truncated:
             # Older than the materialized timeline holds: the durable per-author index.
             floor = min(ids) if ids else before
-            authors = [*self._fanned_out_followees(user_id), user_id]
+            authors = [*self._fanned_out_followees(user_id, celebrities), user_id]
             merged.update(
                 self._s.tweets.recent_ids_by_authors(authors, limit=want - len(ids), before=floor, after=after)
             )
@@ -206,10 +229,11 @@ class FeedManager:
             self._s.author_timelines.merge(author_id, caught_up)
         return sorted({*ids, *caught_up}, reverse=True)
 
-    def _fanned_out_followees(self, user_id: int) -> list[int]:
+    def _fanned_out_followees(self, user_id: int, celebrities: list[int] | None = None) -> list[int]:
+        """The followees whose tweets fan-out wrote (``celebrities``: the reader's, if already known)."""
         followees = self._s.graph.following_ids(user_id, limit=MAX_FOLLOWING_SCAN)
-        celebrities = set(self.celebrity_followees(user_id))
-        return [f for f in followees if f not in celebrities]
+        merged_on_read = set(self.celebrity_followees(user_id) if celebrities is None else celebrities)
+        return [f for f in followees if f not in merged_on_read]
 
     def rebuild(self, user_id: int) -> list[int]:
         """Materialize a timeline from followees' recent tweets; returns the celebrities the reader follows (merged
@@ -315,6 +339,11 @@ class FeedManager:
         if not celebrity:
             for tweet_id in self._s.tweets.author_tweet_ids(author_id, before=None, limit=DEMOTION_MERGE_TWEETS):
                 self._s.timelines.add_if_exists(follower_ids, tweet_id)
+
+
+@lru_cache(maxsize=1)
+def _read_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="home-reads")
 
 
 @lru_cache(maxsize=1)

@@ -24,8 +24,11 @@ class Safety:
     def __init__(self, stores: Stores) -> None:
         self._s = stores
 
-    def sets(self, user_id: int) -> SafetySets:
-        """The cached sets, or the graph's (then cached). A cache outage falls back to the graph: never unsafe."""
+    def sets(self, user_id: int, *, known: SafetySets | None = None) -> SafetySets:
+        """The cached sets, or the graph's (then cached). A cache outage falls back to the graph: never unsafe.
+        ``known``: the cached sets, already read with other cache state (``TimelineStore.home_view``)."""
+        if known is not None:
+            return known
         try:
             cached = self._s.timelines.safety(user_id)
         except StoreUnavailable:
@@ -43,17 +46,19 @@ class Safety:
         request (503): the edge is written, and the client's retry drops the sets then."""
         self._s.timelines.forget_safety(list(user_ids))
 
-    def hidden(self, viewer_id: int | None, *, home: bool = False) -> frozenset[int]:
+    def hidden(self, viewer_id: int | None, *, home: bool = False, known: SafetySets | None = None) -> frozenset[int]:
         """Accounts whose tweets the viewer does not see (signed out: none); ``home``: the home timeline's and
         notifications' rule, which hides mutes too."""
         if viewer_id is None:
             return frozenset()
-        sets = self.sets(viewer_id)
+        sets = self.sets(viewer_id, known=known)
         return sets.hidden_home if home else sets.hidden
 
-    def visible(self, viewer_id: int | None, tweets: list[api.Tweet], *, home: bool = False) -> list[api.Tweet]:
+    def visible(
+        self, viewer_id: int | None, tweets: list[api.Tweet], *, home: bool = False, known: SafetySets | None = None
+    ) -> list[api.Tweet]:
         """The tweets the viewer may see: those whose author is hidden drop out, and retweets of their tweets."""
-        hidden = self.hidden(viewer_id, home=home)
+        hidden = self.hidden(viewer_id, home=home, known=known)
         if not hidden:
             return tweets
         return [t for t in tweets if not {int(t["user_id"]), *_original_author(t)} & hidden]

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from chirp.model import RateDecision, SafetySets, TrendScore, now_ms
-from chirp.ports import Listeners, MastodonStream
+from chirp.ports import HomeView, Listeners, MastodonStream
 from chirp.trend_math import decayed_weight
 
 
@@ -153,6 +153,14 @@ class MemoryTimelineStore:
         with self._lock:
             for user_id in user_ids:
                 self._safety.pop(user_id, None)
+
+    def home_view(self, user_id: int, *, before: int | None, after: int | None, limit: int) -> HomeView:
+        return HomeView(
+            ids=self.page(user_id, before=before, after=after, limit=limit),
+            truncated=self.truncated(user_id),
+            celebrities=self.celebrities(user_id),
+            safety=self.safety(user_id),
+        )
 
 
 _Member = tuple[MastodonStream | None, str]  # (the Mastodon stream, or None for Chirp's protocol; connection id)

@@ -31,6 +31,7 @@ from redis.exceptions import NoScriptError
 
 from chirp.adapters.redis_cache.client import RedisLike, available, check_replicated, wait_for_replicas
 from chirp.model import SafetySets
+from chirp.ports import HomeView
 
 _WIDTH = 19
 SENTINEL = "0" * _WIDTH
@@ -245,8 +246,7 @@ class RedisTimelineStore:
     def page_many(
         self, user_ids: Sequence[int], *, before: int | None, after: int | None, limit: int
     ) -> dict[int, list[int] | None]:
-        high = f"({member(before)}" if before is not None else "+"
-        low = f"({member(after)}" if after is not None and after > 1 else _LOWEST_ID
+        high, low = _bounds(before, after)
         unique = list(dict.fromkeys(user_ids))
         with available():
             pipe = self._r.pipeline(transaction=False)  # one round trip (one per node in cluster mode)
@@ -268,12 +268,27 @@ class RedisTimelineStore:
         with available():
             return self._r.zscore(self._key(user_id), TRUNCATED) is not None
 
+    def home_view(self, user_id: int, *, before: int | None, after: int | None, limit: int) -> HomeView:
+        """One pipeline of single-key commands; the keys share ``{<user>}``, so in cluster mode one node answers."""
+        key = self._key(user_id)
+        with available():
+            pipe = self._r.pipeline(transaction=False)
+            pipe.zrange(key, *_bounds(before, after), desc=True, bylex=True, offset=0, num=limit)
+            pipe.expire(key, self._ttl)
+            pipe.zscore(key, TRUNCATED)
+            pipe.get(self._celebrities_key(user_id))
+            pipe.get(self._safety_key(user_id))
+            members, touched, truncated, celebrities, safety = pipe.execute()
+        return HomeView(
+            ids=[int(m) for m in members] if touched else None,
+            truncated=truncated is not None,
+            celebrities=_celebrities(celebrities),
+            safety=_safety(safety),
+        )
+
     def celebrities(self, user_id: int) -> list[int] | None:
         with available():
-            cached = self._r.get(self._celebrities_key(user_id))
-        if cached is None:
-            return None
-        return [int(c) for c in cached.split(",") if c]
+            return _celebrities(self._r.get(self._celebrities_key(user_id)))
 
     def set_celebrities(self, user_id: int, celebrity_ids: Sequence[int]) -> None:
         with available():
@@ -293,16 +308,7 @@ class RedisTimelineStore:
 
     def safety(self, user_id: int) -> SafetySets | None:
         with available():
-            cached = self._r.get(self._safety_key(user_id))
-        if cached is None:
-            return None
-        sets = json.loads(cached)
-        return SafetySets(
-            blocking=frozenset(sets["blocking"]),
-            blocked_by=frozenset(sets["blocked_by"]),
-            muting=frozenset(sets["muting"]),
-            muted_by=frozenset(sets.get("muted_by", ())),
-        )
+            return _safety(self._r.get(self._safety_key(user_id)))
 
     def set_safety(self, user_id: int, sets: SafetySets) -> None:
         encoded = json.dumps(
@@ -324,3 +330,26 @@ class RedisTimelineStore:
             for user_id in user_ids:
                 pipe.delete(self._safety_key(user_id))
             pipe.execute()
+
+
+def _bounds(before: int | None, after: int | None) -> tuple[str, str]:
+    """ZRANGE BYLEX bounds of the ids in (after, before), newest first: (high, low)."""
+    high = f"({member(before)}" if before is not None else "+"
+    low = f"({member(after)}" if after is not None and after > 1 else _LOWEST_ID
+    return high, low
+
+
+def _celebrities(cached: str | None) -> list[int] | None:
+    return None if cached is None else [int(c) for c in cached.split(",") if c]
+
+
+def _safety(cached: str | None) -> SafetySets | None:
+    if cached is None:
+        return None
+    sets = json.loads(cached)
+    return SafetySets(
+        blocking=frozenset(sets["blocking"]),
+        blocked_by=frozenset(sets["blocked_by"]),
+        muting=frozenset(sets["muting"]),
+        muted_by=frozenset(sets.get("muted_by", ())),
+    )
