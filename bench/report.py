@@ -51,6 +51,7 @@ def derived(doc: dict[str, Any]) -> dict[str, Any]:
         "edge_hit_ratio": _get(w, "edge.hit_ratio"),
         "response_bytes_per_tweet": _get(w, "timeline.page_bytes.json_bytes_per_tweet_p50"),
         "response_wire_over_raw": _get(w, "timeline.page_bytes.wire_over_raw"),
+        "counter_coalescing": _get(w, "coalescing.likes_per_counter_write"),
         "source": "timeline inserts: "
         + (
             "fan-out store on the servers backend's Redis, 100,000 followers"
@@ -59,7 +60,9 @@ def derived(doc: dict[str, Any]) -> dict[str, Any]:
         )
         + "; lambda ms: p50 in-process handler time (timeline GET / tweets POST)"
         + "; edge hit ratio: signed-out reads through the local edge (Zipf mix of tweets, profiles, trends)"
-        + "; response bytes: per tweet of the bench's home pages (JSON), and a page's gzip size over its raw size",
+        + "; response bytes: per tweet of the bench's home pages (JSON), and a page's gzip size over its raw size"
+        + "; counter coalescing: likes applied per counter write by the actions consumer (Zipf s=1.1 like intents over"
+        + " the data set's tweets, batches of the wiring table's batch size)",
     }
     return {"ratios": out, "capacity_inputs": capacity}
 

@@ -28,7 +28,7 @@ from data import DataSpec, generate
 from loaders import load
 from memory import MemorySampler
 from stack import REPO, BenchStack
-from workloads import edge, fanout, handlers, post, realtime, search, timeline, trends
+from workloads import coalescing, edge, fanout, handlers, post, realtime, search, timeline, trends
 
 FULL = DataSpec()
 QUICK = DataSpec(users=2_000, tweets=10_000, realtime_followers=150)
@@ -72,6 +72,7 @@ def run_backend(backend: str, quick: bool, out: Path, *, few_iterations: bool = 
             ("trends", trends.run),
             ("handlers", handlers.run),
             ("edge", edge.run),
+            ("coalescing", coalescing.run),  # last: it adds likes to the data set
         ]
         doc["workloads"] = {}
         for name, fn in steps:

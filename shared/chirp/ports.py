@@ -119,7 +119,25 @@ class TweetStore(Protocol):
         """The tweets the author wrote (their retweet entries are not counted)."""
 
 
+EngagementKind = Literal["like", "retweet"]
+
+
+@dataclass(frozen=True)
+class EngagementChange:
+    """One actor's like (or retweet) of a tweet set on or off; ``at_ms`` is the row's time when it is new."""
+
+    user_id: int
+    on: bool
+    at_ms: int
+
+
 class EngagementStore(Protocol):
+    def set_engagements(self, kind: EngagementKind, tweet_id: int, changes: Sequence[EngagementChange]) -> list[bool]:
+        """Apply one tweet's changes in order, each row by its own guarded write (as ``add_like`` ...), then move the
+        tweet's count once by their net change (the actions consumer's coalesced counter write); whether each
+        changed anything. All or nothing: when a row or the count cannot be written the rows this call changed are
+        set back before it raises, so a retry applies (and counts) them afresh."""
+
     def add_like(self, tweet_id: int, user_id: int, at_ms: int) -> bool:
         """True when this user's like is new (and the count went up by exactly one)."""
 

@@ -20,6 +20,7 @@ import pytest
 from contract.held_keyspace import HeldKeyspace, held_keyspace
 
 import chirp.adapters.keyspaces.connection as cql_connection
+import chirp.adapters.keyspaces.engagement as keyspaces_engagement
 import chirp.adapters.keyspaces.tweets as keyspaces_tweets
 from chirp.adapters.embedded.records import (
     RecordsDatabase,
@@ -42,6 +43,7 @@ from chirp.model import (
 )
 from chirp.ports import (
     DuplicateKey,
+    EngagementChange,
     EngagementStore,
     MediaCatalog,
     NotificationStore,
@@ -488,6 +490,122 @@ def test_forget_tweet_drops_likes_retweets_and_counts(records: Records) -> None:
     assert records.engagement.liked_by(users[0], [t, keep]) == {keep}
     assert records.engagement.retweeted_by(users[0], [t]) == set()
     assert records.engagement.remove_like(t, users[1]) is False
+
+
+def _counter_writes(records: Records, monkeypatch: pytest.MonkeyPatch, *, fail: bool = False) -> list[tuple[int, int]]:
+    """Spy on (or break) the counter write of either adapter: the (tweet, delta) of each one made."""
+    writes: list[tuple[int, int]] = []
+    store = records.engagement
+    if isinstance(store, SqliteEngagementStore):
+        real_bump = store._bump
+
+        def bump(conn: Any, tweet_id: int, column: str, delta: int) -> None:
+            if fail:
+                raise StoreUnavailable("counter write refused")
+            writes.append((tweet_id, delta))
+            real_bump(conn, tweet_id, column, delta)
+
+        monkeypatch.setattr(store, "_bump", bump)
+        return writes
+    real_execute = cql_connection.execute
+
+    def execute(session: Any, statement: Any, params: Any) -> Any:
+        if "tweet_counts" in statement.query_string:
+            if fail:
+                raise StoreUnavailable("counter write refused")
+            writes.append((params[1], params[0]))
+        return real_execute(session, statement, params)
+
+    monkeypatch.setattr(keyspaces_engagement, "execute", execute)
+    return writes
+
+
+def test_engagement_changes_of_a_tweet_apply_in_order_with_one_counter_write(
+    records: Records, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    e, t = records.engagement, new_id()
+    a, b, c = new_id(), new_id(), new_id()
+    writes = _counter_writes(records, monkeypatch)
+    at = now_ms()
+    changes = [
+        EngagementChange(a, True, at),
+        EngagementChange(b, True, at + 1),
+        EngagementChange(a, True, at + 2),  # already liked: no change
+        EngagementChange(c, True, at + 3),
+        EngagementChange(c, False, at + 4),  # taken back in the same batch
+        EngagementChange(new_id(), False, at + 5),  # never liked
+    ]
+    assert e.set_engagements("like", t, changes) == [True, True, False, True, True, False]
+    assert writes == [(t, 2)]  # one counter write, by the net change
+    assert e.counts([t]) == {t: TweetCounts(likes=2)}
+    assert e.liked_by(a, [t]) == {t} and e.liked_by(c, [t]) == set()
+    assert e.likes_page(a, cursor=None, limit=10).items == [t]  # the user's likes tab follows, as for add_like
+    assert e.likes_page(c, cursor=None, limit=10).items == []
+    # Redelivered: rows already set change nothing; the like taken back is applied and taken back again (net 0).
+    assert e.set_engagements("like", t, changes) == [False, False, False, True, True, False]
+    assert writes == [(t, 2)]
+    assert e.counts([t]) == {t: TweetCounts(likes=2)}
+    assert e.set_engagements("retweet", t, [EngagementChange(a, True, at), EngagementChange(b, True, at)]) == [
+        True,
+        True,
+    ]
+    assert e.set_engagements("like", t, [EngagementChange(b, False, at)]) == [True]
+    assert writes == [(t, 2), (t, 2), (t, -1)]
+    assert e.counts([t]) == {t: TweetCounts(likes=1, retweets=2)}
+    assert e.retweeted_by(a, [t]) == {t} and e.liked_by(b, [t]) == set()
+    assert e.remove_like(t, a) is True  # the rows are the same rows the Lambda path keeps
+    assert e.counts([t]) == {t: TweetCounts(likes=0, retweets=2)}
+
+
+def test_engagement_rows_are_set_back_when_their_counter_write_fails(
+    records: Records, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    e, t = records.engagement, new_id()
+    kept, a, b = new_id(), new_id(), new_id()
+    kept_at = now_ms() - 1_000
+    assert e.add_like(t, kept, kept_at) is True
+    at = now_ms()
+    changes = [EngagementChange(a, True, at), EngagementChange(kept, False, at), EngagementChange(b, True, at)]
+    with monkeypatch.context() as patched:
+        _counter_writes(records, patched, fail=True)
+        with pytest.raises(StoreUnavailable):
+            e.set_engagements("like", t, changes)
+    # As before the call: the new likes gone (and off their users' tabs), the one taken back there again, the count
+    # unmoved, so the retry applies every change afresh and counts it.
+    assert e.counts([t]) == {t: TweetCounts(likes=1)}
+    assert [e.liked_by(u, [t]) for u in (kept, a, b)] == [{t}, set(), set()]
+    assert e.likes_page(kept, cursor=None, limit=10).next_cursor is None
+    assert e.likes_page(kept, cursor=None, limit=10).items == [t]
+    assert e.likes_page(a, cursor=None, limit=10).items == []
+    assert e.set_engagements("like", t, changes) == [True, True, True]
+    assert e.counts([t]) == {t: TweetCounts(likes=2)}
+    assert [e.liked_by(u, [t]) for u in (kept, a, b)] == [set(), {t}, {t}]
+    assert e.likes_page(kept, cursor=None, limit=10).items == []
+
+
+@pytest.mark.parametrize("backend", ["servers"])  # Keyspaces only: SQLite sets the rows in one transaction
+def test_engagement_rows_are_set_back_when_a_later_row_fails(records: Records, monkeypatch: pytest.MonkeyPatch) -> None:
+    e, t = records.engagement, new_id()
+    a, b = new_id(), new_id()
+    real_applied = cql_connection.applied
+    calls = 0
+
+    def second_refused(session: Any, statement: Any, params: Any) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise StoreUnavailable("lightweight transaction refused")
+        return real_applied(session, statement, params)
+
+    changes = [EngagementChange(a, True, now_ms()), EngagementChange(b, True, now_ms())]
+    with monkeypatch.context() as patched:
+        patched.setattr(keyspaces_engagement, "applied", second_refused)
+        with pytest.raises(StoreUnavailable):
+            e.set_engagements("like", t, changes)
+    assert e.liked_by(a, [t]) == set() and e.likes_page(a, cursor=None, limit=10).items == []
+    assert e.counts([t]) == {}
+    assert e.set_engagements("like", t, changes) == [True, True]
+    assert e.counts([t]) == {t: TweetCounts(likes=2)}
 
 
 def test_bookmarks_are_private_idempotent_and_page_newest_tweet_first(records: Records) -> None:

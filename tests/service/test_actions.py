@@ -6,11 +6,18 @@ the notifier as the Lambda path's facts do."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
 
 from chirp.container import Container
 from chirp.direct_writes import DIRECT_WRITES, intent_event
 from chirp.ids import new_id
 from chirp.model import Event, EventType, now_ms
+from chirp.observability import metrics
+from chirp.ports import EngagementChange, EngagementKind
 from chirp.services.tweets import NewTweet
 from chirp.tokens import Principal
 from support.stack import drain, signup
@@ -123,3 +130,91 @@ def test_malformed_intents_fail_for_the_edge_to_quarantine(stack: Container) -> 
     other = Event.new(EventType.TWEET_CREATED, "1", {"tweet": {}})  # not ours: ignored
     outcomes = stack.actions.on_events([bad, other])
     assert isinstance(outcomes[0], ValueError) and outcomes[1] is None
+
+
+# -- counter coalescing: one counter write per tweet and kind per batch ------------------------------------------------
+def _likes_spy(stack: Container, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, int]]:
+    """Every set_engagements call the consumer makes: (kind, tweet, changes in the call)."""
+    calls: list[tuple[str, int, int]] = []
+    store = stack.stores.engagement
+    real = store.set_engagements
+
+    def spy(kind: EngagementKind, tweet_id: int, changes: Sequence[EngagementChange]) -> list[bool]:
+        calls.append((kind, tweet_id, len(changes)))
+        return real(kind, tweet_id, changes)
+
+    monkeypatch.setattr(store, "set_engagements", spy)
+    return calls
+
+
+def test_a_batch_moves_each_tweet_count_once_by_the_sum(stack: Container, monkeypatch: pytest.MonkeyPatch) -> None:
+    author = signup(stack, "author")
+    fans = [signup(stack, f"fan{i}") for i in range(5)]
+    hot, cold = _post(stack, author, "hot"), _post(stack, author, "cold")
+    calls = _likes_spy(stack, monkeypatch)
+    counted: list[tuple[str, int]] = []
+    monkeypatch.setattr(metrics, "count", lambda name, n=1, **_: counted.append((name, n)))
+    batch = [_intent("like", fan, str(hot)) for fan in fans]
+    batch += [_intent("like", fans[0], str(cold)), _intent("retweet", fans[1], str(hot))]
+    batch += [_intent("unlike", fans[4], str(hot)), _intent("like", fans[0], str(hot))]  # one taken back, one again
+    assert stack.actions.on_events(batch) == [None] * len(batch)
+    assert sorted(calls) == sorted([("like", cold, 1), ("like", hot, 7), ("retweet", hot, 1)])
+    # Eight rows changed (the like sent again did not), three counter writes: the ratio operators watch
+    assert [c for c in counted if c[0].startswith("Engagement")] == [
+        ("EngagementRowsChanged", 8),
+        ("EngagementCounterWrites", 3),
+    ]
+    counts = stack.stores.engagement.counts([hot, cold])
+    assert (counts[hot].likes, counts[hot].retweets, counts[cold].likes) == (4, 1, 1)
+    assert stack.stores.engagement.liked_by(fans[4].user_id, [hot]) == set()
+    drain(stack)
+    notes = stack.stores.notifications.page(author.user_id, before=None, limit=20)
+    # One fact per change: five likes of hot, one taken back (no notification for an unlike), one of cold, a retweet.
+    assert sorted(n.type for n in notes) == ["like"] * 6 + ["retweet"]
+
+
+def test_a_redelivered_batch_counts_nothing_twice(stack: Container) -> None:
+    author = signup(stack, "author")
+    fans = [signup(stack, f"fan{i}") for i in range(3)]
+    tweet_id = _post(stack, author, "again and again")
+    batch = [_intent("like", fan, str(tweet_id)) for fan in fans] + [_intent("retweet", fans[0], str(tweet_id))]
+    for _ in range(3):  # delivered, then the whole batch twice more (a retried shard)
+        assert stack.actions.on_events(batch) == [None] * 4
+    counts = stack.stores.engagement.counts([tweet_id])[tweet_id]
+    assert (counts.likes, counts.retweets) == (3, 1)
+    drain(stack)
+    notes = stack.stores.notifications.page(author.user_id, before=None, limit=20)
+    assert sorted(n.type for n in notes) == ["like", "like", "like", "retweet"]
+
+
+def test_a_failed_counter_write_fails_its_tweet_and_the_retry_counts_exactly(
+    stack: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    author = signup(stack, "author")
+    fans = [signup(stack, f"fan{i}") for i in range(3)]
+    broken, fine = _post(stack, author, "counter down"), _post(stack, author, "counter up")
+    store = stack.stores.engagement
+    real_bump = store._bump  # type: ignore[attr-defined]
+
+    def bump(conn: Any, tweet_id: int, column: str, delta: int) -> None:
+        if tweet_id == broken:
+            raise RuntimeError("counter write failed")
+        real_bump(conn, tweet_id, column, delta)
+
+    monkeypatch.setattr(store, "_bump", bump)
+    batch = [_intent("like", fan, str(broken)) for fan in fans] + [_intent("like", fans[0], str(fine))]
+    outcomes = stack.actions.on_events(batch)
+    assert [isinstance(o, RuntimeError) for o in outcomes] == [True, True, True, False]
+    # The failed tweet's rows were set back with its count: nothing is half-applied, nothing was announced.
+    assert store.liked_by(fans[0].user_id, [broken, fine]) == {fine}
+    assert all(c.likes == 0 for c in store.counts([broken]).values())
+    drain(stack)
+    assert len(stack.stores.notifications.page(author.user_id, before=None, limit=20)) == 1
+    monkeypatch.setattr(store, "_bump", real_bump)
+    # The edge retries from the first failed record: the failed ones and the succeeded one after them.
+    assert stack.actions.on_events(batch) == [None] * 4
+    counts = store.counts([broken, fine])
+    assert (counts[broken].likes, counts[fine].likes) == (3, 1)
+    drain(stack)
+    notes = stack.stores.notifications.page(author.user_id, before=None, limit=20)
+    assert Counter(n.tweet_id for n in notes) == {broken: 3, fine: 1}

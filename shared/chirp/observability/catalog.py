@@ -37,6 +37,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("DeliveryLag", "Milliseconds", (), "from a tweet's creation to its push to online followers"),
     Metric("IndexingLag", "Milliseconds", (), "from a tweet's creation to its search indexing"),
     Metric("DeadLetters", "Count", ("consumer",), "stream records a consumer quarantined in the dead-letter store"),
+    Metric("EngagementRowsChanged", "Count", (), "likes and retweets the actions consumer set or took back"),
+    Metric("EngagementCounterWrites", "Count", (), "counter writes they took: one per tweet and kind per batch"),
     Metric("WebSocketConnects", "Count", ("outcome",), "WebSocket $connect calls (outcome: accepted or refused)"),
 )
 BY_NAME: Mapping[str, Metric] = {m.name: m for m in METRICS}

@@ -307,18 +307,26 @@ class TweetService:
         self.engage(actor, tweet, on=on, kind=kind)
         return self.hydrator.hydrate(actor.user_id, [tweet])[0]
 
-    def engage(self, actor: Principal, tweet: TweetRecord, *, on: bool, kind: str) -> None:
+    def engage(self, actor: Principal, tweet: TweetRecord, *, on: bool, kind: str, changed: bool | None = None) -> None:
         """Set the actor's like or retweet of a live tweet: the Lambda path's, and the actions consumer's for an
-        intent accepted straight onto the stream. Idempotent: only a change counts and publishes its event."""
+        intent accepted straight onto the stream. Idempotent: only a change counts and publishes its event.
+        ``changed`` given: the row (and its count) was already set by the caller (the actions consumer's coalesced
+        batch, EngagementStore.set_engagements), which says whether it changed; the rest is done here."""
         tweet_id = tweet.tweet_id
         e = self._s.engagement
         if kind == "like":
-            changed = e.add_like(tweet_id, actor.user_id, now_ms()) if on else e.remove_like(tweet_id, actor.user_id)
+            if changed is None:
+                changed = (
+                    e.add_like(tweet_id, actor.user_id, now_ms()) if on else e.remove_like(tweet_id, actor.user_id)
+                )
             event_type = EventType.TWEET_LIKED if on else EventType.TWEET_UNLIKED
         else:
-            changed = (
-                e.add_retweet(tweet_id, actor.user_id, now_ms()) if on else e.remove_retweet(tweet_id, actor.user_id)
-            )
+            if changed is None:
+                changed = (
+                    e.add_retweet(tweet_id, actor.user_id, now_ms())
+                    if on
+                    else e.remove_retweet(tweet_id, actor.user_id)
+                )
             event_type = EventType.TWEET_RETWEETED if on else EventType.TWEET_UNRETWEETED
         try:
             if changed:

@@ -22,7 +22,15 @@ from chirp.model import (
     UserRecord,
     now_ms,
 )
-from chirp.ports import DuplicateKey, IdempotencyRecord, parse_likes_cursor, present_keys, require_keys
+from chirp.ports import (
+    DuplicateKey,
+    EngagementChange,
+    EngagementKind,
+    IdempotencyRecord,
+    parse_likes_cursor,
+    present_keys,
+    require_keys,
+)
 from chirp.sqlite import Database, chunks, placeholders
 
 SCHEMA = """
@@ -301,6 +309,28 @@ class SqliteEngagementStore:
             f" ON CONFLICT(tweet_id) DO UPDATE SET {column} = {column} + excluded.{column}",
             (tweet_id, delta),
         )
+
+    def set_engagements(self, kind: EngagementKind, tweet_id: int, changes: Sequence[EngagementChange]) -> list[bool]:
+        """One transaction: each row in order, then the count moved once by the net change (a failure anywhere rolls
+        back the rows with it)."""
+        table = f"{kind}s"
+        changed: list[bool] = []
+        with self._db.transaction() as conn:
+            for change in changes:
+                if change.on:
+                    cursor = conn.execute(
+                        f"INSERT OR IGNORE INTO {table} (tweet_id, user_id, created_at_ms) VALUES (?,?,?)",
+                        (tweet_id, change.user_id, change.at_ms),
+                    )
+                else:
+                    cursor = conn.execute(
+                        f"DELETE FROM {table} WHERE tweet_id = ? AND user_id = ?", (tweet_id, change.user_id)
+                    )
+                changed.append(cursor.rowcount == 1)
+            net = sum((1 if c.on else -1) for c, moved in zip(changes, changed, strict=True) if moved)
+            if net:
+                self._bump(conn, tweet_id, table, net)
+        return changed
 
     def add_like(self, tweet_id: int, user_id: int, at_ms: int) -> bool:
         return self._add("likes", "likes", tweet_id, user_id, at_ms)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from aws_lambda_powertools import Logger
 from cassandra.cluster import Session  # type: ignore[import-untyped]
 
 from chirp.adapters.keyspaces.connection import Statements, applied, execute, read_in, read_many, write_many
 from chirp.model import Page, TweetCounts
-from chirp.ports import parse_likes_cursor
+from chirp.ports import EngagementChange, EngagementKind, parse_likes_cursor
 
 CQL: dict[str, str] = {
     "add_like": "INSERT INTO {ks}.likes (tweet_id, user_id, created_at_ms) VALUES (?, ?, ?) IF NOT EXISTS",
@@ -44,6 +45,8 @@ CQL: dict[str, str] = {
 # The bulk path's like rows: without the lightweight-transaction guard (as DSBulk or cqlsh COPY write).
 CQL["bulk_add_like"] = CQL["add_like"].replace(" IF NOT EXISTS", "")
 LIKES_PAGE_MAX = 1000
+logger = Logger(service="chirp")
+Applied = list[tuple[EngagementChange, int | None]]  # a call's changes that applied, each with a removed like's time
 
 
 class KeyspacesEngagementStore:
@@ -63,6 +66,75 @@ class KeyspacesEngagementStore:
             return False
         execute(self._session, self._q[f"bump_{kind}s"], (-1, tweet_id))
         return True
+
+    def set_engagements(self, kind: EngagementKind, tweet_id: int, changes: Sequence[EngagementChange]) -> list[bool]:
+        """Each row by its LWT, in order (a like's per-user row with it), then one counter UPDATE by the net change.
+
+        Why a coalesced count stays right at least once: a redelivered change finds its row already set (the LWT
+        does not apply), so it counts nothing twice; and when a row or the counter write fails, the rows this call
+        changed are set back (newest first, each by its LWT) before it raises, so the consumer fails these intents
+        and their retry applies and counts them afresh. The rows are the truth and only this call knows which of
+        them are uncounted, so it mends them itself rather than leave a retry to guess (a recount of the tweet's
+        partition would race the other shards' batches counting the same tweet). What remains: a process killed
+        between the rows and the counter write (a Lambda timeout) leaves them uncounted — the window the Lambda
+        path has between its LWT and its +1, here as long as one tweet's changes in a batch — and a counter write
+        that timed out yet applied counts again on the retry (no Keyspaces counter write is idempotent)."""
+        done: Applied = []
+        changed: list[bool] = []
+        try:
+            for change in changes:
+                changed.append(self._set_row(kind, tweet_id, change, done))
+            net = sum(1 if change.on else -1 for change, _ in done)
+            if net:
+                execute(self._session, self._q[f"bump_{kind}s"], (net, tweet_id))
+        except Exception:
+            self._set_back(kind, tweet_id, done)
+            raise
+        return changed
+
+    def _set_row(self, kind: EngagementKind, tweet_id: int, change: EngagementChange, done: Applied) -> bool:
+        """One row by its LWT, uncounted; an applied change goes on ``done`` at once (with a removed like's time), so
+        it is set back even if its per-user row then fails."""
+        user_id = change.user_id
+        if change.on:
+            if not applied(self._session, self._q[f"add_{kind}"], (tweet_id, user_id, change.at_ms)):
+                return False
+            done.append((change, None))
+            if kind == "like":
+                execute(self._session, self._q["index_like"], (user_id, change.at_ms, tweet_id))
+            return True
+        liked_at: int | None = None
+        if kind == "like":
+            rows = execute(self._session, self._q["like_time"], (tweet_id, user_id))
+            liked_at = rows[0].created_at_ms if rows else None
+        removed = applied(self._session, self._q[f"remove_{kind}"], (tweet_id, user_id))
+        if removed:
+            done.append((change, liked_at))
+        if liked_at is not None:
+            execute(self._session, self._q["unindex_like"], (user_id, liked_at, tweet_id))
+        return removed
+
+    def _set_back(self, kind: EngagementKind, tweet_id: int, done: Applied) -> None:
+        """Undo this call's row changes, newest first. If that fails too, the rows stay changed but uncounted: it is
+        logged as an error with the count owed (not lost silently), and the caller's exception still fails the
+        intents."""
+        try:
+            for change, liked_at in reversed(done):
+                user_id = change.user_id
+                if change.on:
+                    applied(self._session, self._q[f"remove_{kind}"], (tweet_id, user_id))
+                    if kind == "like":
+                        execute(self._session, self._q["unindex_like"], (user_id, change.at_ms, tweet_id))
+                else:  # a like comes back at its own time (its tab's order); nothing reads a retweet row's time
+                    at = liked_at if liked_at is not None else change.at_ms
+                    applied(self._session, self._q[f"add_{kind}"], (tweet_id, user_id, at))
+                    if kind == "like":
+                        execute(self._session, self._q["index_like"], (user_id, at, tweet_id))
+        except Exception:
+            owed = sum(1 if change.on else -1 for change, _ in done)
+            logger.exception(
+                "engagement rows changed but not counted", extra={"tweet_id": tweet_id, "kind": kind, "owed": owed}
+            )
 
     def add_like(self, tweet_id: int, user_id: int, at_ms: int) -> bool:
         """The per-user row follows a new like, as its counter does (no extra read on the like path)."""
