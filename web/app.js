@@ -19,12 +19,13 @@ import { bookmarksView } from "./js/views/bookmarks.js";
 
 const PUBLIC_ROUTES = new Set(["login", "signup"]);
 
-/** The generated config.json ({api_url, ws_url, media_url}), served by the local runtime and deployed by the CDK app. */
+/** The generated config.json ({api_url, auth_url, ws_url, media_url}), served by the local runtime and deployed by the
+ * CDK app. */
 async function loadConfig() {
   const response = await fetch("config.json", { cache: "no-store" });
   if (!response.ok) throw new Error(`config.json: ${response.status}`);
   const raw = await response.json();
-  const config = { api_url: raw.api_url, ws_url: raw.ws_url };
+  const config = { api_url: raw.api_url, auth_url: raw.auth_url || raw.api_url, ws_url: raw.ws_url };
   if (!config.api_url || !config.ws_url) throw new Error("config.json lacks the API or WebSocket URL");
   return config;
 }
@@ -77,6 +78,7 @@ function start(config) {
   };
 
   ctx.api = new Api(config.api_url, {
+    authUrl: config.auth_url,
     getToken: () => session?.token,
     onUnauthorized: () => endSession("Your session has expired. Please log in again."),
   });

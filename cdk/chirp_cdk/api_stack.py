@@ -189,7 +189,14 @@ class ApiStack(Stack):
             value=self.mastodon.base_url,
             description="Base URL of the Mastodon-compatible API (point Mastodon apps and libraries at it)",
         )
-        self.edge = ApiEdge(self, "Edge", api=self.rest.api, log_bucket=content.log_bucket)
+        self.edge = ApiEdge(
+            self,
+            "Edge",
+            api=self.rest.api,
+            log_bucket=content.log_bucket,
+            settings=settings,
+            origin_key=self.rest.edge_key_value,
+        )
         CfnOutput(
             self,
             "ApiEdgeUrl",

@@ -96,6 +96,8 @@ def build_stacks(app: App, *, layers: tuple[Path, Path] | None = None, nag: bool
         rest_url=api.rest_url,
         api_base_url=api.api_base_url,
         ws_url=api.ws_url,
+        # waf_scope=edge: sign-up and sign-in are served (and inspected) at the API edge only
+        auth_url=api.edge.url if settings.waf_scope == "edge" else None,
         **common,
     )
     observability = ObservabilityStack(

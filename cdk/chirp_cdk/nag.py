@@ -236,15 +236,46 @@ def _api(stacks: ChirpStacks) -> None:
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
         "The account-level role API Gateway needs to write access and execution logs.",
     )
-    if not stacks.settings.waf:
+    settings = stacks.settings
+    if settings.waf_scope == "none":
         ack(api.rest.stage, "AwsSolutions-APIG3", "Local emulator deployment (context waf=false); AWS keeps the ACL.")
+    elif settings.waf_scope == "edge":
+        ack(
+            api.rest.stage,
+            "AwsSolutions-APIG3",
+            "waf_scope=edge: the API edge's ACL sees signed-out reads, sign-up, sign-in; signed-in calls: authorizer, "
+            "per-user limits.",
+        )
+    if api.rest.edge_key_secret is not None:
+        ack(
+            api.rest.edge_key_secret,
+            "AwsSolutions-SMG4",
+            "The edge's API key is set in the API key and the CloudFront origin at deploy; rotate by redeploying.",
+        )
+    archive, stream = api.rest.access_logs.bucket, api.rest.access_logs.delivery_stream
+    if archive is not None and stream is not None:
+        ack(archive, "AwsSolutions-S1", "The REST access-log archive itself; logging it would log the logs.")
+        writer = stream.node.find_child("S3 Destination Role")
+        why = "Firehose's S3 destination role as aws-cdk-lib grants it, on the access-log archive bucket only."
+        for action in ("GetObject*", "GetBucket*", "List*", "DeleteObject*", "Abort*"):
+            ack(writer, f"AwsSolutions-IAM5[Action::s3:{action}]", why)
+        ack(writer, f"AwsSolutions-IAM5[Resource::{ref(archive, 'Arn')}/*]", why)
+        # aws-cdk-lib's Firehose construct adds a mapping of Firehose's CIDR blocks that only other destinations use
+        ack(api, "CloudFormation-Validate::W7001", "Firehose's CIDR mapping from aws-cdk-lib, unused by an S3 target.")
+    if settings.access_logs == "off":
+        ack(api.rest.stage, "AwsSolutions-APIG1", "context access_logs=off: the deployer chose no REST access logs.")
     for operation, method in api.rest.public_methods.items():
         why = (
             "auth=False" if operation not in _READS else "signed-out read (public_cache_s; the function checks tokens)"
         )
         ack(method, "AwsSolutions-APIG4", f"{operation} is public by design ({why} in chirp.wiring).")
     ack(api.edge.distribution, "AwsSolutions-CFR1", "A global social app: no geo restriction.")
-    ack(api.edge.distribution, "AwsSolutions-CFR2", "WAF for CloudFront must live in us-east-1; the REST API has WAF.")
+    if api.edge.web_acl_arn is None:
+        ack(
+            api.edge.distribution,
+            "AwsSolutions-CFR2",
+            "WAF for CloudFront must live in us-east-1; the REST API has WAF (waf_scope=edge puts it here).",
+        )
     ack(api.edge.distribution, "AwsSolutions-CFR4", "Default *.cloudfront.net certificate; set a domain + ACM cert.")
     for handler in _children_named(api, "BucketNotificationsHandler"):
         reason = "CDK's handler that sets the media bucket's object-created notification (chirp_cdk.media_events)"

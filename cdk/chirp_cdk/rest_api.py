@@ -12,7 +12,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
@@ -30,6 +30,7 @@ from chirp.errors import (
 )
 from chirp.http import cors_config, error_body
 from chirp.openapi import openapi_document
+from chirp_cdk.access_logs import rest_access_logs
 from chirp_cdk.direct_integrations import put_record_role, stream_integration
 from chirp_cdk.settings import DeploymentSettings
 
@@ -107,8 +108,17 @@ class ChirpRestApi(Construct):
         cors = cors_config(cors_origins)
         if cors is None:
             raise ValueError("the REST API needs at least one CORS origin (the web client's)")
-        self.access_logs = logs.LogGroup(
-            self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+        self.access_logs = rest_access_logs(self, settings)
+        access_log_format = apigw.AccessLogFormat.json_with_standard_fields(
+            caller=False,
+            http_method=True,
+            ip=True,
+            protocol=True,
+            request_time=True,
+            resource_path=True,
+            response_length=True,
+            status=True,
+            user=True,
         )
         self.api = apigw.RestApi(
             self,
@@ -122,18 +132,8 @@ class ChirpRestApi(Construct):
                 stage_name=settings.stage_name,
                 throttling_rate_limit=settings.api_rate_limit,
                 throttling_burst_limit=settings.api_burst_limit,
-                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
+                access_log_destination=self.access_logs.destination,
+                access_log_format=access_log_format if self.access_logs.destination is not None else None,
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
                 metrics_enabled=True,  # per-method latency for the dashboard and alarms
@@ -149,6 +149,10 @@ class ChirpRestApi(Construct):
             min_compression_size=Size.bytes(wiring.RESPONSE_COMPRESSION_MIN_BYTES),
         )
         self.stage = self.api.deployment_stage
+        self.edge_key_secret: secretsmanager.Secret | None = None
+        self.edge_key: apigw.IApiKey | None = None
+        if settings.waf_scope == "edge":
+            self._edge_key(settings)
         self.authorizer = apigw.TokenAuthorizer(
             self,
             "TokenAuthorizer",
@@ -175,8 +179,40 @@ class ChirpRestApi(Construct):
         )
         self.usage_plan.add_api_stage(stage=self.stage)
         self.web_acl: wafv2.CfnWebACL | None = None
-        if settings.waf:
+        if settings.waf_scope == "all":
             self._waf()
+
+    def _edge_key(self, settings: DeploymentSettings) -> None:
+        """An API key that the API edge alone sends (an origin header CloudFront sets over any the viewer sent): the
+        routes that require it answer only requests that came through the edge's web ACL. Its own usage plan has no
+        quota and the stage's throttle, since every sign-in in the world shares it."""
+        self.edge_key_secret = secretsmanager.Secret(
+            self,
+            "EdgeKeySecret",
+            description="API key the Chirp API edge (CloudFront) sends to the REST API's edge-only routes",
+            generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=40),
+        )
+        self.edge_key = self.api.add_api_key(
+            "EdgeKey",
+            api_key_name=f"{settings.prefix}-edge",
+            description="Sent by the API edge only (waf_scope=edge)",
+            value=self.edge_key_value,
+        )
+        plan = self.api.add_usage_plan(
+            "EdgeUsagePlan",
+            name=f"{settings.prefix}-edge",
+            description="The API edge's key: sign-up and sign-in from everyone, throttled as the stage is",
+            throttle=apigw.ThrottleSettings(rate_limit=settings.api_rate_limit, burst_limit=settings.api_burst_limit),
+        )
+        plan.add_api_key(self.edge_key)
+        plan.add_api_stage(stage=self.stage)
+
+    @property
+    def edge_key_value(self) -> str | None:
+        """The key as a CloudFormation dynamic reference (resolved at deploy time, never in the template)."""
+        if self.edge_key_secret is None:
+            return None
+        return self.edge_key_secret.secret_value.unsafe_unwrap()
 
     def _routes(self, functions: dict[str, lambda_.Function]) -> None:
         document = openapi_document()
@@ -214,9 +250,12 @@ class ChirpRestApi(Construct):
                     role=self.direct_write_role,
                     origin=self._origin,
                 )
+            # waf_scope=edge: sign-up and sign-in take the API key only the edge sends, so they pass its web ACL
+            edge_only = self.edge_key is not None and not route.auth and route.method != "GET"
             self.methods[route.operation] = resource.add_method(
                 route.method,
                 integration,
+                api_key_required=True if edge_only else None,
                 method_responses=method_responses,
                 operation_name=route.operation,
                 authorization_type=apigw.AuthorizationType.CUSTOM if guarded else apigw.AuthorizationType.NONE,
@@ -257,30 +296,36 @@ class ChirpRestApi(Construct):
             )
 
     def _waf(self) -> None:
-        rules = [
-            _managed_rule("common", 1, "AWSManagedRulesCommonRuleSet"),
-            _managed_rule("bad-inputs", 2, "AWSManagedRulesKnownBadInputsRuleSet"),
-            wafv2.CfnWebACL.RuleProperty(
-                name="rate-per-ip",
-                priority=3,
-                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(limit=3000, aggregate_key_type="IP")
-                ),
-                visibility_config=_visibility("rate-per-ip"),
-            ),
-        ]
-        self.web_acl = wafv2.CfnWebACL(
-            self,
-            "WebAcl",
-            scope="REGIONAL",
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            rules=rules,
-            visibility_config=_visibility("chirp-rest"),
-        )
+        self.web_acl = chirp_web_acl(self, "WebAcl", acl_scope="REGIONAL", metric="chirp-rest")
         wafv2.CfnWebACLAssociation(
             self, "WebAclAssociation", resource_arn=self.stage.stage_arn, web_acl_arn=self.web_acl.attr_arn
         )
+
+
+def chirp_web_acl(parent: Construct, construct_id: str, *, acl_scope: str, metric: str) -> wafv2.CfnWebACL:
+    """Chirp's web ACL (AWS common rules, known bad inputs, a rate limit per IP): ``acl_scope`` REGIONAL on the REST
+    stage, CLOUDFRONT on the API edge."""
+    rules = [
+        _managed_rule("common", 1, "AWSManagedRulesCommonRuleSet"),
+        _managed_rule("bad-inputs", 2, "AWSManagedRulesKnownBadInputsRuleSet"),
+        wafv2.CfnWebACL.RuleProperty(
+            name="rate-per-ip",
+            priority=3,
+            action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(limit=3000, aggregate_key_type="IP")
+            ),
+            visibility_config=_visibility("rate-per-ip"),
+        ),
+    ]
+    return wafv2.CfnWebACL(
+        parent,
+        construct_id,
+        scope=acl_scope,
+        default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+        rules=rules,
+        visibility_config=_visibility(metric),
+    )
 
 
 def _location(where: str) -> str:

@@ -13,6 +13,10 @@ from chirp.wiring import Resource, WritePath
 
 Backend = Literal["aws", "local"]
 StreamKind = Literal["kinesis", "msk"]
+WafScope = Literal["all", "edge", "none"]
+AccessLogs = Literal["cloudwatch", "firehose", "off"]
+# A CloudFront-scope web ACL lives in us-east-1 whatever region the distribution's stack is in.
+EDGE_WAF_REGION = "us-east-1"
 
 # Where the functions find their stores when backend=local: keys are the Chirp settings of the data resources
 # (chirp.config.RESOURCE_SETTINGS, e.g. redis_url, redis_auth_secret_arn, cassandra_hosts as host:port), plus
@@ -44,9 +48,19 @@ class DeploymentSettings:
     # backend=local only: build the dependency layer for this interpreter (an emulator that runs functions as local
     # processes needs wheels for its own Python and platform, not Lambda's manylinux aarch64 cp312 ones).
     layer_python: str | None = None
-    # The REST stage's WAFv2 web ACL. backend=local may leave it out (waf=false): local emulators lack
-    # AWS::WAFv2::WebACLAssociation, and a template with an unknown type fails whole.
-    waf: bool = True
+    # Which requests a WAFv2 web ACL inspects (WAF bills each one: ~$374K/month at the design's scale, bench/capacity).
+    # "all": a regional ACL on the REST stage (and on the Mastodon API). "edge": a CloudFront-scope ACL on the API edge
+    # only, which takes the signed-out reads and, locked to it by an API key the edge alone sends, sign-up and
+    # sign-in; signed-in calls meet the token authorizer and Chirp's per-user rate limits (the Mastodon API keeps its
+    # regional ACL); clients then sign up and sign in at the edge's URL (ApiEdgeUrl): the bundled web client does not
+    # yet. "none" (context waf=false too) needs backend=local: local emulators lack AWS::WAFv2::WebACLAssociation,
+    # and a template with an unknown type fails whole.
+    waf_scope: WafScope = "all"
+    # waf_scope=edge in a stack outside us-east-1: the ARN of a CLOUDFRONT-scope web ACL made there beforehand.
+    edge_web_acl_arn: str | None = None
+    # The REST stage's access logs: a CloudWatch log group, a Firehose stream (amazon-apigateway-*) into an S3 bucket
+    # of its own, kept 30 days (~half the cost at scale, bench/capacity), or none (cdk-nag acknowledges the choice).
+    access_logs: AccessLogs = "cloudwatch"
     # Dedicated enhanced fan-out consumers for the wiring table's latency-critical stream consumers. backend=local
     # may turn them off (enhanced_fan_out=false): the emulator has no AWS::Kinesis::StreamConsumer.
     enhanced_fan_out: bool = True
@@ -76,6 +90,11 @@ class DeploymentSettings:
     @property
     def is_aws(self) -> bool:
         return self.backend == "aws"
+
+    @property
+    def waf(self) -> bool:
+        """Whether any web ACL is deployed (the Mastodon API's regional one goes only with waf_scope=none)."""
+        return self.waf_scope != "none"
 
     def stack_name(self, part: str) -> str:
         return f"{self.prefix}{part}"
@@ -114,9 +133,22 @@ def settings_from_context(node: Node) -> DeploymentSettings:
     layer_python = get("layer_python", None)
     if layer_python and backend != "local":
         raise ValueError("context layer_python needs backend=local (AWS runs the aarch64 cp312 layer)")
-    waf = str(get("waf", True)).lower() not in ("false", "0", "no")
-    if not waf and backend != "local":
-        raise ValueError("context waf=false needs backend=local (the production REST API keeps its web ACL)")
+    legacy_waf = str(get("waf", True)).lower() not in ("false", "0", "no")
+    waf_scope = str(get("waf_scope", "all" if legacy_waf else "none"))
+    if waf_scope not in ("all", "edge", "none"):
+        raise ValueError(f"context waf_scope must be all, edge or none, not {waf_scope!r}")
+    if not legacy_waf and waf_scope != "none":
+        raise ValueError(f"context waf=false contradicts waf_scope={waf_scope}")
+    if waf_scope == "none" and backend != "local":
+        raise ValueError("context waf_scope=none (waf=false) needs backend=local (production keeps a web ACL)")
+    edge_web_acl_arn = get("edge_web_acl_arn", None)
+    if edge_web_acl_arn and waf_scope != "edge":
+        raise ValueError("context edge_web_acl_arn goes with waf_scope=edge")
+    if edge_web_acl_arn and not str(edge_web_acl_arn).startswith(f"arn:aws:wafv2:{EDGE_WAF_REGION}:"):
+        raise ValueError(f"context edge_web_acl_arn must be a CLOUDFRONT-scope web ACL in {EDGE_WAF_REGION}")
+    access_logs = str(get("access_logs", "cloudwatch"))
+    if access_logs not in ("cloudwatch", "firehose", "off"):
+        raise ValueError(f"context access_logs must be cloudwatch, firehose or off, not {access_logs!r}")
     enhanced_fan_out = str(get("enhanced_fan_out", True)).lower() not in ("false", "0", "no")
     if not enhanced_fan_out and backend != "local":
         raise ValueError("context enhanced_fan_out=false needs backend=local (production keeps its dedicated readers)")
@@ -146,7 +178,9 @@ def settings_from_context(node: Node) -> DeploymentSettings:
         local_endpoints={str(k): str(v) for k, v in endpoints.items()},
         local_function_backend=str(get("local_function_backend", "servers")),
         layer_python=str(layer_python) if layer_python else None,
-        waf=waf,
+        waf_scope=waf_scope,  # type: ignore[arg-type]
+        edge_web_acl_arn=str(edge_web_acl_arn) if edge_web_acl_arn else None,
+        access_logs=access_logs,  # type: ignore[arg-type]
         enhanced_fan_out=enhanced_fan_out,
         write_path=write_path,  # type: ignore[arg-type]
         alarm_email=str(email) if email else None,

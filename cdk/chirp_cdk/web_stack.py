@@ -18,9 +18,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 WEB_DIR = REPO_ROOT / "web"
 
 
-def web_client_config(rest_url: str, api_base_url: str, ws_url: str, cdn_url: str) -> dict[str, str]:
+def web_client_config(
+    rest_url: str, api_base_url: str, ws_url: str, cdn_url: str, auth_url: str | None = None
+) -> dict[str, str]:
     """What the browser reads from /config.json: the same shape the local runtime serves."""
-    return wiring.client_config(api_url=api_base_url, ws_url=ws_url, media_url=cdn_url)
+    return wiring.client_config(api_url=api_base_url, ws_url=ws_url, media_url=cdn_url, auth_url=auth_url)
 
 
 class WebClientStack(Stack):
@@ -33,13 +35,13 @@ class WebClientStack(Stack):
         rest_url: str,
         api_base_url: str,
         ws_url: str,
+        auth_url: str | None = None,
         web_dir: Path = WEB_DIR,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        sources = [
-            s3deploy.Source.json_data(CONFIG_PATH, web_client_config(rest_url, api_base_url, ws_url, content.cdn_url))
-        ]
+        config = web_client_config(rest_url, api_base_url, ws_url, content.cdn_url, auth_url)
+        sources = [s3deploy.Source.json_data(CONFIG_PATH, config)]
         if web_dir.is_dir() and any(p.is_file() for p in web_dir.rglob("*")):
             sources.insert(
                 0, s3deploy.Source.asset(str(web_dir), exclude=["node_modules", "*.map", ".*", "screenshots"])

@@ -432,6 +432,7 @@ def websocket_function() -> Function:
     return next(fn for fn in FUNCTIONS if fn.ws_routes)
 
 
-def client_config(*, api_url: str, ws_url: str, media_url: str) -> dict[str, str]:
-    """The web client's /config.json, written by the local runtime and by the CDK app alike."""
-    return {"api_url": api_url, "ws_url": ws_url, "media_url": media_url}
+def client_config(*, api_url: str, ws_url: str, media_url: str, auth_url: str | None = None) -> dict[str, str]:
+    """The web client's /config.json, written by the local runtime and by the CDK app alike. ``auth_url``: where
+    sign-up and sign-in go (the API edge when the web ACL sits only there, ``waf_scope=edge``); else ``api_url``."""
+    return {"api_url": api_url, "auth_url": auth_url or api_url, "ws_url": ws_url, "media_url": media_url}

@@ -22,7 +22,8 @@ def test_the_column_agrees_with_the_cdk_app_and_the_settings() -> None:
     defaults = DeploymentSettings()
     assert _value("stream_retention_hours") == str(int(STREAM_RETENTION.to_hours()))
     assert _value("lambda_arch") == ARCHITECTURE.name.lower().replace("_", "")
-    assert _value("waf") == str(defaults.waf)
+    assert _value("waf_scope") == defaults.waf_scope
+    assert _value("access_logs") == defaults.access_logs
     assert _value("xray_sampled_share") == str(defaults.xray_sampling_rate)
     assert _value("cache_replicas") == str(defaults.cache_replicas_per_shard)
     assert _value("availability_zones") == str(defaults.nat_gateways)

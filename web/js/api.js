@@ -12,14 +12,16 @@ export class ApiError extends Error {
 }
 
 export class Api {
-  constructor(baseUrl, { getToken, onUnauthorized }) {
+  constructor(baseUrl, { getToken, onUnauthorized, authUrl = baseUrl }) {
     this.base = new URL(baseUrl.replace(/\/+$/, ""), location.href).href;
+    // Sign-up and sign-in may live at another origin (the API edge, when the web ACL sits only there).
+    this.authBase = new URL(authUrl.replace(/\/+$/, ""), location.href).href;
     this.getToken = getToken;
     this.onUnauthorized = onUnauthorized;
   }
 
-  async request(method, path, { query, body, headers = {}, auth = true } = {}) {
-    const url = new URL(this.base + path);
+  async request(method, path, { query, body, headers = {}, auth = true, base = this.base } = {}) {
+    const url = new URL(base + path);
     for (const [key, value] of Object.entries(query || {})) {
       if (value != null && value !== "") url.searchParams.set(key, String(value));
     }
@@ -52,10 +54,10 @@ export class Api {
 
   // -- auth --
   signup(fields) {
-    return this.request("POST", "/auth/signup", { body: fields, auth: false });
+    return this.request("POST", "/auth/signup", { body: fields, auth: false, base: this.authBase });
   }
   login(username, password) {
-    return this.request("POST", "/auth/login", { body: { username, password }, auth: false });
+    return this.request("POST", "/auth/login", { body: { username, password }, auth: false, base: this.authBase });
   }
 
   // -- tweets --

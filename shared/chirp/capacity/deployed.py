@@ -30,14 +30,30 @@ DEPLOYED: dict[str, str] = {
     "stream": "kinesis (context stream=msk: MSK)",
     "stream_retention_hours": "168",
     "stream_efo_consumers": "2 (fanout, notifier)",
-    "waf": "True (context waf)",
+    "waf_scope": "all (context waf_scope=all or edge)",
     "xray_sampled_share": "0.01 (context xray_sampling_rate)",
-    "access_logs": "True",
+    "access_logs": "cloudwatch (context access_logs=cloudwatch, firehose or off)",
     "websocket_ping": "lambda",
     "authorizer_cache_ttl_s": "300",
     "availability_zones": "2 (context nat_gateways)",
+    "cache_reads": "primary (redis-py: no AZ-affinity reads)",
     "write_path": "sync (context write_path=async)",
     "api_edge": "True (ApiEdge distribution)",
     "signed_out_read_share": "- (traffic, not deployment)",
     "commitment": "- (a purchase, not deployment)",
+}
+
+# Option values the CDK app builds when asked (a context value), beside its defaults above: the report labels a lever
+# "built" when its value is here or is the default, "priced, not built" otherwise. tests/infrastructure checks that
+# each context is accepted and changes the template.
+BUILT_VALUES: dict[str, dict[str, str]] = {
+    "waf_scope": {"all": "context waf_scope=all", "edge": "context waf_scope=edge"},
+    "access_logs": {
+        "cloudwatch": "context access_logs=cloudwatch",
+        "firehose": "context access_logs=firehose",
+        "off": "context access_logs=off",
+    },
+    "write_path": {"sync": "context write_path=sync", "async": "context write_path=async"},
+    "stream": {"kinesis": "context stream=kinesis", "msk_serverless": "context stream=msk"},
+    "api_edge": {"True": "ApiEdge distribution"},
 }

@@ -5,6 +5,8 @@ endpoints and NAT gateways) and is switched by a design option, so a design can 
 
 from __future__ import annotations
 
+import math
+
 from chirp.capacity.sizing import GIB, STREAM_CONSUMERS, Context, Line, pushes_per_day
 
 WAF_RULES = 3  # rest_api.py: AWS common rule set, known bad inputs, rate per IP
@@ -13,13 +15,22 @@ KEYSPACES_WRITE_BYTES = 1024  # one write request unit per engagement or tweet w
 
 
 def waf(c: Context) -> list[Line]:
+    """waf_scope all: a regional ACL inspects every request reaching the API (an HTTP API takes none). edge: a
+    CloudFront-scope ACL inspects only what goes through the API edge, hits included (WAF runs before the cache):
+    signed-out reads and sign-ins; signed-in calls meet the token authorizer and Chirp's per-user rate limits."""
     d = c.design
-    if not d.waf or d.api == "http":  # WAF attaches to REST APIs, ALBs and CloudFront, not to HTTP APIs
+    if d.waf_scope == "none" or (d.waf_scope == "all" and d.api == "http"):
         return []
+    if d.waf_scope == "edge":
+        inspected = c.monthly(c.edge_reads_per_day + c.edge_auth_calls_per_day)
+        detail = "CloudFront-scope ACL on the API edge: signed-out reads + sign-ins"
+    else:
+        inspected = c.monthly(c.origin_requests_per_day)
+        detail = "regional ACL on the API: every request"
     return [
         c.line("WAF", "web ACLs", "waf.web_acls", c.regions),
         c.line("WAF", "rules", "waf.rules", c.regions * WAF_RULES, f"{WAF_RULES} rules per ACL"),
-        c.line("WAF", "requests inspected", "waf.requests", c.monthly(c.origin_requests_per_day)),
+        c.line("WAF", "requests inspected", "waf.requests", inspected, detail),
     ]
 
 
@@ -44,39 +55,73 @@ def logs(c: Context) -> list[Line]:
             "one INFO line per request or batch",
         )
     ]
-    if d.access_logs:
+    if d.access_logs == "cloudwatch":
         access_gib = requests * inp["access_log_bytes_per_request"] / GIB
         lines.append(c.line("CloudWatch Logs", "API access logs", "cloudwatch.logs.ingest", access_gib))
+    elif d.access_logs == "firehose":
+        lines += firehose_access_logs(c, requests)
     return lines
+
+
+FIREHOSE_RECORD_BYTES = 5 * 1024  # Direct PUT ingestion is billed per record rounded up to 5 KB
+ACCESS_LOG_DAYS = 30  # chirp_cdk.access_logs: the archive bucket's lifecycle rule, as the log group keeps them
+
+
+def firehose_access_logs(c: Context, requests: float) -> list[Line]:
+    """Access logs through a Firehose stream to S3: ingestion billed per record rounded up to 5 KB (one log line per
+    record is assumed: API Gateway's batching is not documented), then gzip objects in S3 kept for 30 days."""
+    line_bytes = c.inputs["access_log_bytes_per_request"]
+    billed_gib = requests * math.ceil(line_bytes / FIREHOSE_RECORD_BYTES) * FIREHOSE_RECORD_BYTES / GIB
+    stored_gib = requests / c.days * ACCESS_LOG_DAYS * line_bytes * c.inputs["access_log_gzip_ratio"] / GIB
+    return [
+        c.line(
+            "Firehose access logs",
+            "ingestion",
+            "firehose.ingest",
+            billed_gib,
+            f"{line_bytes:,.0f} B lines billed as 5 KB records",
+        ),
+        c.line("Firehose access logs", "S3 storage", "s3.standard", stored_gib, f"gzip, kept {ACCESS_LOG_DAYS} days"),
+    ]
+
+
+def cache_read_bytes_per_day(c: Context) -> float:
+    """Bytes of hydrated pages the functions read from the cache."""
+    d, content = c.design, c.scenario.content
+    return c.origin_reads_per_day * d.page_tweets * content.tweet_bytes * d.tweet_cache_hit_rate
+
+
+def cache_write_bytes_per_day(c: Context) -> float:
+    """Timeline inserts: writes, which only the shard's primary takes."""
+    t, d = c.traffic, c.design
+    return (
+        t.timeline_deliveries_per_day * c.inputs["cache_bytes_per_timeline_insert"]
+        if d.timeline_store == "cache"
+        else 0
+    )
 
 
 def cache_bytes_per_day(c: Context) -> float:
     """Bytes between the functions and the cache: hydrated pages and timeline inserts."""
-    t, d, content, inp = c.traffic, c.design, c.scenario.content, c.inputs
-    pages = c.origin_reads_per_day * d.page_tweets * content.tweet_bytes * d.tweet_cache_hit_rate
-    inserts = (
-        t.timeline_deliveries_per_day * inp["cache_bytes_per_timeline_insert"] if d.timeline_store == "cache" else 0
-    )
-    return pages + inserts
+    return cache_read_bytes_per_day(c) + cache_write_bytes_per_day(c)
 
 
 def cross_az(c: Context) -> list[Line]:
     """A function in one AZ reading a cache primary in another pays each direction; with n AZs, (n-1)/n of the calls
-    cross. Keyspaces and the AWS APIs are reached through endpoints (priced below), not across zones."""
+    cross. cache_reads same_az_replica keeps reads in the caller's AZ (priced, not built: redis-py picks no replica
+    by AZ; Valkey GLIDE's AZ affinity does), writes still cross to the primary; replication between cache nodes is
+    not billed. Keyspaces and the AWS APIs are reached through endpoints (priced below), not across zones."""
     d = c.design
     crossing = (d.availability_zones - 1) / d.availability_zones
-    gib = c.monthly(cache_bytes_per_day(c)) * crossing / GIB
+    read_crossing = 0.0 if d.cache_reads == "same_az_replica" else crossing
+    crossing_bytes = cache_read_bytes_per_day(c) * read_crossing + cache_write_bytes_per_day(c) * crossing
+    gib = c.monthly(crossing_bytes) / GIB
     if not gib:
         return []
-    return [
-        c.line(
-            "Cross-AZ traffic",
-            "functions <-> cache",
-            "ec2.cross_az",
-            gib * 2,
-            f"{crossing:.0%} of cache traffic crosses zones, billed out and in",
-        )
-    ]
+    detail = f"{crossing:.0%} of cache traffic crosses zones, billed out and in"
+    if d.cache_reads == "same_az_replica":
+        detail = f"reads from a node in the caller's AZ; {crossing:.0%} of writes cross, billed out and in"
+    return [c.line("Cross-AZ traffic", "functions <-> cache", "ec2.cross_az", gib * 2, detail)]
 
 
 def network(c: Context) -> list[Line]:

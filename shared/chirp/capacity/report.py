@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from chirp.capacity.deployed import DEPLOYED
+from pydantic import ValidationError
+
+from chirp.capacity.deployed import BUILT_VALUES, DEPLOYED
 from chirp.capacity.plan import DESIGN_DOC_CORE_MONTHLY_USD, DESIGN_DOC_MONTHLY_USD, Plan
+from chirp.capacity.scenario import Design
 from chirp.capacity.sizing import GIB
 
 # (component, item prefix) -> what cuts the line; looked up for the largest cost drivers.
@@ -31,11 +34,13 @@ LEVERS: dict[tuple[str, str], str] = {
     ("S3 media", ""): "lifecycle tiers (media_tiering: lifecycle)",
     ("CloudFront media", ""): "smaller renditions, longer client caching",
     ("S3 tweet archive", ""): "colder tier (Glacier IR)",
-    ("WAF", ""): "WAF on the edge only for signed-out routes; rate limits in the API instead",
+    ("WAF", ""): "web ACL on the API edge only (waf_scope: edge): signed-out reads and sign-ins; per-user limits",
     ("X-Ray", ""): "a sampling rule of 1/s + 0.1% (xray_sampled_share) instead of the default 5%",
-    ("CloudWatch Logs", "API access"): "sampled or no access logs (access_logs: false); Firehose to S3",
+    ("CloudWatch Logs", "API access"): "access logs through Firehose to S3 (access_logs: firehose), or off",
+    ("CloudFront API edge", ""): "longer TTLs raise the hit ratio; a CDN request per signed-out read is the floor",
+    ("Firehose access logs", ""): "fewer fields per line; none below 5 KB per record (Firehose's rounding)",
     ("CloudWatch Logs", "function"): "WARN level in production; the vended-log tiers already apply",
-    ("Cross-AZ traffic", ""): "read from a replica in the caller's AZ (cache replicas per AZ)",
+    ("Cross-AZ traffic", ""): "reads from a node in the caller's AZ (cache_reads: same_az_replica; needs GLIDE)",
     ("VPC", ""): "fewer interface endpoints; pushes from outside the VPC",
     ("MSK Serverless", ""): "Kinesis at this event rate (see the stream option)",
 }
@@ -129,6 +134,132 @@ def _side_by_side(plans: list[Plan]) -> list[str]:
     return [*lines, ""]
 
 
+# What each option's saving rests on: throughput inputs (labelled measured or assumed from the plan's inputs) and,
+# after the semicolon, the scenario assumptions it takes as given.
+OPTION_INPUTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "waf_scope": (
+        ("edge_hit_ratio", "auth_calls_per_user_per_day"),
+        "scenario: signed_out_read_share (assumed 25% of profile views and searches)",
+    ),
+    "access_logs": (("access_log_bytes_per_request", "access_log_gzip_ratio"), "Firehose bills 5 KB per record"),
+    "cache_reads": (
+        ("cache_bytes_per_timeline_insert",),
+        "scenario: tweet_bytes 1.5 KB per hydrated tweet (design doc), tweet_cache_hit_rate",
+    ),
+}
+
+# Why a line that is still there after every lever stays: the floor of Chirp's shape (or what would move it).
+FLOORS: dict[tuple[str, str], str] = {
+    ("Lambda", "invocations"): "one invocation per signed-in request is the floor of a Lambda API ($0.20 per million); "
+    "the direct writes that skip it need API Gateway, dearer per request than the ALB it would replace",
+    ("Lambda", "compute"): "measured ms per request on the servers backend, arm64, 3-year savings plan",
+    ("Keyspaces", "writes: likes"): "a like row and a notification row per like (8G a day each); counters fold "
+    "only on the async write path, at the measured likes per counter write (counter_coalescing, see the inputs)",
+    ("Keyspaces", ""): "provisioned at the target utilisation; 90 days hot, the rest archived",
+    ("ElastiCache", "nodes"): "memory for 800M cached timelines (listpack, 300 ids, Valkey, 3-year reserved)",
+    ("CloudFront API edge", ""): "every signed-out read is a CDN request: cheaper than the origin path it replaces",
+    ("Data transfer out", ""): "the bytes clients receive, already gzip at the measured ratio",
+    ("X-Ray", ""): "1% sampling; less traces less of the traffic the team debugs",
+    ("WAF", ""): "the edge ACL still inspects every signed-out read and sign-in, the routes abuse comes through",
+    ("OpenSearch", ""): "nodes for the peak search rate over 12 searchable months",
+    ("Kinesis", ""): "one record per write; KPL aggregation is not built",
+    ("WebSocket", ""): "an own socket fleet, the cheapest way to hold 33M sockets",
+    ("Neptune", ""): "one writer and readers for the follower-page rate",
+    ("Cross-AZ traffic", ""): "timeline inserts still go to each shard's primary",
+    ("Firehose access logs", ""): "one 5 KB record per request at Firehose's rounding",
+    ("CloudWatch Logs", "function"): "one INFO line per request or batch",
+    ("API front", ""): "ALB capacity units for every request",
+    ("VPC", ""): "endpoint data for Keyspaces and Kinesis",
+    ("S3 tweet archive", ""): "nine years of tweets and likes",
+}
+
+
+def _floor(component: str, item: str) -> str:
+    for (floor_component, prefix), text in FLOORS.items():
+        if component == floor_component and item.startswith(prefix):
+            return text
+    return ""
+
+
+def _status(field: str, value: object) -> str:
+    built = BUILT_VALUES.get(field, {})
+    if str(value) in built:
+        return f"built ({built[str(value)]})"
+    if DEPLOYED.get(field, "").split(" ", 1)[0] == str(value):
+        return "built (the default)"
+    return "priced, not built"
+
+
+def _rests_on(field: str, plan: Plan) -> str:
+    names, note = OPTION_INPUTS.get(field, ((), ""))
+    parts = []
+    for name in names:
+        value = plan.inputs.values[name]
+        parts.append(f"{name} {value.value:,.4g} ({'measured' if value.measured else 'assumed'})")
+    return "; ".join([*parts, note] if note else parts)
+
+
+def _path(start: Plan, best: Plan) -> list[str]:
+    """Walk from one design to the cheapest, applying the options that differ one at a time (an option whose value
+    is not valid on its own waits for the next one), with the lines each step moves."""
+    from chirp.capacity.plan import plan as plan_design
+
+    options = start.design.model_dump()
+    changes = [
+        (f, options[f], getattr(best.design, f)) for f in Design.model_fields if options[f] != getattr(best.design, f)
+    ]
+    lines = [
+        f"From **{start.design_name}** ({usd(start.core_usd)}) to **{best.design_name}**, one option at a time:",
+        "",
+        "| Step | Lines it moves | Core after | Lever | Rests on |",
+        "|---|---|---:|---|---|",
+    ]
+    current, pending = start, []
+    for field, before, after in changes:
+        options[field] = after
+        pending.append((field, before, after))
+        try:
+            design = Design.model_validate(options)
+        except ValidationError:
+            continue
+        step = plan_design(best.scenario, best.prices, best.design_name, best.inputs, options=design)
+        costs = {(ln.component, ln.item): ln.monthly_usd for ln in current.lines if ln.core}
+        after_costs = {(ln.component, ln.item): ln.monthly_usd for ln in step.lines if ln.core}
+        moved = sorted(
+            ((key, after_costs.get(key, 0.0) - costs.get(key, 0.0)) for key in costs.keys() | after_costs.keys()),
+            key=lambda kv: kv[1],
+        )
+        moved_text = "; ".join(f"{c} / {i} {'+' if d > 0 else '-'}{usd(abs(d))}" for (c, i), d in moved if abs(d) >= 1)
+        label = ", ".join(f"`{f}: {a}` (was {b})" for f, b, a in pending)
+        status = "; ".join(_status(f, a) for f, _, a in pending)
+        rests = "; ".join(filter(None, (_rests_on(f, step) for f, _, _ in pending)))
+        lines.append(f"| {label} | {moved_text or '-'} | {usd(step.core_usd)} | {status} | {rests} |")
+        current, pending = step, []
+    return [*lines, ""]
+
+
+def _remaining(best: Plan) -> list[str]:
+    core_lines = sorted((line for line in best.lines if line.core), key=lambda line: -line.monthly_usd)
+    removed, needed = 0.0, []
+    for line in core_lines:
+        needed.append(line)
+        removed += line.monthly_usd
+        if removed >= best.core_gap_usd:
+            break
+    lines = [
+        f"Still **{usd(best.core_gap_usd)} over** {usd(DESIGN_DOC_CORE_MONTHLY_USD)}: closing it would take removing "
+        f"these {len(needed)} line(s) of {best.design_name} outright, and nothing more in Chirp's shape moves them:",
+        "",
+        "| Line | Monthly | Why it stays |",
+        "|---|---:|---|",
+    ]
+    lines += [
+        f"| {line.component} / {line.item} | {usd(line.monthly_usd)} | {_floor(line.component, line.item)} |"
+        for line in needed
+    ]
+    return [*lines, ""]
+
+
 def _verdict(plans: list[Plan]) -> list[str]:
     best = min(plans, key=lambda p: p.core_usd)
     lines = ["## Verdict", ""]
@@ -137,31 +268,35 @@ def _verdict(plans: list[Plan]) -> list[str]:
             f"**{best.design_name}** costs {usd(best.core_usd)}/month without media: "
             f"{usd(-best.core_gap_usd)} under the design document's core {usd(DESIGN_DOC_CORE_MONTHLY_USD)}."
         )
-        return [*lines, ""]
-    core_lines = sorted((line for line in best.lines if line.core), key=lambda line: -line.monthly_usd)
-    removed, needed = 0.0, []
-    for line in core_lines:
-        needed.append(line)
-        removed += line.monthly_usd
-        if removed >= best.core_gap_usd:
-            break
-    lines += [
-        f"No design here fits. The cheapest, **{best.design_name}**, costs {usd(best.core_usd)}/month without "
-        f"media: **{usd(best.core_gap_usd)} over** the design document's core {usd(DESIGN_DOC_CORE_MONTHLY_USD)}.",
-        "",
-        f"Closing that gap would take removing its {len(needed)} largest line(s) outright:",
-        "",
-    ]
-    lines += [f"- {line.component} / {line.item}: {usd(line.monthly_usd)}" for line in needed]
-    per_request = ("Lambda", "API front", "Data transfer out", "WAF", "X-Ray", "CloudWatch Logs")
+    else:
+        lines.append(
+            f"No design here fits. The cheapest, **{best.design_name}**, costs {usd(best.core_usd)}/month without "
+            f"media: **{usd(best.core_gap_usd)} over** the design document's core {usd(DESIGN_DOC_CORE_MONTHLY_USD)}."
+        )
+    lines.append("")
+    start_name = best.scenario.path_from
+    start = next((p for p in plans if p.design_name == start_name), None)
+    if start is not None and start is not best:
+        lines += _path(start, best)
+    if best.core_gap_usd > 0:
+        lines += _remaining(best)
+    per_request = (
+        "Lambda",
+        "API front",
+        "Data transfer out",
+        "WAF",
+        "X-Ray",
+        "CloudWatch Logs",
+        "Firehose access logs",
+    )
     request_usd = sum(line.monthly_usd for line in best.lines if line.component in per_request)
     lines += [
-        "",
         f"Its per-request lines ({', '.join(per_request)}) come to {usd(request_usd)} at "
         f"{_si(best.traffic.requests_per_day)} requests/day; Lambda invocations alone are "
         f"{usd(best.line('Lambda', 'invocations').monthly_usd)}. The built levers that move them are the direct "
         "writes (`write_path: async`, which need API Gateway in front: an ALB cannot put to the stream), the edge "
-        "for signed-out reads (`api_edge`) and compression; the designs above show what each buys.",
+        "for signed-out reads (`api_edge`) with the web ACL on it alone (`waf_scope: edge`), access logs through "
+        "Firehose (`access_logs: firehose`) and compression; the designs above show what each buys.",
         "",
     ]
     return lines

@@ -141,16 +141,26 @@ class Design(_Strict):
     stream: Literal["kinesis", "msk_serverless"] = "kinesis"
     stream_retention_hours: int = Field(default=24, ge=24, le=8760, description="how long the stream keeps records")
     stream_efo_consumers: int = Field(default=4, ge=0, description="consumers with enhanced fan-out (Kinesis)")
-    waf: bool = Field(default=True, description="a WAF web ACL inspects every REST request")
+    waf_scope: Literal["all", "edge", "none"] = Field(
+        default="all",
+        description="all: a regional web ACL inspects every API request; edge: a CloudFront-scope ACL on the API edge "
+        "only (signed-out reads, sign-up and sign-in; signed-in calls rely on the authorizer and per-user rate limits)",
+    )
     xray_sampled_share: float = Field(
         default=0.05, ge=0, le=1, description="share of requests traced (X-Ray's default rule: 1/s + 5%)"
     )
-    access_logs: bool = Field(default=True, description="REST stage access logs in CloudWatch Logs")
+    access_logs: Literal["cloudwatch", "firehose", "off"] = Field(
+        default="cloudwatch", description="REST stage access logs: CloudWatch Logs, a Firehose stream to S3, or none"
+    )
     websocket_ping: Literal["lambda", "mock"] = Field(
         default="lambda", description="a client ping invokes a function, or a mock integration answers it"
     )
     authorizer_cache_ttl_s: int = Field(default=300, ge=0, description="REST token authorizer result cache")
     availability_zones: int = Field(default=2, ge=1, description="AZs the functions and the cache span")
+    cache_reads: Literal["primary", "same_az_replica"] = Field(
+        default="primary",
+        description="same_az_replica: cache reads go to a node in the caller's AZ (a client with AZ affinity)",
+    )
     write_path: Literal["sync", "async"] = Field(
         default="sync", description="async: likes, retweets and follows go from API Gateway straight to the stream"
     )
@@ -168,6 +178,13 @@ class Design(_Strict):
             raise ValueError("write_path async needs API Gateway (rest or http): an ALB cannot put to the stream")
         if self.write_path == "async" and self.stream != "kinesis":
             raise ValueError("write_path async needs the Kinesis stream: API Gateway cannot write to MSK")
+        if self.waf_scope == "edge" and not self.api_edge:
+            raise ValueError("waf_scope edge needs api_edge: the web ACL sits on the edge distribution")
+        if self.cache_reads == "same_az_replica":
+            if self.cache_replicas + 1 < self.availability_zones:
+                raise ValueError("cache_reads same_az_replica needs a node of every shard in each AZ (cache_replicas)")
+            if self.cache_engine != "valkey":
+                raise ValueError("cache_reads same_az_replica needs valkey: AZ-affinity reads need ElastiCache Valkey")
         return self
 
 
@@ -185,11 +202,16 @@ class Scenario(_Strict):
     )
     base_design: Design
     designs: dict[str, dict[str, Any]] = Field(min_length=1)
+    path_from: str | None = Field(
+        default=None, description="the design the verdict walks from, one option at a time, to the cheapest design"
+    )
 
     @model_validator(mode="after")
     def _designs_valid(self) -> Scenario:
         for name in self.designs:
             self.design(name)
+        if self.path_from is not None and self.path_from not in self.designs:
+            raise ValueError(f"path_from {self.path_from!r} is not one of the designs {sorted(self.designs)}")
         return self
 
     def design(self, name: str) -> Design:

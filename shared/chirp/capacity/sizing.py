@@ -77,6 +77,13 @@ class Context:
         return self.edge_reads_per_day * self.inputs["edge_hit_ratio"]
 
     @property
+    def edge_auth_calls_per_day(self) -> float:
+        """Sign-ins and sign-ups routed through the edge (waf_scope edge) so its web ACL sees them; never cached."""
+        if self.design.waf_scope != "edge":
+            return 0.0
+        return self.scenario.users.daily_active * self.inputs["auth_calls_per_user_per_day"]
+
+    @property
     def origin_reads_per_day(self) -> float:
         """Reads that reach API Gateway and a function (the edge's misses included)."""
         return self.traffic.reads_per_day - self.edge_hits_per_day
@@ -123,6 +130,14 @@ def wire_over_raw(c: Context) -> float:
     return c.inputs["response_wire_over_raw"] if c.design.compress_responses else 1.0
 
 
+def counter_coalescing(c: Context) -> float:
+    """Likes and retweets per counter write: the input (measured by make bench: the actions consumer's batches)
+    where the design coalesces and takes likes on the async write path (the only path that batches them), else 1.
+    Notifications are not folded by the product ("N people liked" is not built): one per like or retweet."""
+    coalesces = c.design.counter_coalescing > 1 and c.design.write_path == "async"
+    return c.inputs["counter_coalescing"] if coalesces else 1.0
+
+
 def page_bytes(c: Context) -> float:
     """Raw bytes of one page of tweets as the API writes it (measured: the bench's home page JSON)."""
     return c.design.page_tweets * c.inputs["response_bytes_per_tweet"]
@@ -141,9 +156,12 @@ def api_edge(c: Context) -> list[Line]:
     if not c.edge_reads_per_day:
         return []
     d = c.design
-    requests = c.monthly(c.edge_reads_per_day)
-    gib = requests * page_bytes(c) * wire_over_raw(c) / GIB
+    reads = c.monthly(c.edge_reads_per_day)
+    requests = reads + c.monthly(c.edge_auth_calls_per_day)
+    gib = reads * page_bytes(c) * wire_over_raw(c) / GIB
     detail = f"{d.signed_out_read_share:.0%} of profile views and searches signed out"
+    if c.edge_auth_calls_per_day:
+        detail += f"; sign-ins {c.monthly(c.edge_auth_calls_per_day):.3g} (waf_scope edge)"
     return [
         c.line("CloudFront API edge", "HTTPS requests", "cloudfront.https_requests", requests, detail),
         c.line("CloudFront API edge", "egress", "cloudfront.egress", gib),
@@ -295,7 +313,7 @@ def websocket(c: Context) -> list[Line]:
             c.line("WebSocket", "NLCU-hours", "nlb.nlcu_hours", nlcus * c.hours, f"{nlcus:,.0f} NLCU (active sockets)"),
         ]
     pushes = pushes_per_day(c)
-    notifications = (t.likes_per_day + t.retweets_per_day) / d.counter_coalescing * online_share(c)
+    notifications = (t.likes_per_day + t.retweets_per_day) * online_share(c)  # one per like (not folded)
     if d.websocket in ("appsync_events", "iot_core"):
         return _managed_pubsub(c, socket_minutes, c.monthly(pushes + notifications))
     heartbeats = heartbeats_per_month(c)
@@ -458,11 +476,11 @@ def keyspaces(c: Context) -> list[Line]:
     tweet_wru = _units(content.tweet_bytes, KIB) + _units(content.index_row_bytes, KIB)  # tweets + user_tweets
     like_wru = _units(content.like_row_bytes, KIB)
     notification_wru = _units(content.notification_row_bytes, KIB)
-    notifications_per_day = (t.likes_per_day + t.retweets_per_day) / d.counter_coalescing
+    notifications_per_day = t.likes_per_day + t.retweets_per_day  # one per like or retweet (not folded)
     engagement = (
         t.likes_per_day * like_wru
         + t.retweets_per_day * tweet_wru
-        + (t.likes_per_day + t.retweets_per_day) / d.counter_coalescing  # counter updates
+        + (t.likes_per_day + t.retweets_per_day) / counter_coalescing(c)  # counter updates
         + notifications_per_day * notification_wru
     )
     posts = t.tweets_per_day * tweet_wru + t.follows_per_day * 2  # follower/following counters

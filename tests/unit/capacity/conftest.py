@@ -18,7 +18,10 @@ def seed() -> Scenario:
 
 @pytest.fixture(scope="session")
 def seed_data() -> Any:
-    return yaml.safe_load(SEED.read_text(encoding="utf-8"))
+    """The seed's raw data for variants that replace its designs: without path_from, which names a seed design."""
+    data = yaml.safe_load(SEED.read_text(encoding="utf-8"))
+    data.pop("path_from")
+    return data
 
 
 @pytest.fixture(scope="session")
