@@ -153,8 +153,9 @@ FLOORS: dict[tuple[str, str], str] = {
     ("Lambda", "invocations"): "one invocation per signed-in request is the floor of a Lambda API ($0.20 per million); "
     "the direct writes that skip it need API Gateway, dearer per request than the ALB it would replace",
     ("Lambda", "compute"): "measured ms per request on the servers backend, arm64, 3-year savings plan",
-    ("Keyspaces", "writes: likes"): "a like row and a notification row per like (8G a day each); counters fold "
-    "only on the async write path, at the measured likes per counter write (counter_coalescing, see the inputs)",
+    ("Keyspaces", "writes: likes"): "per like (8G a day): its row, its Likes-tab row and a notification row; "
+    "counters fold only on the async write path, at the measured likes per counter write (counter_coalescing); "
+    "folding notifications per batch (not built) would save at most what counters saved",
     ("Keyspaces", ""): "provisioned at the target utilisation; 90 days hot, the rest archived",
     ("ElastiCache", "nodes"): "memory for 800M cached timelines (listpack, 300 ids, Valkey, 3-year reserved)",
     ("CloudFront API edge", ""): "every signed-out read is a CDN request: cheaper than the origin path it replaces",
@@ -248,7 +249,8 @@ def _remaining(best: Plan) -> list[str]:
             break
     lines = [
         f"Still **{usd(best.core_gap_usd)} over** {usd(DESIGN_DOC_CORE_MONTHLY_USD)}: closing it would take removing "
-        f"these {len(needed)} line(s) of {best.design_name} outright, and nothing more in Chirp's shape moves them:",
+        f"these {len(needed)} line(s) of {best.design_name} outright; what holds each there (and what little more "
+        "could move it):",
         "",
         "| Line | Monthly | Why it stays |",
         "|---|---:|---|",

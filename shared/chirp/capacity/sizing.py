@@ -478,7 +478,7 @@ def keyspaces(c: Context) -> list[Line]:
     notification_wru = _units(content.notification_row_bytes, KIB)
     notifications_per_day = t.likes_per_day + t.retweets_per_day  # one per like or retweet (not folded)
     engagement = (
-        t.likes_per_day * like_wru
+        t.likes_per_day * like_wru * 2  # the like row and its likes_by_user row (the Likes tab)
         + t.retweets_per_day * tweet_wru
         + (t.likes_per_day + t.retweets_per_day) / counter_coalescing(c)  # counter updates
         + notifications_per_day * notification_wru
@@ -502,7 +502,7 @@ def keyspaces(c: Context) -> list[Line]:
     hot_days = min(d.keyspaces_hot_days or c.days_kept, c.days_kept)
     stored = (
         t.tweets_per_day * hot_days * (content.tweet_bytes + content.index_row_bytes)
-        + t.likes_per_day * hot_days * content.like_row_bytes
+        + t.likes_per_day * hot_days * content.like_row_bytes * 2  # likes and likes_by_user
         + t.users_stored_bytes
         + notifications_per_day * c.scenario.retention.notification_days * content.notification_row_bytes
         + home_rows_per_day * d.home_timeline_ttl_days * content.index_row_bytes
