@@ -160,6 +160,7 @@ def markdown(doc: dict[str, Any]) -> str:
         lines.append(f"| {t['target']} | {_fmt(t['value'])} | {t['op']} {_fmt(t['goal'])} | {met} |")
     lines += ["", "## Latency (ms)", "", "| workload | p50 | p95 | p99 | n |", "|---|---:|---:|---:|---:|"]
     lines.append(_pct_row("post tweet", _get(w, "post.latency_ms")))
+    lines.append(_pct_row("post tweet, warm-up posts (no target)", _get(w, "post.warm_up_ms")))
     lines.append(_pct_row("post tweet, 8 concurrent clients", _get(w, "post.throughput.latency_under_load_ms")))
     for group in ("no_celebrity", "ten_celebrities", "typical"):
         lines.append(_pct_row(f"home timeline, {group}, warm", _get(w, f"timeline.{group}.warm_ms")))
