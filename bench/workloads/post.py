@@ -11,7 +11,7 @@ from typing import Any
 from context import Bench, log
 from stats import summary
 
-WARM_UP_POSTS = 150
+WARM_UP_POSTS = (150, 100)  # full, quick
 
 
 def _content(bench: Bench, i: int) -> str:
@@ -26,7 +26,7 @@ def run(bench: Bench) -> dict[str, Any]:
     # Warm-up, reported apart (no target): the stand-ins start cold (JIT), which Keyspaces and Kinesis never are.
     # Measured on 2026-11-30, in-process: posts 1-20 p50 33 / p95 137 ms, 21-100 21 / 56, 101-200 15 / 30.
     warm_up: list[float] = []
-    for i in range(WARM_UP_POSTS):
+    for i in range(bench.scale(*WARM_UP_POSTS)):
         start = time.perf_counter()
         bench.client(authors[i % len(authors)]).post("/tweets", json={"content": _content(bench, i)})
         warm_up.append((time.perf_counter() - start) * 1000)
