@@ -560,9 +560,18 @@ class SearchIndex(Protocol):
         """Idempotent: indexing the same tweet twice leaves one document."""
 
     def delete_tweets(self, tweet_ids: Sequence[int]) -> None: ...
-    def search(self, query: SearchQuery, *, limit: int, before: int | None, order: str) -> list[SearchHit]:
+    def search(
+        self,
+        query: SearchQuery,
+        *,
+        limit: int,
+        before: int | None,
+        order: str,
+        exclude_authors: frozenset[int] = frozenset(),
+    ) -> list[SearchHit]:
         """``order`` is 'recent' (id desc, ids below ``before``; scores optional) or 'relevance' (text score
-        desc)."""
+        desc). ``exclude_authors``: no tweet of these users (the viewer's blocks), left out by the index itself so
+        that a page is full and a cursor skips nothing."""
 
     def index_users(self, users: Sequence[UserRecord]) -> None:
         """Idempotent: indexing a user again replaces their document (a display-name change)."""

@@ -225,6 +225,35 @@ def test_excluded_words_phrases_and_hashtags(index: SearchIndex, search: Search)
     assert search("coffee -MILK -#Morning") == [d]
 
 
+def test_excluded_authors_leave_every_order_and_page_full(index: SearchIndex) -> None:
+    a, b, c, d, e = load(
+        index,
+        tweet(tid(at("2025-03-01")), "tea time #brew", username="alice", user_id=1),
+        tweet(tid(at("2025-03-02")), "tea again #brew", username="bob", user_id=2),
+        tweet(tid(at("2025-03-03")), "tea tea tea #brew", username="carol", user_id=3),
+        tweet(tid(at("2025-03-04")), "more tea #brew", username="bob", user_id=2),
+        tweet(tid(at("2025-03-05")), "tea for alice #brew", username="alice", user_id=1),
+    )
+
+    def found(
+        raw: str, *, exclude: set[int], limit: int = 10, before: int | None = None, order: str = "recent"
+    ) -> list[int]:
+        query = parse_query(raw)
+        hits = index.search(query, limit=limit, before=before, order=order, exclude_authors=frozenset(exclude))
+        return [hit.tweet_id for hit in hits]
+
+    assert found("tea", exclude=set()) == [e, d, c, b, a]
+    assert found("tea", exclude={2}) == [e, c, a]
+    assert found("tea", exclude={2}, limit=2) == [e, c]  # left out by the index: the page of 2 is full
+    assert found("tea", exclude={2}, limit=2, before=c) == [a]
+    assert found("#brew", exclude={1, 2}) == [c]
+    assert found("from:bob", exclude={2}) == []
+    assert found('"tea again"', exclude={1, 3}) == [b]
+    ranked = found("tea", exclude={2, 99}, order="relevance")
+    assert ranked[0] == c and set(ranked) == {a, c, e}  # carol's text scores highest; bob's tweets are out
+    assert found("tea", exclude={1, 2, 3}, order="relevance") == []
+
+
 # --------------------------------------------------------------------------------------------------------- order
 
 

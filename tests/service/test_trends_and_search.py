@@ -95,6 +95,27 @@ def test_search_recent_pages_without_duplicates(stack: Container) -> None:
     assert seen == [f"paged item {i}" for i in reversed(range(7))]
 
 
+def test_a_blocked_authors_tweets_leave_search_without_shortening_the_pages(stack: Container) -> None:
+    alice, bob, carol = signup(stack, "alice"), signup(stack, "bob"), signup(stack, "carol")
+    stack.tweets.create(alice, NewTweet(content="zebra at last"))
+    for i in range(3):
+        stack.tweets.create(carol, NewTweet(content=f"zebra sighting {i}"))
+    for i in range(3):  # the newest matches: a filter after the page was cut would leave alice's first page empty
+        stack.tweets.create(bob, NewTweet(content=f"zebra rumour {i}"))
+    drain(stack)
+    stack.blocks.set_block(alice, "bob", on=True)
+    first = stack.search.search(alice, "zebra", kind="recent", count=2, cursor=None)
+    assert [t["content"] for t in first["tweets"]] == ["zebra sighting 2", "zebra sighting 1"]
+    second = stack.search.search(alice, "zebra", kind="recent", count=2, cursor=first["next_cursor"])
+    assert [t["content"] for t in second["tweets"]] == ["zebra sighting 0", "zebra at last"]
+    assert second["next_cursor"] is None
+    top = {"zebra at last"} | {f"zebra sighting {i}" for i in range(3)}
+    assert set(_search(stack, alice, "zebra", kind="top")) == top
+    assert "zebra at last" not in _search(stack, bob, "zebra")  # both ways
+    assert len(_search(stack, bob, "zebra")) == 6
+    assert len(_search(stack, carol, "zebra")) == 7
+
+
 def test_top_ranks_engagement_above_an_equal_text_match(stack: Container) -> None:
     alice, bob = signup(stack, "alice"), signup(stack, "bob")
     fans = [signup(stack, f"fan{i}") for i in range(5)]

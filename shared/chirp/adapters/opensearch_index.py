@@ -29,8 +29,8 @@ Query translation (chirp.query.SearchQuery -> bool query), the same semantics as
 words and phrases -> match_phrase on ``content`` (all of them); hashtags and mentions -> ``term`` filters (all of
 them); from_users -> one ``terms`` filter on the lowercased username (any of them); since/until -> a ``tweet_id``
 range filter from ``min_id_for_time_ms`` (since inclusive, until exclusive); excluded words, phrases and hashtags ->
-``must_not`` (any of them excludes); ``before`` -> ids below it (``search_after`` in recent order, a range filter in
-relevance order).
+``must_not`` (any of them excludes); ``exclude_authors`` (the viewer's blocks) -> a ``terms`` filter on ``user_id`` in
+``must_not``; ``before`` -> ids below it (``search_after`` in recent order, a range filter in relevance order).
 
 ``order="recent"`` sorts by the ``tweet_id`` doc values, descending, which is also each index's sort
 (``index.sort.field``), with ``track_total_hits: false`` and no scores: every clause, the text too, is in filter
@@ -39,13 +39,15 @@ The next page is ``search_after: [before]`` (the service's opaque cursor is the 
 so paging is stable). ``order="relevance"``: BM25 score desc, then ``tweet_id`` desc, with only the text in scoring
 context (``must``) and ``dfs_query_then_fetch`` so term statistics are global across the monthly indices; the scores
 are plain text scores, which the service re-ranks with recency and engagement. Hits come back without ``_source``
-or stored fields: the ids (and scores) are the sort values.
+or stored fields, and ``filter_path`` trims the response to the sort values: the ids (and scores).
 
 Connection: ``OpenSearchIndex(url, prefix=..., auth=...)``. ``auth="sigv4"`` signs every request with the
 function's IAM role (botocore's default credential chain, service ``es``): Amazon OpenSearch Service maps the role to
 ``chirp_indexer`` through fine-grained access control. ``auth="basic"`` sends a user name and password (an
 OpenSearch internal user; refused over plain http); ``"none"`` sends nothing. https URLs verify the server
-certificate against ``ca_file`` (PEM) or, without it, the default trust store. Credentials are never logged.
+certificate against ``ca_file`` (PEM) or, without it, the default trust store. Credentials are never logged. The
+client keeps up to ``POOL_MAXSIZE`` keep-alive connections, one per concurrent caller, so TLS is negotiated once
+per connection, not per request.
 Unreachable cluster, 429 and 5xx -> ``StoreUnavailable``.
 
 ``chirp.search_role.indexer_role(prefix)`` is the least privilege this adapter needs (the ``chirp_indexer`` role):
@@ -73,6 +75,7 @@ _MAX_ID = 2**63 - 1
 REFRESH_INTERVAL = "500ms"
 BULK_MAX_DOCS = 1000
 BULK_MAX_BYTES = 8 * 1024 * 1024
+POOL_MAXSIZE = 16
 _UNAVAILABLE_STATUS = frozenset({429, 502, 503, 504})
 TOKEN_PATTERN = r"[^\p{L}\p{N}\p{Co}]+"
 SIGV4_SERVICE = "es"  # Amazon OpenSearch Service domains (serverless collections would be "aoss")
@@ -198,7 +201,14 @@ class OpenSearchIndex:
         self.users_index = f"{prefix}-users"
         self._shards = shards
         self._replicas = replicas
-        options: dict[str, Any] = {"timeout": timeout_s, "max_retries": 1, "retry_on_timeout": True}
+        options: dict[str, Any] = {
+            "timeout": timeout_s,
+            "max_retries": 1,
+            "retry_on_timeout": True,
+            # Keep-alive TLS connections for every thread that shares this client (the local runtime runs handlers on
+            # a thread pool); urllib3's default keeps one and opens, then drops, a new one per concurrent request.
+            "pool_maxsize": POOL_MAXSIZE,
+        }
         options.update(_client_auth(url, auth=auth, username=username, password=password, region=region))
         if ca_file:
             options["ca_certs"] = ca_file
@@ -319,16 +329,29 @@ class OpenSearchIndex:
             ignore_status=(404,),  # already gone, or its month's index was never created
         )
 
-    def search(self, query: SearchQuery, *, limit: int, before: int | None, order: str) -> list[SearchHit]:
+    def search(
+        self,
+        query: SearchQuery,
+        *,
+        limit: int,
+        before: int | None,
+        order: str,
+        exclude_authors: frozenset[int] = frozenset(),
+    ) -> list[SearchHit]:
         if limit <= 0:
             return []
         relevance = order == "relevance" and bool(query.words or query.phrases)
-        params: dict[str, Any] = {"ignore_unavailable": "true", "allow_no_indices": "true"}
+        # filter_path: the sort values are all the service uses, so the response carries nothing else.
+        params: dict[str, Any] = {
+            "ignore_unavailable": "true",
+            "allow_no_indices": "true",
+            "filter_path": "hits.hits.sort",
+        }
         if relevance:
             params["search_type"] = "dfs_query_then_fetch"
-        body = search_body(query, limit=limit, before=before, relevance=relevance)
+        body = search_body(query, limit=limit, before=before, relevance=relevance, exclude_authors=exclude_authors)
         response = self._call(lambda: self._client.search(index=self.alias, body=body, params=params))
-        hits = cast(list[dict[str, Any]], response["hits"]["hits"])
+        hits = cast(list[dict[str, Any]], response.get("hits", {}).get("hits", []))  # filtered: {} when none
         if relevance:  # sort values: [score, tweet_id]
             return [SearchHit(tweet_id=int(hit["sort"][1]), text_score=float(hit["sort"][0])) for hit in hits]
         return [SearchHit(tweet_id=int(hit["sort"][0]), text_score=0.0) for hit in hits]
@@ -391,10 +414,12 @@ class OpenSearchIndex:
         }
         response = self._call(
             lambda: self._client.search(
-                index=self.users_index, body=body, params={"ignore_unavailable": "true", "allow_no_indices": "true"}
+                index=self.users_index,
+                body=body,
+                params={"ignore_unavailable": "true", "allow_no_indices": "true", "filter_path": "hits.hits._id"},
             )
         )
-        return [int(hit["_id"]) for hit in response["hits"]["hits"]]
+        return [int(hit["_id"]) for hit in response.get("hits", {}).get("hits", [])]
 
 
 def _client_auth(url: str, *, auth: str, username: str | None, password: str | None, region: str) -> dict[str, Any]:
@@ -432,7 +457,14 @@ def _phrase(text: str) -> dict[str, Any]:
     return {"match_phrase": {"content": text}}
 
 
-def search_body(query: SearchQuery, *, limit: int, before: int | None, relevance: bool) -> dict[str, Any]:
+def search_body(
+    query: SearchQuery,
+    *,
+    limit: int,
+    before: int | None,
+    relevance: bool,
+    exclude_authors: frozenset[int] = frozenset(),
+) -> dict[str, Any]:
     """The search request body (see the module docstring): recent order pages with ``search_after`` on the index
     sort; relevance order (only when the query has text) scores the text and filters the rest."""
     body: dict[str, Any] = {
@@ -442,17 +474,23 @@ def search_body(query: SearchQuery, *, limit: int, before: int | None, relevance
         "stored_fields": "_none_",
     }
     if relevance:
-        body["query"] = build_query(query, before=before, scored_text=True)
+        body["query"] = build_query(query, before=before, scored_text=True, exclude_authors=exclude_authors)
         body["sort"] = [{"_score": "desc"}, {"tweet_id": "desc"}]
         return body
-    body["query"] = build_query(query, before=None, scored_text=False)
+    body["query"] = build_query(query, before=None, scored_text=False, exclude_authors=exclude_authors)
     body["sort"] = [{"tweet_id": "desc"}]
     if before is not None:
         body["search_after"] = [max(0, min(before, _MAX_ID))]
     return body
 
 
-def build_query(query: SearchQuery, *, before: int | None, scored_text: bool = True) -> dict[str, Any]:
+def build_query(
+    query: SearchQuery,
+    *,
+    before: int | None,
+    scored_text: bool = True,
+    exclude_authors: frozenset[int] = frozenset(),
+) -> dict[str, Any]:
     """The bool query for a parsed search query (see the module docstring for the semantics). The text goes to
     ``must`` when it is to be scored and to ``filter`` otherwise; everything else is always in filter context."""
     text = [_phrase(w) for w in query.words] + [_phrase(" ".join(p)) for p in query.phrases if p]
@@ -472,6 +510,8 @@ def build_query(query: SearchQuery, *, before: int | None, scored_text: bool = T
         + [_phrase(" ".join(p)) for p in query.excluded_phrases if p]
         + [{"term": {"hashtags": tag}} for tag in query.excluded_hashtags]
     )
+    if exclude_authors:  # the viewer's blocks, both ways: one terms filter on user_id
+        must_not.append({"terms": {"user_id": sorted(exclude_authors)}})
     boolean: dict[str, Any] = {}
     if scored_text and text:
         boolean["must"] = text

@@ -45,18 +45,24 @@ class SearchService:
             pass  # nothing can match symbols alone
         elif kind == "recent":
             before = _int_cursor(cursor)
-            hits = self._s.search.search(query, limit=count + 1, before=before, order="recent")
+            # The index leaves out the viewer's blocks (search results hold no retweet entries: the author is all
+            # that hides one), so a page is full and the cursor after it skips nothing.
+            hidden = self._safety.hidden(viewer_id)
+            hits = self._s.search.search(query, limit=count + 1, before=before, order="recent", exclude_authors=hidden)
             ids = [h.tweet_id for h in hits]
             tweets = self._hydrator.by_ids(viewer_id, ids[:count])
             next_cursor = str(ids[count - 1]) if len(ids) > count else None
         else:
             offset = _int_cursor(cursor) or 0
-            hits = self._s.search.search(query, limit=TOP_CANDIDATES, before=None, order="relevance")
+            hidden = self._safety.hidden(viewer_id)
+            hits = self._s.search.search(
+                query, limit=TOP_CANDIDATES, before=None, order="relevance", exclude_authors=hidden
+            )
             ranked = self._rank(hits_by_id={h.tweet_id: h.text_score for h in hits})
             tweets = self._hydrator.by_ids(viewer_id, ranked[offset : offset + count])
             next_cursor = str(offset + count) if len(ranked) > offset + count else None
         return {
-            "tweets": self._safety.visible(viewer_id, tweets),
+            "tweets": tweets,
             "next_cursor": next_cursor,
             "search_metadata": {
                 "query": q,

@@ -3,6 +3,7 @@ and authors. Time filters use the ids, which are time-ordered."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,15 @@ class SqliteSearchIndex:
             for tweet_id in tweet_ids:
                 self._remove(conn, tweet_id)
 
-    def search(self, query: SearchQuery, *, limit: int, before: int | None, order: str) -> list[SearchHit]:
+    def search(
+        self,
+        query: SearchQuery,
+        *,
+        limit: int,
+        before: int | None,
+        order: str,
+        exclude_authors: frozenset[int] = frozenset(),
+    ) -> list[SearchHit]:
         text = _match_expression(query.words, query.phrases)
         params: list[Any] = []
         ranked = order == "relevance" and bool(text)
@@ -95,6 +104,9 @@ class SqliteSearchIndex:
                     " AND t.value = ? AND t.tweet_id = m.tweet_id)"
                 )
                 params += [kind, value]
+        if exclude_authors:  # one JSON array parameter, however many blocks (no bound-variable limit)
+            sql += " AND m.user_id NOT IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(sorted(exclude_authors)))
         excluded = _match_expression(query.excluded_words, query.excluded_phrases, any_of=True)
         if excluded:
             sql += " AND m.tweet_id NOT IN (SELECT rowid FROM tweet_text WHERE tweet_text MATCH ?)"
