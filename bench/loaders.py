@@ -43,6 +43,9 @@ def _parallel(fn: Callable[[T], object], items: Sequence[T], workers: int) -> No
             pass
 
 
+TWEET_CACHE_DAYS = 3  # the tweet cache's TTL for tweet objects (RedisTweetCache tweet_ttl_s)
+
+
 def load(container: Container, data: Dataset, backend: str, log: Log) -> dict[str, float]:
     """Loads everything; returns seconds per step."""
     s = container.stores
@@ -63,6 +66,11 @@ def load(container: Container, data: Dataset, backend: str, log: Log) -> dict[st
     step("reply_counts", lambda: _parallel(lambda kv: s.engagement.adjust_replies(kv[0], kv[1]), replies, workers))
     at = data.generated_at_ms
     step("likes", lambda: s.engagement.bulk_load_likes([(tweet_id, user_id, at) for tweet_id, user_id in data.likes]))
+    # The post path caches every tweet it stores (TweetHydrator.fresh) for the cache's tweet TTL; bulk loading skips
+    # it, so the tweets of the last TWEET_CACHE_DAYS are cached here as posting would have left them (objects only:
+    # counts changed by later likes are read from the store, as after any like). Embedded: this process's cache only.
+    recent = [t for t in data.tweets if t.created_at_ms >= at - TWEET_CACHE_DAYS * 86_400_000]
+    step("tweet_cache", lambda: [s.tweet_cache.fill(tweets=b) for b in _batches(recent, batch)])
     step("search_users", lambda: [s.search.index_users(b) for b in _batches(data.users, batch)])
     step(
         "search_tweets",

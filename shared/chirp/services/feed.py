@@ -343,7 +343,7 @@ class FeedManager:
 
 @lru_cache(maxsize=1)
 def _read_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="home-reads")
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="home-reads")  # one per request; locally many share it
 
 
 @lru_cache(maxsize=1)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import NamedTuple, cast
 
 from chirp import api_models as api
@@ -109,9 +111,10 @@ class TweetHydrator:
     def by_ids(self, viewer_id: int | None, tweet_ids: Sequence[int]) -> list[api.Tweet]:
         """API objects of the tweets that exist, in the order asked."""
         found = self._lookup(tweet_ids, viewer_id, objects=True, counts=True)
+        counts = self._prefetch_counts(tweet_ids, found)
         tweets, loaded = self._tweets(tweet_ids, found)
         records = [t for t in (tweets.get(tweet_id) for tweet_id in tweet_ids) if t is not None]
-        return self._render(viewer_id, records, found, loaded=loaded)
+        return self._render(viewer_id, records, found, loaded=loaded, counts_read=counts)
 
     def fresh(self, tweet: TweetRecord) -> api.Tweet:
         """The API object of a tweet just posted: nobody has liked, retweeted or answered it yet, so no store read is
@@ -154,6 +157,14 @@ class TweetHydrator:
         }
 
     # -- the three steps ---------------------------------------------------------------------------------------
+    def _prefetch_counts(self, tweet_ids: Sequence[int], found: CachedTweets) -> Future[dict[int, TweetCounts]] | None:
+        """When the page goes to the store for tweets the cache lacked, the counters it lacked are read at the same
+        time (a cold page's store reads in two waves, not five in a row; a warm page starts no thread)."""
+        if all(t in found.tweets or t in found.deleted for t in tweet_ids):
+            return None
+        wanted = [t for t in dict.fromkeys(tweet_ids) if t not in found.counts and t not in found.deleted]
+        return _pool().submit(self._stores.engagement.counts, wanted) if wanted else None
+
     def _lookup(self, tweet_ids: Sequence[int], viewer_id: int | None, *, objects: bool, counts: bool) -> CachedTweets:
         if not tweet_ids:
             return CachedTweets()
@@ -182,17 +193,21 @@ class TweetHydrator:
         found: CachedTweets,
         *,
         loaded: dict[int, TweetRecord],
+        counts_read: Future[dict[int, TweetCounts]] | None = None,
     ) -> list[api.Tweet]:
+        """``counts_read``: the counters the cache lacked, already being read (``_prefetch_counts``). A page that
+        went to the store reads its authors' cards and the viewer's flags at the same time too."""
         engagement = self._stores.engagement
         originals = self._originals(viewer_id, records)
         records = [t for t in records if t.retweet_of is None or t.retweet_of in originals]  # original deleted: gone
-        bylines = self.bylines([t.user_id for t in records])
-        records = [t for t in records if t.user_id in bylines]  # the author's account is gone: so are their tweets
+        authors = [t.user_id for t in records]
+        cold = bool(loaded) or counts_read is not None
+        bylines_read = _pool().submit(self.bylines, authors) if cold and authors else None
         ids = list(dict.fromkeys(t.tweet_id for t in records if t.retweet_of is None))
         counts = dict(found.counts)
         count_misses = [t for t in ids if t not in counts]
         if count_misses:
-            read = engagement.counts(count_misses)
+            read = counts_read.result() if counts_read is not None else engagement.counts(count_misses)
             counts.update({t: read.get(t, TweetCounts()) for t in count_misses})
         liked, retweeted = dict(found.liked), dict(found.retweeted)
         like_misses: list[int] = []
@@ -201,12 +216,17 @@ class TweetHydrator:
             # a tweet nobody liked (retweeted) needs no flag read: the counters just read say so (flags_from_counts)
             like_misses = [t for t in ids if t not in liked and counts[t].likes > 0]
             retweet_misses = [t for t in ids if t not in retweeted and counts[t].retweets > 0]
-            if like_misses:
-                yes = engagement.liked_by(viewer_id, like_misses)
-                liked.update({t: t in yes for t in like_misses})
+            likes_read = (
+                _pool().submit(engagement.liked_by, viewer_id, like_misses) if like_misses and retweet_misses else None
+            )
             if retweet_misses:
                 yes = engagement.retweeted_by(viewer_id, retweet_misses)
                 retweeted.update({t: t in yes for t in retweet_misses})
+            if like_misses:
+                yes = likes_read.result() if likes_read is not None else engagement.liked_by(viewer_id, like_misses)
+                liked.update({t: t in yes for t in like_misses})
+        bylines = bylines_read.result() if bylines_read is not None else self.bylines(authors)
+        records = [t for t in records if t.user_id in bylines]  # the author's account is gone: so are their tweets
         if found is not _UNAVAILABLE:
             self._fill(
                 found,
@@ -252,6 +272,12 @@ class TweetHydrator:
             self._stores.tweet_cache.fill(
                 tweets=list(tweets.values()), counts=counts, viewer_id=viewer_id, liked=liked, retweeted=retweeted
             )
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    """Store reads of one page in flight at once (a cold page's counters, flags and authors' cards)."""
+    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="hydration")  # a Lambda uses 3; locally 64 share it
 
 
 def retweet_json(entry: TweetRecord, original: api.Tweet, *, byline: Byline | None = None) -> api.Tweet:
