@@ -12,7 +12,7 @@ from typing import Any
 from context import Bench, log
 from stats import summary
 
-WARM_UP_READS = 10  # cold reads before the timed ones (users the groups do not use)
+WARM_UP_READS = 30  # cold reads before the timed ones (users the groups do not use)
 
 
 def _read(bench: Bench, user_id: int) -> float:
