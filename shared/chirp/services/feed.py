@@ -6,7 +6,8 @@ Who calls it: the request path (home reads, follow/unfollow, delete — the auth
 fan-out consumer (``DeliveryService``), which streams an author's followers through ``audience`` and hands each batch
 to ``add_to_followers`` / ``remove_from`` / ``celebrity_changed``. Calls go one way: FeedManager never calls back.
 
-Read path: a home read whose timeline exists touches the cache only: its page, its cached celebrity list and those
+Read path: a home read whose timeline exists touches the cache only: its page, truncation mark, cached celebrity
+list and block/mute sets (``TimelineStore.home_view``, one round trip: the keys share the reader's slot), then those
 celebrities' recent-tweet lists (``Stores.author_timelines``, one round trip for all). The graph and the durable
 stores are read when a cache misses (then filled), when a timeline is rebuilt, and for pages older than a
 truncated timeline or list holds.

@@ -1,5 +1,6 @@
-"""The read side of blocks and mutes: each user's safety sets (cached beside their timeline, dropped on every change,
-so a home read adds a cache read and no store round trip) and the rules that hide accounts.
+"""The read side of blocks and mutes: each user's safety sets (cached beside their timeline, dropped on every change;
+a home read gets them in the same round trip as its page, ``TimelineStore.home_view``) and the rules that hide
+accounts.
 
 A block hides the two accounts from each other everywhere: timelines, replies, search, notifications (none is made
 from one for the other), profiles (the blocked viewer gets 403 ``blocked``, as Twitter says "you're blocked"), and no
