@@ -159,7 +159,8 @@ def markdown(doc: dict[str, Any]) -> str:
         met = "-" if t["met"] is None else ("yes" if t["met"] else "**no**")
         lines.append(f"| {t['target']} | {_fmt(t['value'])} | {t['op']} {_fmt(t['goal'])} | {met} |")
     lines += ["", "## Latency (ms)", "", "| workload | p50 | p95 | p99 | n |", "|---|---:|---:|---:|---:|"]
-    lines.append(_pct_row("post tweet", _get(w, "post.latency_ms")))
+    lines.append(_pct_row("post tweet (one at a time, steady rate)", _get(w, "post.latency_ms")))
+    lines.append(_pct_row("post tweet, back to back (no target)", _get(w, "post.back_to_back_ms")))
     lines.append(_pct_row("post tweet, warm-up posts (no target)", _get(w, "post.warm_up_ms")))
     lines.append(_pct_row("post tweet, 8 concurrent clients", _get(w, "post.throughput.latency_under_load_ms")))
     for group in ("no_celebrity", "ten_celebrities", "typical"):
