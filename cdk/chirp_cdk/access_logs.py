@@ -32,6 +32,21 @@ class RestAccessLogs:
     delivery_stream: firehose.DeliveryStream | None = None
 
 
+def access_log_format() -> apigw.AccessLogFormat:
+    """The one line format of every stage's access logs (REST and Mastodon): JSON, no caller identity."""
+    return apigw.AccessLogFormat.json_with_standard_fields(
+        caller=False,
+        http_method=True,
+        ip=True,
+        protocol=True,
+        request_time=True,
+        resource_path=True,
+        response_length=True,
+        status=True,
+        user=True,
+    )
+
+
 def rest_access_logs(scope: Construct, settings: DeploymentSettings) -> RestAccessLogs:
     if settings.access_logs == "cloudwatch":
         # The construct id the stage's log group always had: a new one would replace (and delete) the old group.

@@ -17,6 +17,7 @@ from constructs import Construct
 
 from chirp import wiring
 from chirp.http import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_S
+from chirp_cdk.access_logs import access_log_format
 from chirp_cdk.rest_api import BEARER_REGEX, _managed_rule, _visibility
 from chirp_cdk.settings import DeploymentSettings
 
@@ -58,17 +59,7 @@ class MastodonRestApi(Construct):
                 throttling_rate_limit=settings.api_rate_limit,
                 throttling_burst_limit=settings.api_burst_limit,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
+                access_log_format=access_log_format(),
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
                 metrics_enabled=True,

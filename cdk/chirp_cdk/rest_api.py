@@ -30,7 +30,7 @@ from chirp.errors import (
 )
 from chirp.http import cors_config, error_body
 from chirp.openapi import openapi_document
-from chirp_cdk.access_logs import rest_access_logs
+from chirp_cdk.access_logs import access_log_format, rest_access_logs
 from chirp_cdk.direct_integrations import put_record_role, stream_integration
 from chirp_cdk.settings import DeploymentSettings
 
@@ -109,17 +109,6 @@ class ChirpRestApi(Construct):
         if cors is None:
             raise ValueError("the REST API needs at least one CORS origin (the web client's)")
         self.access_logs = rest_access_logs(self, settings)
-        access_log_format = apigw.AccessLogFormat.json_with_standard_fields(
-            caller=False,
-            http_method=True,
-            ip=True,
-            protocol=True,
-            request_time=True,
-            resource_path=True,
-            response_length=True,
-            status=True,
-            user=True,
-        )
         self.api = apigw.RestApi(
             self,
             "Api",
@@ -133,7 +122,7 @@ class ChirpRestApi(Construct):
                 throttling_rate_limit=settings.api_rate_limit,
                 throttling_burst_limit=settings.api_burst_limit,
                 access_log_destination=self.access_logs.destination,
-                access_log_format=access_log_format if self.access_logs.destination is not None else None,
+                access_log_format=access_log_format() if self.access_logs.destination is not None else None,
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
                 metrics_enabled=True,  # per-method latency for the dashboard and alarms
