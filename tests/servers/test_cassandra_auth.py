@@ -6,6 +6,7 @@ read and write its own keyspace but do nothing else."""
 
 from __future__ import annotations
 
+import socket
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -90,6 +91,16 @@ def test_tls_with_the_app_credentials_reads_and_writes_its_keyspace(app: Keyspac
         assert conn._socket.context.check_hostname is True
         assert conn._socket.context.verify_mode == ssl.CERT_REQUIRED
         assert conn.authenticator is not None
+
+
+def test_the_adapter_connections_send_without_nagle_delay(app: KeyspacesBackend) -> None:
+    """Every pooled connection to the node has TCP_NODELAY set (the driver's default leaves Nagle on)."""
+    app.session.execute("SELECT release_version FROM system.local")
+    pools = app.session.get_pools()
+    assert pools
+    for pool in pools:
+        sock = pool._connection._socket
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 def test_the_adapter_logs_in_as_the_app_role_not_a_superuser(ep: Endpoint, app: KeyspacesBackend) -> None:
