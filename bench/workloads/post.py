@@ -9,18 +9,12 @@ import time
 from typing import Any
 
 from context import Bench, log
+from pacing import PACE_S, paced
 from stats import summary
 
 WARM_UP_POSTS = (150, 100)  # full, quick
 BACK_TO_BACK_POSTS = (200, 30)
-TIMED_POSTS = (500, 80)
-# The timed posts arrive one every PACE_S (open loop: a post that starts late does not push the next ones back), a
-# rate the stream's consumers keep up with. Back to back, each post also waits for the cores the previous posts'
-# fan-out, indexing, trends and notifications take: on AWS those run in their own functions and services, here on
-# the same 2 cores. Measured on 2026-11-30 on one stack, posts by a user with no followers: back to back p50 23-44 /
-# p95 59-93 ms; 200 ms apart p50 23 / p95 36 ms. That contention is reported (back_to_back_ms and the 8 clients'
-# latency under load) but is not the post's latency.
-PACE_S = 0.12
+TIMED_POSTS = (500, 80)  # at a steady rate (``pacing``); back to back reported apart, with no target
 
 
 def _content(bench: Bench, i: int) -> str:
@@ -46,9 +40,7 @@ def run(bench: Bench) -> dict[str, Any]:
     back_to_back = [_post(bench, authors, i)[0] for i in range(bench.scale(*BACK_TO_BACK_POSTS))]
     samples: list[float] = []
     errors = 0
-    started = time.perf_counter()
-    for i in range(bench.scale(*TIMED_POSTS)):
-        time.sleep(max(0.0, started + i * PACE_S - time.perf_counter()))
+    for i in paced(bench.scale(*TIMED_POSTS)):
         took, ok = _post(bench, authors, i)
         samples.append(took)
         errors += not ok
