@@ -6,9 +6,12 @@ read and write its own keyspace but do nothing else."""
 
 from __future__ import annotations
 
+import gc
 import socket
 import ssl
+import time
 import uuid
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -101,6 +104,23 @@ def test_the_adapter_connections_send_without_nagle_delay(app: KeyspacesBackend)
     for pool in pools:
         sock = pool._connection._socket
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_a_finished_request_is_freed_without_the_cycle_collector(app: KeyspacesBackend) -> None:
+    """A request's future (and the rows it holds) goes when its last reference does, not at the next full
+    collection: its timeout timer no longer keeps a cycle with it once the request is done."""
+    gc.disable()
+    try:
+        future = app.session.execute_async("SELECT release_version FROM system.local")
+        assert future.result().one().release_version
+        ref = weakref.ref(future)
+        del future
+        deadline = time.monotonic() + 5.0
+        while ref() is not None and time.monotonic() < deadline:  # the driver's timer queue lets go of it shortly
+            time.sleep(0.05)
+        assert ref() is None
+    finally:
+        gc.enable()
 
 
 def test_the_adapter_logs_in_as_the_app_role_not_a_superuser(ep: Endpoint, app: KeyspacesBackend) -> None:

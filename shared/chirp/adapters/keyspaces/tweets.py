@@ -21,6 +21,7 @@ from chirp.adapters.keyspaces.connection import (
     read_in,
     read_many,
     translate_errors,
+    was_applied,
     write_many,
 )
 from chirp.model import TweetRecord
@@ -90,7 +91,7 @@ class KeyspacesTweetStore:
             # caller hears about.
             with contextlib.suppress(StoreUnavailable):
                 with translate_errors():
-                    mine = inserted.result().was_applied  # in flight since the start: known by now
+                    mine = was_applied(inserted.result())  # in flight since the start: known by now
                 if mine:
                     self._in_background(self._q["delete"], (t.tweet_id,))
                 self._uncount(t, counted)
@@ -102,7 +103,7 @@ class KeyspacesTweetStore:
             with contextlib.suppress(StoreUnavailable):  # as if the guarded write had failed first
                 self._uncount(t, counted)
             raise
-        if not result.was_applied:
+        if not was_applied(result):
             holder = result.one()  # the row that has the id: its own index rows stay
             undo: list[tuple[Any, Sequence[Any]]] = []
             if holder.user_id != t.user_id:
