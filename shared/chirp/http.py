@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from chirp import wiring
+from chirp import warm_heap, wiring
 from chirp.config import get_settings
 from chirp.errors import (
     ChirpError,
@@ -177,7 +177,10 @@ class RestApp:
                 self._public[(route.method, route.path)] = route
 
     def handler(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return self._handler(event, context)
+        try:
+            return self._handler(event, context)
+        finally:
+            warm_heap.after_invocation(self.function.name)
 
     def _resolve(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # Names only, never values: query strings and bodies may carry credentials (a WebSocket token, passwords).

@@ -31,7 +31,7 @@ from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventR
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from chirp import wiring
+from chirp import warm_heap, wiring
 from chirp.config import get_settings
 from chirp.model import Event, now_ms
 from chirp.observability import metrics
@@ -261,6 +261,7 @@ def make_batch_handler(
             return consume_batch(event, context, handle_batch, **_edge_options(context))
         finally:
             metrics.flush()
+            warm_heap.after_invocation(context.function_name)
 
     return handler
 
@@ -275,5 +276,6 @@ def make_handler(handle: Callable[[Event], None]) -> Callable[[dict[str, Any], L
             return consume(event, context, handle, **_edge_options(context))
         finally:
             metrics.flush()
+            warm_heap.after_invocation(context.function_name)
 
     return handler

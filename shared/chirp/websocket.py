@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from chirp import warm_heap
 from chirp.container import get_container
 from chirp.observability import metrics
 from chirp.services.streaming import StreamingError, speaks_mastodon
@@ -20,6 +21,7 @@ def dispatch(event: dict[str, Any]) -> dict[str, Any]:
         return _dispatch(event)
     finally:
         metrics.flush()
+        warm_heap.after_invocation("websocket")
 
 
 def _dispatch(event: dict[str, Any]) -> dict[str, Any]:
