@@ -69,19 +69,38 @@ def rss_mb(pid: int) -> dict[str, float]:
     return found
 
 
-def group_peak_rss_mb(pgid: int) -> dict[str, float]:
-    """Sum of current and of peak RSS over every process in a process group (a server and its children)."""
-    rss = peak = 0.0
+def group_pids(pgid: int) -> list[int]:
+    """Every process in a process group (a server and its children)."""
+    pids = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             stat = Path(f"/proc/{entry.name}/stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[2]) != pgid:
-                continue
+            if int(stat.rsplit(")", 1)[1].split()[2]) == pgid:
+                pids.append(int(entry.name))
         except (OSError, ValueError, IndexError):
             continue
-        one = rss_mb(int(entry.name))
+    return pids
+
+
+def group_peak_rss_mb(pgid: int) -> dict[str, float]:
+    """Sum of current and of peak RSS over every process in a process group (a server and its children)."""
+    rss = peak = 0.0
+    for pid in group_pids(pgid):
+        one = rss_mb(pid)
         rss += one.get("rss_mb", 0.0)
         peak += one.get("peak_rss_mb", 0.0)
     return {"rss_mb": round(rss, 1), "peak_rss_mb": round(peak, 1)}
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the processes now in a process group."""
+    ticks = 0
+    for pid in group_pids(pgid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+        except (OSError, ValueError, IndexError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")

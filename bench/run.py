@@ -27,6 +27,7 @@ from context import Bench, log
 from data import DataSpec, generate
 from loaders import load
 from memory import MemorySampler
+from settle import settle
 from stack import REPO, BenchStack
 from workloads import coalescing, edge, fanout, handlers, post, realtime, search, timeline, trends
 
@@ -59,6 +60,7 @@ def run_backend(backend: str, quick: bool, out: Path, *, few_iterations: bool = 
         data = generate(spec)
         doc["dataset"] = {"spec": spec.__dict__, "summary": data.summary()}
         doc["load_seconds"] = load(container, data, backend, log)
+        doc["settle"] = settle({name: stats.pid for name, stats in stack.servers.stats().items()}, log)
         stack.start_runtime()
         assert stack.runtime is not None and stack.runtime.process is not None
         sampler.watch("runtime", stack.runtime.process.pid, group=True)

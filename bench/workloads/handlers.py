@@ -14,6 +14,7 @@ from stats import summary
 from chirp.container import set_container
 from chirp.local.events import rest_event
 from chirp.local.functions import invoke
+from chirp.observability import metrics
 from chirp.ports import CacheStats
 
 
@@ -39,6 +40,31 @@ def _cache_figures(stats: CacheStats) -> dict[str, Any]:
             for kind in ("tweet", "count", "flag")
         },
     }
+
+
+class StoreTime:
+    """A metrics sink summing each request's ``StoreLatency`` (ms) per store and operation: where a handler's time
+    goes. Concurrent calls each count whole, so a request's parts can add up to more than its wall time."""
+
+    def __init__(self) -> None:
+        self.request: dict[str, float] = {}
+        self.requests: list[dict[str, float]] = []
+
+    def __call__(self, document: metrics.Document) -> None:
+        values = document.get("StoreLatency")
+        if values is None:
+            return
+        key = f"{document.get('store')}.{document.get('op')}"
+        total = sum(values) if isinstance(values, list) else float(values)
+        self.request[key] = self.request.get(key, 0.0) + total
+
+    def next_request(self) -> None:
+        self.requests.append(self.request)
+        self.request = {}
+
+    def summary(self) -> dict[str, Any]:
+        keys = sorted({k for r in self.requests for k in r})
+        return {k: summary([r.get(k, 0.0) for r in self.requests]) for k in keys}
 
 
 def run(bench: Bench) -> dict[str, Any]:
@@ -73,13 +99,25 @@ def run(bench: Bench) -> dict[str, Any]:
     authors = readers[:20]
     # At a steady rate, as the post workload times posts: back to back, each post would also wait for the cores its
     # predecessors' consumers take in the runtime beside this process (reported apart: post.back_to_back_ms).
-    for i in paced(bench.scale(200, 50)):
-        user = authors[i % len(authors)]
-        event = _event("POST", "/api/v1/tweets", user, {"content": f"handler timing {i} #tag{i % 5}"})
-        start = time.perf_counter()
-        result = invoke("tweets", event)
-        writes.append((time.perf_counter() - start) * 1000)
-        assert result["statusCode"] == 201, result
-    out = {"read_ms": summary(reads), "write_ms": summary(writes), "write_pace_s": PACE_S, "tweet_cache": cache_figures}
+    store_time = StoreTime()
+    metrics.set_sink(store_time)
+    try:
+        for i in paced(bench.scale(200, 50)):
+            user = authors[i % len(authors)]
+            event = _event("POST", "/api/v1/tweets", user, {"content": f"handler timing {i} #tag{i % 5}"})
+            start = time.perf_counter()
+            result = invoke("tweets", event)
+            writes.append((time.perf_counter() - start) * 1000)
+            store_time.next_request()
+            assert result["statusCode"] == 201, result
+    finally:
+        metrics.set_sink(None)
+    out = {
+        "read_ms": summary(reads),
+        "write_ms": summary(writes),
+        "write_pace_s": PACE_S,
+        "write_store_ms": store_time.summary(),
+        "tweet_cache": cache_figures,
+    }
     log(f"handlers {out}")
     return out
