@@ -261,7 +261,7 @@ def make_batch_handler(
             return consume_batch(event, context, handle_batch, **_edge_options(context))
         finally:
             metrics.flush()
-            warm_heap.after_invocation(context.function_name)
+            warm_heap.after_invocation(consumer_name(context))
 
     return handler
 
@@ -276,6 +276,6 @@ def make_handler(handle: Callable[[Event], None]) -> Callable[[dict[str, Any], L
             return consume(event, context, handle, **_edge_options(context))
         finally:
             metrics.flush()
-            warm_heap.after_invocation(context.function_name)
+            warm_heap.after_invocation(consumer_name(context))
 
     return handler
