@@ -16,7 +16,7 @@ from typing import Any
 from machine import group_cpu_s
 
 IDLE_CORES = 0.15
-WINDOW_S = 3.0
+WINDOW_S = 2.0
 MAX_S = 180.0
 
 
