@@ -192,8 +192,8 @@ def cluster_options(settings: Settings, *, username: str | None = None, password
         "auth_provider": auth_provider_for(settings, username, password),
         "ssl_context": ssl_context_for(settings),
         # The driver leaves Nagle on: a request written in two segments (TLS records, or concurrent reads written
-        # back to back) can wait for the server's delayed ACK, up to 200 ms on Linux. Measured 2026-12-01 on the
-        # bench's cold home reads (220 each, servers stack): Nagle p50 22 / p95 149 ms, TCP_NODELAY 16 / 51 ms.
+        # back to back) can wait for the server's delayed ACK. Measured 2026-12-01 in two A/B rounds of 220 cold
+        # home reads each: p50 22 -> 16 and 14.3 -> 13.1 ms (their p95 tails were the cycle collector's, below).
         "sockopts": [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
     }
     server_name = tls_server_name(settings)
