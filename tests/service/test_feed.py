@@ -3,6 +3,8 @@ timelines with fallback paging, follow merge, unfollow unmerge, rebuild of missi
 
 from pathlib import Path
 
+import pytest
+
 from chirp.container import Container
 from chirp.services.tweets import NewTweet
 from chirp.tokens import Principal
@@ -140,6 +142,30 @@ def test_the_read_that_rebuilds_a_timeline_answers_from_what_it_built(tmp_path: 
     assert first_read(None, posted[3], 10) == posted[:3]
     assert first_read(posted[3], None, 10) == posted[4:]  # past the cap: the durable index
     assert c.stores.timelines.page(bob.user_id, before=None, after=None, limit=10) == posted[:5]
+
+
+def test_a_follow_applied_while_a_read_rebuilds_the_timeline_is_in_it(
+    stack: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given bob, with no timeline yet, and alice's tweet from before he follows her
+    alice, bob = signup(stack, "alice"), signup(stack, "bob")
+    tweet_id = post(stack, alice, "before the follow")
+    drain(stack)
+    graph = stack.stores.graph
+    read_followees = graph.following_with_follower_counts
+
+    def follow_lands_after_the_read(user_id: int, *, limit: int) -> list[tuple[int, int]]:
+        followees = read_followees(user_id, limit=limit)  # without alice: the follow is not applied yet
+        monkeypatch.setattr(graph, "following_with_follower_counts", read_followees)
+        stack.social.follow(bob, "alice")  # the actions consumer applies it now, before the rebuild writes
+        return followees
+
+    monkeypatch.setattr(graph, "following_with_follower_counts", follow_lands_after_the_read)
+    # When bob's first read rebuilds his timeline while the follow is applied
+    home_ids(stack, bob)
+    # Then the follow's merge is not lost: his timeline holds her tweet from now on
+    assert home_ids(stack, bob) == [tweet_id]
+    assert stack.stores.timelines.page(bob.user_id, before=None, after=None, limit=10) == [tweet_id]
 
 
 def test_a_deleted_tweet_leaves_every_timeline(stack: Container) -> None:

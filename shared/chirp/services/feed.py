@@ -240,14 +240,20 @@ class FeedManager:
         """Materialize a timeline from followees' recent tweets; returns the celebrities the reader follows (merged
         on read, so left out). One graph read gives the followees with their follower counts.
 
-        The timeline is created first, empty and marked truncated, then filled from one store read: a tweet whose
-        fan-out ran before the timeline existed (and skipped it) was stored before the read, so the read has it; one
-        fanned out later finds the timeline. No catch-up read. Should the fill never happen (a crash), the mark
-        makes reads fall back to the durable per-author index, so the timeline is never silently short."""
+        The timeline is created first, empty and marked truncated, then filled from one graph read and one store
+        read (a build adds, never replaces): a tweet whose fan-out ran before the timeline existed (and skipped it)
+        was stored before the read, so the read has it; one fanned out later finds the timeline. Likewise a follow
+        applied before the graph read is in it, and one applied after merges into the timeline. No catch-up read.
+        Should the fill never happen (a crash), the mark makes reads fall back to the durable per-author index, so
+        the timeline is never silently short. Not covered: an unfollow applied between the graph read and the fill
+        (its tweets come back until they age out), and the celebrity list written from a graph read that a follow
+        of a celebrity overtook (stale until its TTL)."""
         return self._rebuild(user_id)[0]
 
     def _rebuild(self, user_id: int) -> tuple[list[int], list[int]]:
         """``rebuild``: (the celebrities, the ids the timeline was built with, newest first)."""
+        # Created before the graph read: a follow applied after that read finds the timeline and merges into it.
+        self._s.timelines.build(user_id, [], truncated=True)
         followees = self._s.graph.following_with_follower_counts(user_id, limit=MAX_FOLLOWING_SCAN)
         if len(followees) < MAX_FOLLOWING_SCAN:
             celebrities = [f for f, followers in followees if followers >= self._threshold]
@@ -256,7 +262,6 @@ class FeedManager:
             celebrities = self.celebrity_followees(user_id)
         skip = set(celebrities)
         authors = [*(f for f, _ in followees if f not in skip), user_id]
-        self._s.timelines.build(user_id, [], truncated=True)
         ids = self._s.tweets.recent_ids_by_authors(authors, limit=self._cap)
         self._s.timelines.build(user_id, ids, truncated=len(ids) >= self._cap)
         return celebrities, ids
