@@ -394,6 +394,12 @@ class TweetCache(Protocol):
         (a tombstone wins), counters (with the version ``lookup`` reported; "" for a tweet whose counters never
         changed, such as a new one) only if no change came in between, a flag only where there is none."""
 
+    def fill_new(self, tweet: TweetRecord) -> bool:
+        """Cache a tweet just posted, before it is stored or published: its object, zero counters and its author's
+        unset flags, each only where there is no entry (as ``fill``). Returns False when its id already had an
+        object or a tombstone: the id was minted twice (two sandboxes drew the same random worker bits in the same
+        millisecond), so the caller mints another. A claim that must survive a failover is waited on (cluster)."""
+
     def tweet_deleted(self, tweet_ids: Sequence[int]) -> None:
         """Replace the tweets' objects with tombstones and drop their counters (as a count change would)."""
 

@@ -196,6 +196,29 @@ def test_a_new_tweet_is_cached_with_zero_counts_unless_a_change_came_first(cache
     assert found.counts == {fresh.tweet_id: TweetCounts()}
 
 
+def test_a_new_tweet_claims_its_id_with_zero_counts_and_its_authors_flags_unset(cache: TweetCache) -> None:
+    fresh = a_tweet()
+    assert cache.fill_new(fresh) is True
+    found = cache.lookup([fresh.tweet_id], viewer_id=fresh.user_id)
+    assert found.tweets == {fresh.tweet_id: fresh}
+    assert found.counts == {fresh.tweet_id: TweetCounts()}
+    assert (found.liked, found.retweeted) == ({fresh.tweet_id: False}, {fresh.tweet_id: False})
+
+
+def test_an_id_minted_twice_is_refused_and_the_first_tweet_stays(cache: TweetCache) -> None:
+    first = a_tweet(content="first")
+    second = a_tweet(tweet_id=first.tweet_id, user_id=big_id(), content="second, same id")
+    assert cache.fill_new(first) is True
+    assert cache.fill_new(second) is False
+    assert cache.lookup([first.tweet_id], viewer_id=None).tweets[first.tweet_id].content == "first"
+    cached_then_deleted, filled = a_tweet(), a_tweet()
+    cache.tweet_deleted([cached_then_deleted.tweet_id])
+    cache.fill(tweets=[filled])  # a read filled it: the id is taken just the same
+    assert cache.fill_new(cached_then_deleted) is False
+    assert cache.fill_new(filled) is False
+    assert cache.deleted([cached_then_deleted.tweet_id]) == {cached_then_deleted.tweet_id}
+
+
 # -- the viewer's flags -----------------------------------------------------------------------------------------
 
 

@@ -104,20 +104,39 @@ class MemoryTweetCache:
         retweeted: Mapping[int, bool] | None = None,
     ) -> None:
         with self._lock:
-            for tweet in tweets:
-                if tweet.tweet_id not in self._tweets:
-                    self._tweets.put(tweet.tweet_id, _copy(tweet))
-            for tweet_id, (value, version) in (counts or {}).items():
-                if tweet_id not in self._counts and _version(self._versions.get(tweet_id)) == version:
-                    self._counts.put(tweet_id, value)
-            if viewer_id is not None and (liked or retweeted):
-                flags = self._flags.get(viewer_id)
-                if flags is None or len(flags) >= self._flags_per_user:
-                    flags = {}  # bounded per user: start over rather than grow
-                    self._flags.put(viewer_id, flags)
-                for prefix, values in (("l", liked or {}), ("r", retweeted or {})):
-                    for tweet_id, on in values.items():
-                        flags.setdefault(f"{prefix}{tweet_id}", on)
+            self._fill_locked(tweets, counts or {}, viewer_id, liked or {}, retweeted or {})
+
+    def _fill_locked(
+        self,
+        tweets: Sequence[TweetRecord],
+        counts: Mapping[int, tuple[TweetCounts, str]],
+        viewer_id: int | None,
+        liked: Mapping[int, bool],
+        retweeted: Mapping[int, bool],
+    ) -> None:
+        for tweet in tweets:
+            if tweet.tweet_id not in self._tweets:
+                self._tweets.put(tweet.tweet_id, _copy(tweet))
+        for tweet_id, (value, version) in counts.items():
+            if tweet_id not in self._counts and _version(self._versions.get(tweet_id)) == version:
+                self._counts.put(tweet_id, value)
+        if viewer_id is not None and (liked or retweeted):
+            flags = self._flags.get(viewer_id)
+            if flags is None or len(flags) >= self._flags_per_user:
+                flags = {}  # bounded per user: start over rather than grow
+                self._flags.put(viewer_id, flags)
+            for prefix, values in (("l", liked), ("r", retweeted)):
+                for tweet_id, on in values.items():
+                    flags.setdefault(f"{prefix}{tweet_id}", on)
+
+    def fill_new(self, tweet: TweetRecord) -> bool:
+        tweet_id = tweet.tweet_id
+        with self._lock:
+            if tweet_id in self._tweets:  # an object or a tombstone: the id is taken
+                return False
+            zero = {tweet_id: (TweetCounts(), "")}
+            self._fill_locked([tweet], zero, tweet.user_id, {tweet_id: False}, {tweet_id: False})
+            return True
 
     def tweet_deleted(self, tweet_ids: Sequence[int]) -> None:
         with self._lock:

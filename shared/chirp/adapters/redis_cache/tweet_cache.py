@@ -193,17 +193,32 @@ class RedisTweetCache:
                     flag_args += [f"{prefix}{tweet_id}", "1" if on else "0"]
         if not tweets and not counts and not flag_args:
             return
+        self._execute(lambda pipe: self._fill_commands(pipe, tweets, counts or {}, viewer_id, flag_args))
 
-        def build(pipe: Any) -> None:
-            for tweet in tweets:
-                pipe.set(tweet_key(tweet.tweet_id), _encode(tweet), nx=True, ex=self._tweet_ttl)
-            for tweet_id, (value, version) in (counts or {}).items():
-                args = (version, value.likes, value.retweets, value.replies, self._counts_ttl)
-                self._script(pipe, "fill_counts", counts_key(tweet_id), *args)
-            if viewer_id is not None and flag_args:
-                self._script(pipe, "flags", flags_key(viewer_id), "fill", self._flags_cap, self._flags_ttl, *flag_args)
+    def fill_new(self, tweet: TweetRecord) -> bool:
+        tweet_id = tweet.tweet_id
+        zero = {tweet_id: (TweetCounts(), "")}
+        unset = [f"l{tweet_id}", "0", f"r{tweet_id}", "0"]
+        replies = self._execute(
+            lambda pipe: self._fill_commands(pipe, [tweet], zero, tweet.user_id, unset), written=[tweet_key(tweet_id)]
+        )
+        return bool(replies[0])  # the SET NX of the object: None when the id had an entry
 
-        self._execute(build)
+    def _fill_commands(
+        self,
+        pipe: Any,
+        tweets: Sequence[TweetRecord],
+        counts: Mapping[int, tuple[TweetCounts, str]],
+        viewer_id: int | None,
+        flag_args: Sequence[str],
+    ) -> None:
+        for tweet in tweets:
+            pipe.set(tweet_key(tweet.tweet_id), _encode(tweet), nx=True, ex=self._tweet_ttl)
+        for tweet_id, (value, version) in counts.items():
+            args = (version, value.likes, value.retweets, value.replies, self._counts_ttl)
+            self._script(pipe, "fill_counts", counts_key(tweet_id), *args)
+        if viewer_id is not None and flag_args:
+            self._script(pipe, "flags", flags_key(viewer_id), "fill", self._flags_cap, self._flags_ttl, *flag_args)
 
     def tweet_deleted(self, tweet_ids: Sequence[int]) -> None:
         if not tweet_ids:
