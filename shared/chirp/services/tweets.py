@@ -1,13 +1,17 @@
-"""Posting, reading and deleting tweets; threads; likes and retweets. The write path stores, publishes one event and
-returns — fan-out, indexing, trends and notifications happen on the stream."""
+"""Posting, reading and deleting tweets; threads; likes and retweets. The write path claims the id in the tweet
+cache, stores the tweet and publishes one event at once, and returns — fan-out, indexing, trends and notifications
+happen on the stream."""
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 from aws_lambda_powertools import Logger
 
@@ -34,6 +38,7 @@ from chirp.text import parse_tweet_text
 from chirp.tokens import Principal
 
 MAX_MEDIA_PER_TWEET = 4
+ID_ATTEMPTS = 3  # fresh ids tried when one turns out to be taken
 RETWEET_SCAN = 5000  # an un-retweet looks for its entry among the actor's records since the original, at most these
 logger = Logger(service="chirp")
 # How long an in-flight Idempotency-Key claim lasts: longer than the tweets function's timeout (wiring), so a live
@@ -139,36 +144,105 @@ class TweetService:
             quote_tweet=quoted.tweet_id if quoted else None,
             quote_user_id=quoted.user_id if quoted else None,
         )
-        self._store_new(record)
-        if parent is not None:
-            self._s.engagement.adjust_replies(parent.tweet_id, 1)
-            self._counts_changed_best_effort(parent.tweet_id)
-        try:
-            self._s.stream.publish([_tweet_changed(record).event(EventType.TWEET_CREATED, author.user_id)])
-        except Exception:
-            self._undo_create(record)
-            raise ServiceUnavailable("the event stream is unavailable; the tweet was not posted") from None
+        self._post(record, "tweet")
         if media:
             self._mark_media_posted(record)
         return self.hydrator.fresh(record)
 
-    def _store_new(self, record: TweetRecord) -> None:
-        """Store a new record under a fresh snowflake id (and its time)."""
-        for _attempt in range(3):
+    def _post(self, record: TweetRecord, what: str) -> None:
+        """Store a new record under a fresh snowflake id and publish its TWEET_CREATED event (``what``: "tweet" or
+        "retweet", for errors).
+
+        The id is claimed first in the tweet cache (``fill_new``: from then on readers, and the stream consumers'
+        liveness check, find the tweet there). Then the store write and the event go out at once, so a post costs
+        the slower of the two, not their sum. Each failure takes the other half back: a stored tweet whose event
+        failed is deleted (the client hears it was not posted); an event out for a tweet the store refused is
+        retracted — its cached object becomes a tombstone, so consumers skip it, and a TWEET_DELETED event follows,
+        so what they did anyway is undone. With the cache down nothing can be claimed: store first, then publish."""
+        for _attempt in range(ID_ATTEMPTS):
             record.tweet_id = new_id()
             record.created_at_ms = now_ms()
-            try:
-                self._s.tweets.create(record)
-                return
-            except DuplicateKey:
+            claimed = self.hydrator.claim_new(record)
+            if claimed is False:  # minted twice: the other tweet has it
                 continue
-        raise ServiceUnavailable("could not allocate a tweet id")
+            posted = self._store_and_publish(record, what) if claimed else self._store_then_publish(record, what)
+            if posted:
+                return
+        raise ServiceUnavailable(f"could not allocate a {what} id")
+
+    def _store_and_publish(self, record: TweetRecord, what: str) -> bool:
+        """Both at once; False when the store says the id is taken (the event is retracted, mint another)."""
+        event = _tweet_changed(record).event(EventType.TWEET_CREATED, record.user_id)
+        publishing = _publish_pool().submit(contextvars.copy_context().run, self._s.stream.publish, [event])
+        replies_counted = False
+        store_error: Exception | None = None
+        try:
+            self._s.tweets.create(record)
+            if record.reply_to is not None:
+                self._s.engagement.adjust_replies(record.reply_to, 1)
+                replies_counted = True
+                self._counts_changed_best_effort(record.reply_to)
+        except Exception as exc:  # whatever it was, the event may be out: it is taken back below
+            store_error = exc
+        publish_error = publishing.exception()
+        if store_error is None and publish_error is None:
+            return True
+        if store_error is None:
+            self._undo_create(record)
+            raise ServiceUnavailable(f"the event stream is unavailable; the {what} was not posted") from None
+        if isinstance(store_error, DuplicateKey):
+            if publish_error is None:  # only a lost cache claim (a failover) lets an id minted twice get this far
+                logger.error(
+                    "a tweet id minted twice got past its cache claim: that tweet's cached object and search document"
+                    " show this post until filled again",
+                    extra={"tweet_id": record.tweet_id},
+                )
+            return False  # the id is the other tweet's: nothing is taken back under it
+        self._retract(record, published=publish_error is None, replies_counted=replies_counted)
+        raise store_error
+
+    def _store_then_publish(self, record: TweetRecord, what: str) -> bool:
+        """One after the other (nothing claimed in the cache); False when the id is taken."""
+        try:
+            self._s.tweets.create(record)
+        except DuplicateKey:
+            return False
+        if record.reply_to is not None:
+            self._s.engagement.adjust_replies(record.reply_to, 1)
+            self._counts_changed_best_effort(record.reply_to)
+        try:
+            self._s.stream.publish([_tweet_changed(record).event(EventType.TWEET_CREATED, record.user_id)])
+        except Exception:
+            self._undo_create(record)
+            raise ServiceUnavailable(f"the event stream is unavailable; the {what} was not posted") from None
+        return True
 
     def _undo_create(self, record: TweetRecord) -> None:
+        """A stored tweet whose event failed: gone again, from the store and the cache (its claim)."""
         self._s.tweets.delete(record)
         if record.reply_to is not None:
             self._s.engagement.adjust_replies(record.reply_to, -1)
             self._counts_changed_best_effort(record.reply_to)
+        self._forget_cached(record)
+
+    def _retract(self, record: TweetRecord, *, published: bool, replies_counted: bool) -> None:
+        """The store refused the tweet (its error is what the client hears): the cached claim becomes a tombstone, so
+        consumers skip the event if it went out; a TWEET_DELETED event follows it, so what they did anyway is undone;
+        and a write that timed out but landed is deleted. Best effort, each of them."""
+        self._forget_cached(record)
+        if published:
+            with suppress(Exception):
+                self._s.stream.publish([_tweet_changed(record).event(EventType.TWEET_DELETED, record.user_id)])
+        with suppress(Exception):
+            if self._s.tweets.delete(record) and replies_counted and record.reply_to is not None:
+                self._s.engagement.adjust_replies(record.reply_to, -1)
+                self._counts_changed_best_effort(record.reply_to)
+
+    def _forget_cached(self, record: TweetRecord) -> None:
+        try:
+            self._s.tweet_cache.tweet_deleted([record.tweet_id])
+        except StoreUnavailable:
+            logger.warning("tweet cache: the claim of an unposted tweet stays", extra={"tweet_id": record.tweet_id})
 
     def _counts_changed_best_effort(self, tweet_id: int) -> None:
         """While posting, a cache failure must not fail a tweet that is (or is about to be) published: its client
@@ -387,13 +461,14 @@ class TweetService:
             quote_tweet=tweet.tweet_id,
             quote_user_id=tweet.user_id,
         )
-        self._store_new(entry)
-        try:
-            self._s.stream.publish([_tweet_changed(entry).event(EventType.TWEET_CREATED, actor.user_id)])
-        except Exception:
-            self._s.tweets.delete(entry)
-            raise ServiceUnavailable("the event stream is unavailable; the retweet was not delivered") from None
+        self._post(entry, "retweet")
 
 
 def _tweet_changed(tweet: TweetRecord) -> TweetChanged:
     return TweetChanged(tweet=TweetData.of(tweet))
+
+
+@lru_cache(maxsize=1)
+def _publish_pool() -> ThreadPoolExecutor:
+    """A new tweet's event goes out while the store writes it (one per request; locally many requests share it)."""
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="tweet-events")

@@ -116,18 +116,17 @@ class TweetHydrator:
         records = [t for t in (tweets.get(tweet_id) for tweet_id in tweet_ids) if t is not None]
         return self._render(viewer_id, records, found, loaded=loaded, counts_read=counts)
 
+    def claim_new(self, tweet: TweetRecord) -> bool | None:
+        """Cache a tweet about to be posted (``TweetCache.fill_new``, zero counts): True, or False when its id is
+        taken, or None when the cache is unavailable (nothing claimed; reads go to the store)."""
+        try:
+            return self._stores.tweet_cache.fill_new(tweet)
+        except StoreUnavailable:
+            return None
+
     def fresh(self, tweet: TweetRecord) -> api.Tweet:
-        """The API object of a tweet just posted: nobody has liked, retweeted or answered it yet, so no store read is
-        needed; it is cached with zero counts (version "": unless a count change got there first)."""
-        tweet_id = tweet.tweet_id
-        with suppress(StoreUnavailable):
-            self._stores.tweet_cache.fill(
-                tweets=[tweet],
-                counts={tweet_id: (TweetCounts(), "")},
-                viewer_id=tweet.user_id,
-                liked={tweet_id: False},
-                retweeted={tweet_id: False},
-            )
+        """The API object of a tweet just posted (and cached by ``claim_new``): nobody has liked, retweeted or
+        answered it yet, so only its author's byline is read."""
         byline = self.bylines([tweet.user_id]).get(tweet.user_id)
         return tweet_json(tweet, TweetCounts(), liked=False, retweeted=False, byline=byline)
 
