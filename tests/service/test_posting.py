@@ -242,3 +242,29 @@ def test_an_event_whose_tweet_never_arrived_is_dropped_after_the_grace(stack: Co
     _publish_created(stack, _in_flight(alice, "its post died", minted_ms_ago=UNSTORED_GRACE_MS + 1000))
     drain(stack)
     assert home(stack, bob) == [] and stack.stores.search.tweet_count() == 0
+
+
+def test_a_post_that_notifies_someone_is_stored_before_its_event_goes_out(
+    stack: Container, recorded: RecordingStream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deletion does not take notifications back, so a refused write must never reach the notifier."""
+    alice, bob = follower_with_timeline(stack)
+    store_create = stack.stores.tweets.create
+    published_before_stored: list[bool] = []
+
+    def refuse(record: TweetRecord) -> None:
+        published_before_stored.append(recorded.published.wait(0.5))
+        raise StoreUnavailable("keyspaces: write timed out")
+
+    monkeypatch.setattr(stack.stores.tweets, "create", refuse)
+    with pytest.raises(StoreUnavailable):
+        stack.tweets.create(alice, NewTweet(content="hello @bob"))
+    assert published_before_stored == [False] and created(recorded) == []
+    monkeypatch.setattr(stack.stores.tweets, "create", store_create)
+    drain(stack)
+    assert stack.notifications.list(bob, before=None, count=10)["notifications"] == []
+    mention = int(stack.tweets.create(alice, NewTweet(content="hello again @bob"))["tweet_id"])
+    drain(stack)
+    assert [n["tweet_id"] for n in stack.notifications.list(bob, before=None, count=10)["notifications"]] == [
+        str(mention)
+    ]

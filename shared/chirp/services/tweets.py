@@ -158,14 +158,17 @@ class TweetService:
         the slower of the two, not their sum. Each failure takes the other half back: a stored tweet whose event
         failed is deleted (the client hears it was not posted); an event out for a tweet the store refused is
         retracted — its cached object becomes a tombstone, so consumers skip it, and a TWEET_DELETED event follows,
-        so what they did anyway is undone. With the cache down nothing can be claimed: store first, then publish."""
+        so what they did anyway is undone. Store first, then publish, when nothing could be claimed (the cache is
+        down) and for a post that notifies someone (a reply, a quote, a mention): a deletion does not take
+        notifications back, so a refused write must never have reached the notifier."""
         for _attempt in range(ID_ATTEMPTS):
             record.tweet_id = new_id()
             record.created_at_ms = now_ms()
             claimed = self.hydrator.claim_new(record)
             if claimed is False:  # minted twice: the other tweet has it
                 continue
-            posted = self._store_and_publish(record, what) if claimed else self._store_then_publish(record, what)
+            at_once = claimed and not _notifies(record)
+            posted = self._store_and_publish(record, what) if at_once else self._store_then_publish(record, what)
             if posted:
                 return
         raise ServiceUnavailable(f"could not allocate a {what} id")
@@ -462,6 +465,11 @@ class TweetService:
             quote_user_id=tweet.user_id,
         )
         self._post(entry, "retweet")
+
+
+def _notifies(tweet: TweetRecord) -> bool:
+    """Whether the notifier makes anything of this tweet's TWEET_CREATED event (NotificationService)."""
+    return tweet.retweet_of is None and bool(tweet.reply_to_user_id or tweet.quote_user_id or tweet.mentions)
 
 
 def _tweet_changed(tweet: TweetRecord) -> TweetChanged:
