@@ -234,12 +234,16 @@ class TweetService:
         and a write that timed out but landed is deleted. Best effort, each of them."""
         self._forget_cached(record)
         if published:
-            with suppress(Exception):
+            try:
                 self._s.stream.publish([_tweet_changed(record).event(EventType.TWEET_DELETED, record.user_id)])
-        with suppress(Exception):
+            except StoreUnavailable:  # the tombstone still hides it; what consumers wrote stays until it expires
+                logger.error("retraction event not published", extra={"tweet_id": record.tweet_id})
+        try:
             if self._s.tweets.delete(record) and replies_counted and record.reply_to is not None:
                 self._s.engagement.adjust_replies(record.reply_to, -1)
                 self._counts_changed_best_effort(record.reply_to)
+        except StoreUnavailable:  # the store is the one failing: a landed write stays, tombstoned in the cache
+            logger.error("refused tweet not deleted from the store", extra={"tweet_id": record.tweet_id})
 
     def _forget_cached(self, record: TweetRecord) -> None:
         try:
