@@ -298,7 +298,11 @@ def _aws_client(service: str, settings: Settings, endpoint_url: str) -> Any:
         retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=5, max_pool_connections=50
     )
     client: Any = boto3.client(  # type: ignore[call-overload]
-        service, region_name=settings.aws_region, endpoint_url=endpoint_url or None, config=config
+        service,
+        region_name=settings.aws_region,
+        endpoint_url=endpoint_url or None,
+        config=config,
+        verify=settings.tls_ca_bundle or None,  # None: botocore's own trust store (AWS)
     )
     return client
 

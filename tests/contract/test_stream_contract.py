@@ -1,4 +1,4 @@
-"""Contract of the EventStream port, on every stream Chirp runs on: the embedded log, Kinesis (the kinesis-local
+"""Contract of the EventStream port, on every stream Chirp runs on: the embedded log, Kinesis (the kinesalite
 stand-in) and Kafka (the Apache Kafka stand-in, SASL_SSL/SCRAM, as MSK). Each is built by the container from
 settings, as the functions build it, and read back as the event source mapping reads it (chirp.local)."""
 

@@ -206,6 +206,29 @@ def test_kinesis_put_and_get_records(servers: ServerSet) -> None:
     kinesis.delete_stream(StreamName=stream)
 
 
+def test_kinesis_serves_only_verified_tls_and_outlives_a_client_that_hangs_up(servers: ServerSet) -> None:
+    """Given the Kinesis stand-in
+    When a client connects without TLS, or sends half a request over TLS and closes the connection
+    Then the plain connection gets no answer, and the server still answers the next request"""
+    import socket
+    import ssl
+
+    ep = servers["kinesis"]
+    with socket.create_connection((ep.host, ep.port), timeout=5) as plain:
+        plain.sendall(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\r\n{}")
+        assert not plain.recv(4096).startswith(b"HTTP/")  # a TLS alert or a close, never an HTTP answer
+    context = ssl.create_default_context(cafile=ep.extra["ca_file"])
+    with (
+        socket.create_connection((ep.host, ep.port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
+        head = "POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: Kinesis_20131202.ListStreams\r\n"
+        tls.sendall(f"{head}Content-Type: application/x-amz-json-1.1\r\nContent-Length: 1000\r\n\r\n{{".encode())
+    time.sleep(0.3)  # the server sees the reset
+    assert isinstance(boto3_client("kinesis", ep).list_streams()["StreamNames"], list)
+    assert servers.dead() == {}
+
+
 def test_stats_cover_every_started_server(servers: ServerSet) -> None:
     stats = servers.stats()
     assert set(stats) == set(servers.endpoints)

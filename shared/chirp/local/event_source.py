@@ -93,15 +93,14 @@ class KinesisShardReader:
         self.shards = len(self._shard_ids)
         # (shard, last sequence number read) -> the NextShardIterator after it, as Lambda's mapping keeps reading:
         # a poll is then one request, not two (GetShardIterator + GetRecords). Measured on the bench's post
-        # workload, the polls were most of kinesis-local's requests, and the posts' puts queued behind them.
+        # workload, the polls were most of the stand-in's requests, and the posts' puts queued behind them.
         self._next: dict[tuple[int, int], str] = {}
 
     def reconcile(self, state: MappingState) -> None:
-        """Checkpoints the stream does not hold would stop their consumers for good (GetShardIterator answers
-        ResourceNotFoundException): a stream stand-in that lost its last records in a crash (kinesis-local writes its
-        data every second), or a new stream under an old data directory. Every record such a shard still holds came
-        before the lost checkpoint, so was processed: resume after the shard's last record (from its start if it
-        has none)."""
+        """A checkpoint the stream does not hold (a stand-in that lost its last records in a power loss, or a new
+        stream under an old data directory) would stop its consumer or skip the shard's new records. Every record
+        such a shard still holds came before the lost checkpoint, so was processed: resume after the shard's last
+        record (from its start if it has none)."""
         for consumer, shard, seq in state.checkpoints():
             if shard >= self.shards or self._holds(shard, seq):
                 continue
@@ -117,8 +116,8 @@ class KinesisShardReader:
             state.rewind(consumer, shard, last)
 
     def _holds(self, shard: int, seq: int) -> bool:
-        """Whether the shard has the record ``seq`` (read, not just asked for an iterator after it: kinesis-local
-        gives one for any number while the shard is empty, and refuses it once records arrive)."""
+        """Whether the shard has the record ``seq`` (read, not just asked for an iterator after it: a stand-in
+        may give one for any number that names the shard)."""
         try:
             iterator = self._kinesis.get_shard_iterator(
                 StreamName=self._stream,

