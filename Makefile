@@ -54,7 +54,7 @@ invoke: install
 
 bench: install servers-deps  ## benchmarks on both backends (QUICK=1: small data, < 3 min embedded)
 	$(PY) bench/run.py --backend both $(if $(QUICK),--quick)
-	$(PY) bench/stream_latency.py --posts $(if $(QUICK),20,60)  # post -> WebSocket through Kinesis and through Kafka
+	$(PY) bench/stream_latency.py $(if $(QUICK),--quick,--posts 60)  # post -> WebSocket through Kinesis and through Kafka
 
 soak: install servers-deps  ## 10 minutes of steady mixed load on the servers backend
 	$(PY) bench/soak.py --minutes $(or $(MINUTES),10)

@@ -1,11 +1,11 @@
 """Post -> WebSocket latency through each stream, Kinesis and Kafka (the MSK variant), on the same stand-in servers:
 
-    python bench/stream_latency.py [--posts 30] [--out bench/results]
+    python bench/stream_latency.py [--posts 30 | --quick] [--out bench/results]
 
 One set of stand-ins (all of them, plus the Kafka broker), two local runtimes on the servers backend that differ only
 in their stream (their own namespace each), one follower holding a WebSocket per runtime. The author posts one tweet
 at a time; latency is from just before the POST to the follower's ``new_tweet`` push (the first two are warm-up).
-Writes ``<out>/<date>-stream-latency.json``. Local figures on one shared machine: they compare the two paths through
+Writes ``<out>/<date>-stream-latency.json`` (``--quick``: 20 posts, ``-stream-latency-quick.json``). Local figures on one shared machine: they compare the two paths through
 Chirp's code and the stand-ins, not AWS's services."""
 
 from __future__ import annotations
@@ -82,8 +82,11 @@ async def _measure(stack: LocalStack, posts: int, author_token: str, follower_to
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--posts", type=int, default=30)
+    parser.add_argument("--quick", action="store_true", help="20 posts, written beside the full run's file")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.posts = 20
     work = Path(tempfile.mkdtemp(prefix="chirp-stream-latency-"))
     results: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     with ServerSet(base_dir=work) as servers:
@@ -100,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             print(stream, json.dumps(results[stream]), flush=True)
     shutil.rmtree(work, ignore_errors=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"{time.strftime('%Y-%m-%d')}-stream-latency.json"
+    path = args.out / f"{time.strftime('%Y-%m-%d')}-stream-latency{'-quick' if args.quick else ''}.json"
     path.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"wrote {path}")
     return 0
