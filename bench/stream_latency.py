@@ -5,8 +5,8 @@
 One set of stand-ins (all of them, plus the Kafka broker), two local runtimes on the servers backend that differ only
 in their stream (their own namespace each), one follower holding a WebSocket per runtime. The author posts one tweet
 at a time; latency is from just before the POST to the follower's ``new_tweet`` push (the first two are warm-up).
-Writes ``<out>/<date>-stream-latency.json`` (``--quick``: 20 posts, ``-stream-latency-quick.json``). Local figures on one shared machine: they compare the two paths through
-Chirp's code and the stand-ins, not AWS's services."""
+Writes ``<out>/<date>-stream-latency.json`` (``--quick``: 20 posts, ``-stream-latency-quick.json``). Local figures
+on one shared machine: they compare the two paths through Chirp's code and the stand-ins, not AWS's services."""
 
 from __future__ import annotations
 
