@@ -5,11 +5,13 @@ users (a random sample; most follow one or more celebrities). Also reads/s susta
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any
 
 from context import Bench, log
+from machine import group_cpu_s
 from stats import summary
 
 WARM_UP_READS = 40  # cold reads before the timed ones (users the groups do not use)
@@ -116,6 +118,7 @@ def run(bench: Bench) -> dict[str, Any]:
             counts[k] += ok
             i += 1
 
+    cpu_before = {name: group_cpu_s(pid) for name, pid in _process_groups(bench).items()}
     started = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
     for t in threads:
@@ -123,12 +126,29 @@ def run(bench: Bench) -> dict[str, Any]:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
+    cpu_s = {name: group_cpu_s(pid) - cpu_before[name] for name, pid in _process_groups(bench).items()}
     result["throughput"] = {
         "clients": concurrency,
         "seconds": round(elapsed, 2),
         "reads": sum(counts),
         "reads_per_s": round(sum(counts) / elapsed, 1),
         "latency_under_load_ms": summary([x for xs in latencies for x in xs]),
+        # Where the 2 cores went: CPU ms per read of each process group (the runtime: its API process and the
+        # consumers' process; bench: this process, the load generator), and the cores each kept busy.
+        "cpu_ms_per_read": {n: round(s / max(1, sum(counts)) * 1000, 3) for n, s in cpu_s.items()},
+        "cores": {n: round(s / elapsed, 2) for n, s in cpu_s.items()},
     }
     log(f"timeline throughput {result['throughput']['reads_per_s']}/s")
     return result
+
+
+def _process_groups(bench: Bench) -> dict[str, int]:
+    """The runtime's, each stand-in's and this process's process group ids."""
+    runtime = bench.stack.runtime
+    servers = bench.stack.servers
+    groups = {"bench": os.getpgid(0)}
+    if runtime is not None and runtime.process is not None:
+        groups["runtime"] = os.getpgid(runtime.process.pid)
+    if servers is not None:
+        groups.update({name: os.getpgid(stats.pid) for name, stats in servers.stats().items()})
+    return groups
