@@ -206,14 +206,33 @@ def test_kinesis_put_and_get_records(servers: ServerSet) -> None:
     kinesis.delete_stream(StreamName=stream)
 
 
-def test_kinesis_serves_only_verified_tls_and_outlives_a_client_that_hangs_up(servers: ServerSet) -> None:
+def test_kinesis_refuses_unverified_and_unsigned_clients_and_outlives_one_that_hangs_up(servers: ServerSet) -> None:
     """Given the Kinesis stand-in
-    When a client connects without TLS, or sends half a request over TLS and closes the connection
-    Then the plain connection gets no answer, and the server still answers the next request"""
+    When a client trusts only the public CAs, sends an unsigned request, connects without TLS, or sends half a
+    request over TLS and closes the connection
+    Then the first cannot verify the server, the unsigned request is refused, the plain connection gets no answer,
+    and the server still answers the next request"""
     import socket
     import ssl
 
+    import boto3
+    import httpx
+    from botocore.exceptions import SSLError
+
     ep = servers["kinesis"]
+    public_trust = boto3.client(
+        "kinesis", endpoint_url=ep.url, region_name=harness.AWS_REGION, **harness.DUMMY_CREDENTIALS
+    )
+    with pytest.raises(SSLError):
+        public_trust.list_streams()
+    unsigned = httpx.post(
+        ep.url,
+        headers={"X-Amz-Target": "Kinesis_20131202.ListStreams", "Content-Type": "application/x-amz-json-1.1"},
+        content=b"{}",
+        verify=ssl.create_default_context(cafile=ep.extra["ca_file"]),
+    )
+    assert unsigned.status_code in (400, 403)
+    assert unsigned.json()["__type"].endswith("MissingAuthenticationTokenException")
     with socket.create_connection((ep.host, ep.port), timeout=5) as plain:
         plain.sendall(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\r\n{}")
         assert not plain.recv(4096).startswith(b"HTTP/")  # a TLS alert or a close, never an HTTP answer

@@ -1104,7 +1104,7 @@ def _probe_moto(ep: Endpoint) -> str:
 
 def _probe_kinesis(ep: Endpoint) -> str:
     boto3_client("kinesis", ep).list_streams()
-    return f"kinesalite {_kinesalite_version()}"
+    return pinned_versions()["kinesis"]
 
 
 _LAUNCHERS: dict[str, Callable[[Path], _Launch]] = {
