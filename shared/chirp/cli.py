@@ -31,7 +31,7 @@ def _run(args: argparse.Namespace) -> int:
             mastodon_port=args.mastodon_port,
             data_dir=data_dir,
             web_root=web_root if web_root and web_root.is_dir() else None,
-            consumers_in_process=args.consumers_in_process,
+            in_process=args.in_process,
         )
     )
     return 0
@@ -195,9 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --start-servers: the event stream's stand-in (kafka: the MSK variant, CHIRP_STREAM_KIND=msk)",
     )
     run.add_argument(
-        "--consumers-in-process",
+        "--in-process",
         action="store_true",
-        help="servers backend: run the stream consumers in the gateway's process, not their own (one process to debug)",
+        help="servers backend: run every function in the gateway's process, not processes of their own (one process "
+        "to debug)",
     )
     run.set_defaults(func=_run)
 

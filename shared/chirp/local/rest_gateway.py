@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,8 @@ from chirp import wiring
 from chirp.http import error_body
 from chirp.local import events
 from chirp.local.direct_gateway import DirectWriter, Publish
+
+log = logging.getLogger("chirp.gateway")
 
 Invoke = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
@@ -211,7 +214,11 @@ class RestGateway:
             source_ip=request.remote or "127.0.0.1",
             domain=request.host.split(":")[0],
         )
-        result = await self._invoke(chosen.function, event)
+        try:
+            result = await self._invoke(chosen.function, event)
+        except Exception:  # a function error (a crash, an unhandled exception): API Gateway answers 502
+            log.exception("%s failed", chosen.function)
+            return json_error(502, "bad_gateway", "the function failed")
         return compressed(to_http(result), request.headers.get("Accept-Encoding", ""))
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:

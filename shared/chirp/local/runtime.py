@@ -1,7 +1,8 @@
 """The local runtime: stands in for API Gateway (REST + WebSocket + @connections), the Kinesis event source mappings
 and Lambda, running the same handler files that are deployed to AWS. On the servers backend the stream consumers run
-in a child process (chirp.local.consumers), apart from the API's functions as on AWS; the embedded backend keeps
-them in this process, because its timelines, connections, trends and caches live in this process's memory."""
+in a child process (chirp.local.consumers) and the API's functions in worker processes (chirp.local.workers), one
+invocation at a time each, as Lambda runs them; the embedded backend keeps them all in this process's threads,
+because its timelines, connections, trends and caches live in this process's memory."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from chirp.local.object_events import ObjectEvents, poll_queue, provision_queue
 from chirp.local.poller import StreamPoller
 from chirp.local.provision import provision
 from chirp.local.rest_gateway import RestGateway
+from chirp.local.workers import FunctionWorkers
 from chirp.local.ws_gateway import WebSocketGateway
 
 log = logging.getLogger("chirp.runtime")
@@ -52,8 +54,11 @@ class RuntimeOptions:
     mastodon_port: int | None = None  # the Mastodon-compatible API's own port; None: port + 2
     data_dir: Path = Path(".chirp")
     web_root: Path | None = None
-    # The embedded backend always runs them here: its timelines, connections and caches live in this process.
-    consumers_in_process: bool = False
+    # Every function on this process's threads (one process to debug). The embedded backend always runs them here:
+    # its timelines, connections and caches live in this process.
+    in_process: bool = False
+    # Servers backend: at most this many API function workers (Lambda's concurrency limit).
+    max_workers: int = 32
 
 
 def configure_environment(options: RuntimeOptions) -> None:
@@ -95,7 +100,9 @@ class LocalRuntime:
         external_stream = embedded_stream(container) is None
         if external_stream:
             provision(container, self.settings)  # the Kinesis stream must exist before its shards are read
-        if external_stream and not options.consumers_in_process:
+        self.workers: FunctionWorkers | None = None
+        if external_stream and not options.in_process:
+            self.workers = FunctionWorkers(limit=options.max_workers)
             self.consumers = ConsumerProcess()
             self.consumers.spawn()  # starts while this process loads its handlers
         else:
@@ -145,6 +152,8 @@ class LocalRuntime:
             embedded.add_listener(self.object_events.object_created)
 
     async def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        if self.workers is not None:
+            return await self.workers.invoke(function, event)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, invoke_function, function, event)
 
@@ -153,9 +162,14 @@ class LocalRuntime:
             get_container().stores.pusher = self.ws.pusher(asyncio.get_running_loop())
         if self.consumers is not None:
             try:
-                await self.consumers.wait_ready()  # serve once records posted from now on will be consumed
+                # Serve once records posted from now on will be consumed; the workers' cold starts meanwhile.
+                await asyncio.gather(
+                    self.consumers.wait_ready(), *([self.workers.start()] if self.workers is not None else [])
+                )
             except BaseException:
                 await self.consumers.stop()
+                if self.workers is not None:
+                    await self.workers.stop()
                 raise
         for app, port in (
             (self.rest.app(), self.options.port),
@@ -190,6 +204,8 @@ class LocalRuntime:
             await self.poller.stop()
         if self.consumers is not None:
             await self.consumers.stop()
+        if self.workers is not None:
+            await self.workers.stop()
         for runner in self._runners:
             await runner.cleanup()
         self._metrics_receiver.close()
