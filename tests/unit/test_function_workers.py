@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from chirp.local import events
+from chirp.local.rest_gateway import RestGateway
 from chirp.local.workers import FunctionError, FunctionWorkers
 
 POLL_S = 2  # a long poll with nothing to return: an invocation that holds its worker this long
@@ -116,3 +118,20 @@ def test_a_function_error_reaches_the_caller_and_the_worker_serves_on() -> None:
     assert isinstance(failure, FunctionError) and "no-such-function" in str(failure)
     assert after["statusCode"] == 200
     assert pids[0] == pids[1]
+
+
+def test_the_gateway_answers_502_json_when_the_function_fails() -> None:
+    """API Gateway's answer to a crashed or raising Lambda function: 502, here in Chirp's error shape."""
+
+    async def crashed(function: str, event: dict[str, Any]) -> Any:
+        raise FunctionError(f"{function}: its process exited during the invocation")
+
+    async def scenario() -> tuple[int, dict[str, Any]]:
+        gateway = RestGateway(crashed, objects=None, media=None, web_root=None, client_config={}, max_body_bytes=1024)
+        async with TestClient(TestServer(gateway.app())) as client:
+            response = await client.get("/api/v1/health")
+            return response.status, await response.json()
+
+    status, body = asyncio.run(scenario())
+    assert status == 502
+    assert body["error"]["code"] == "bad_gateway"
